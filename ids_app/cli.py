@@ -1,0 +1,283 @@
+"""`ids-app`: the desktop app by default, and headless commands for administration.
+
+Every command goes through the same services as the GUI; a refusal prints its sentence
+and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ids_app import __version__
+from ids_app.config import resolve_database_url
+from ids_app.db import Database, backup_database
+from ids_app.errors import IdsError
+from ids_app.migrations.schema import prepare_database
+from ids_app.users.models import Role, User
+
+PASSWORD_ENV = "IDS_PASSWORD"
+NEW_PASSWORD_ENV = "IDS_NEW_PASSWORD"
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _open(args: argparse.Namespace, *, allow_upgrade: bool = True) -> Database:
+    db = Database(resolve_database_url(args.database))
+    outcome = prepare_database(db, allow_upgrade=allow_upgrade)
+    if outcome.before != outcome.after:
+        print(outcome.summary(), file=sys.stderr)
+    return db
+
+
+def _ask_password(prompt: str, env: str) -> str:
+    """From the environment (scripts) or a prompt that does not echo (people)."""
+    value = os.environ.get(env)
+    if value is not None:
+        return value
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        return line.rstrip("\n")
+    return getpass.getpass(prompt)
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    db = _open(args)
+    from ids_app.ui.app import run_app
+
+    return run_app(db)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ids_app.demo import build_demo
+
+    db = _open(args)
+    people = build_demo(db)
+    print(f"Demo database ready: {db.description}")
+    for person in people:
+        print(f"  {person.role.label:<14} {person.username:<8} password: {person.password}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from ids_app.audit.verification import verify_chain
+
+    db = _open(args, allow_upgrade=False)
+    with db.read_session() as session:
+        report = verify_chain(session)
+    print(report.summary(), file=sys.stdout if report.intact else sys.stderr)
+    return 0 if report.intact else 1
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    db = _open(args, allow_upgrade=False)
+    path = backup_database(db, Path(args.destination))
+    print(f"Backed up {db.description} to {path}")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    db = Database(resolve_database_url(args.database))
+    print(prepare_database(db).summary())
+    return 0
+
+
+def _print_user(user: User) -> None:
+    flags = [
+        flag
+        for flag, on in (
+            ("inactive", not user.active),
+            ("locked", user.locked),
+            ("must change password", user.must_change_password),
+        )
+        if on
+    ]
+    print(f"{user.username:<16} {user.full_name:<24} {user.role.label:<14} {', '.join(flags)}")
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    from ids_app.users.services import list_users
+
+    db = _open(args, allow_upgrade=False)
+    with db.read_session() as session:
+        for user in list_users(session):
+            _print_user(user)
+    return 0
+
+
+def cmd_users_create_admin(args: argparse.Namespace) -> int:
+    from ids_app.users.services import create_first_administrator
+
+    db = _open(args)
+    password = _ask_password(f"New password for {args.username}: ", NEW_PASSWORD_ENV)
+    with db.unit_of_work() as session:
+        user = create_first_administrator(session, args.username, args.full_name, password)
+        _print_user(user)
+    return 0
+
+
+def _admin_action(args: argparse.Namespace, act: Callable[..., User], *extra: object) -> int:
+    from ids_app.users.services import sign_in
+
+    db = _open(args, allow_upgrade=False)
+    password = _ask_password(f"Password for {args.acting_as}: ", PASSWORD_ENV)
+    with db.unit_of_work() as session:
+        admin = sign_in(session, args.acting_as, password)
+        _print_user(act(session, admin, args.username, *extra))
+    return 0
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    from ids_app.users.services import add_user
+
+    temporary = _ask_password(f"Temporary password for {args.username}: ", NEW_PASSWORD_ENV)
+    return _admin_action(args, add_user, args.full_name, Role(args.role), temporary)
+
+
+def cmd_users_deactivate(args: argparse.Namespace) -> int:
+    from ids_app.users.services import deactivate_user
+
+    return _admin_action(args, deactivate_user, args.reason)
+
+
+def cmd_users_reactivate(args: argparse.Namespace) -> int:
+    from ids_app.users.services import reactivate_user
+
+    return _admin_action(args, reactivate_user, args.reason)
+
+
+def cmd_users_unlock(args: argparse.Namespace) -> int:
+    from ids_app.users.services import unlock_user
+
+    return _admin_action(args, unlock_user)
+
+
+def cmd_users_reset_password(args: argparse.Namespace) -> int:
+    from ids_app.users.services import reset_password
+
+    temporary = _ask_password(f"Temporary password for {args.username}: ", NEW_PASSWORD_ENV)
+    return _admin_action(args, reset_password, temporary)
+
+
+def _database_option() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--database",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="SQLAlchemy URL, e.g. sqlite:///ids.sqlite or postgresql+psycopg://user@host/ids "
+        "(default: $IDS_DATABASE_URL, else ids.sqlite in the user's data directory)",
+    )
+    return parent
+
+
+def _add_users_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    users = commands.add_parser("users", help="administer user accounts headless")
+    verbs = users.add_subparsers(dest="verb", required=True, metavar="ACTION")
+    admin = argparse.ArgumentParser(add_help=False, parents=[common])
+    admin.add_argument(
+        "--as",
+        dest="acting_as",
+        required=True,
+        metavar="ADMIN",
+        help=f"the administrator acting (password from ${PASSWORD_ENV} or a prompt)",
+    )
+
+    verbs.add_parser("list", parents=[common], help="list every account").set_defaults(
+        handler=cmd_users_list
+    )
+    first = verbs.add_parser(
+        "create-admin",
+        parents=[common],
+        help="first administrator of an empty database "
+        f"(password from ${NEW_PASSWORD_ENV} or a prompt)",
+    )
+    first.add_argument("username")
+    first.add_argument("full_name", help="printed name, shown with signatures")
+    first.set_defaults(handler=cmd_users_create_admin)
+
+    add = verbs.add_parser(
+        "add",
+        parents=[admin],
+        help=f"add a user with a temporary password (from ${NEW_PASSWORD_ENV} or a prompt)",
+    )
+    add.add_argument("username")
+    add.add_argument("full_name", help="printed name, shown with signatures")
+    add.add_argument("role", choices=[role.value for role in Role])
+    add.set_defaults(handler=cmd_users_add)
+
+    for verb, handler, helptext in (
+        ("deactivate", cmd_users_deactivate, "deactivate an account (never deleted)"),
+        ("reactivate", cmd_users_reactivate, "reactivate a deactivated account"),
+    ):
+        sub = verbs.add_parser(verb, parents=[admin], help=helptext)
+        sub.add_argument("username")
+        sub.add_argument("--reason", required=True, help="kept in the audit trail")
+        sub.set_defaults(handler=handler)
+    unlock = verbs.add_parser("unlock", parents=[admin], help="unlock a locked-out account")
+    unlock.add_argument("username")
+    unlock.set_defaults(handler=cmd_users_unlock)
+    reset = verbs.add_parser(
+        "reset-password",
+        parents=[admin],
+        help=f"set a temporary password (from ${NEW_PASSWORD_ENV} or a prompt)",
+    )
+    reset.add_argument("username")
+    reset.set_defaults(handler=cmd_users_reset_password)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _database_option()
+    parser = argparse.ArgumentParser(
+        prog="ids-app",
+        description="IDS Accountability: investigational drug accountability. "
+        "With no command, opens the desktop app.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.set_defaults(handler=cmd_gui, database=None)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    commands.add_parser(
+        "gui", parents=[common], help="open the desktop app (the default)"
+    ).set_defaults(handler=cmd_gui)
+    commands.add_parser(
+        "demo", parents=[common], help="build a demo database with seed users for each role"
+    ).set_defaults(handler=cmd_demo)
+    commands.add_parser(
+        "verify",
+        parents=[common],
+        help="walk the audit trail's hash chain; exit 1 at the first break",
+    ).set_defaults(handler=cmd_verify)
+    backup = commands.add_parser(
+        "backup", parents=[common], help="online, consistent copy of a SQLite database"
+    )
+    backup.add_argument("destination", help="new file to write")
+    backup.set_defaults(handler=cmd_backup)
+    commands.add_parser(
+        "migrate", parents=[common], help="upgrade a database to this version's schema"
+    ).set_defaults(handler=cmd_migrate)
+    _add_users_commands(commands, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except IdsError as error:
+        print(f"ids-app: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Where things live: the data directory (platformdirs) and which database to open.
+
+Order of precedence for the database: ``--database URL``, then ``IDS_DATABASE_URL``,
+then ``ids.sqlite`` in the user's data directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_data_path
+
+APP_NAME = "ids-accountability"
+DATABASE_ENV = "IDS_DATABASE_URL"
+DATA_DIR_ENV = "IDS_DATA_DIR"
+
+
+def data_dir() -> Path:
+    """The user's data directory, created on first use (``IDS_DATA_DIR`` overrides it)."""
+    override = os.environ.get(DATA_DIR_ENV)
+    path = Path(override).expanduser() if override else user_data_path(APP_NAME, appauthor=False)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path.expanduser().resolve()}"
+
+
+def default_database_url() -> str:
+    return sqlite_url(data_dir() / "ids.sqlite")
+
+
+def demo_database_url() -> str:
+    return sqlite_url(data_dir() / "demo.sqlite")
+
+
+def resolve_database_url(option: str | None) -> str:
+    return option or os.environ.get(DATABASE_ENV) or default_database_url()

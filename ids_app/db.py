@@ -1,0 +1,257 @@
+"""Engine, sessions and the unit of work.
+
+One workstation keeps a SQLite file (WAL, foreign keys on); several share a PostgreSQL
+server. Either is chosen by a SQLAlchemy URL. A user action is one unit of work: its
+records, their audit entries and any signature commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event, make_url
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import DatabaseError as SaDatabaseError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import Enum as SaEnum
+from sqlalchemy.types import TypeDecorator
+
+from ids_app.errors import DatabaseProblem, RecordedRefusal
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC instant; SQLite keeps it as naive UTC text.
+
+    Refusing naive datetimes on the way in keeps every stored time unambiguous
+    (ALCOA+: contemporaneous and accurate).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a stored time must carry its time zone")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads this class attribute)
+        dt.datetime: UtcDateTime(),
+        str: String(),
+        # States are stored by their value ("pharmacist"), readable in any SQL prompt.
+        enum.Enum: SaEnum(
+            enum.Enum,
+            native_enum=False,
+            length=32,
+            values_callable=lambda members: [member.value for member in members],
+        ),
+    }
+
+
+class RecordSession(Session):
+    """The app's session class; the audit trail listens to its flushes."""
+
+
+def table_of(record: object) -> str:
+    """The table a mapped record lives in, as the audit trail and signatures name it."""
+    return str(type(record).__tablename__)  # type: ignore[attr-defined]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy, not the driver, open transactions, so writes can BEGIN IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            # A signed record must survive a power cut: FULL syncs the WAL at each commit.
+            cursor.execute("PRAGMA synchronous=FULL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A writing unit of work takes the write lock first, so a second workstation
+        # waits instead of failing half-way when its snapshot turns stale.
+        immediate = conn.get_execution_options().get("ids_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _describe_url(url: URL) -> str:
+    if url.get_backend_name() == "sqlite":
+        return f"the database file {url.database}"
+    return f"the database {url.render_as_string(hide_password=True)}"
+
+
+def parse_database_url(text: str) -> URL:
+    """Parse a URL, or say in one sentence why it is not one we can use."""
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        raise DatabaseProblem(
+            f"'{text}' is not a database address; use sqlite:///path/to/file.sqlite "
+            "or postgresql+psycopg://user@host/dbname."
+        ) from None
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseProblem(
+            f"Unknown database type '{url.get_backend_name()}'; use sqlite:///path/to/file.sqlite "
+            "or postgresql+psycopg://user@host/dbname."
+        )
+    return url
+
+
+class Database:
+    """An open database: an engine plus the two kinds of session the app uses."""
+
+    def __init__(self, url: str | URL, *, echo: bool = False) -> None:
+        self.url = parse_database_url(url) if isinstance(url, str) else url
+        if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
+            folder = Path(self.url.database or "").expanduser().resolve().parent
+            if not folder.is_dir():
+                raise DatabaseProblem(
+                    f"Cannot open {_describe_url(self.url)}: the folder {folder} does not exist."
+                )
+        try:
+            self.engine = create_engine(self.url, echo=echo)
+        except NoSuchModuleError:
+            raise DatabaseProblem(
+                f"Unknown database type '{self.url.drivername}'; use sqlite:///path/to/file.sqlite "
+                "or postgresql+psycopg://user@host/dbname."
+            ) from None
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+        import ids_app.models  # noqa: F401 (every table and the audit listener, before any session)
+
+        self._write_engine = self.engine.execution_options(ids_write=True)
+        self._read_sessions = sessionmaker(
+            self.engine, class_=RecordSession, expire_on_commit=False
+        )
+        self._write_sessions = sessionmaker(
+            self._write_engine, class_=RecordSession, expire_on_commit=False
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    @property
+    def description(self) -> str:
+        return _describe_url(self.url)
+
+    def check_reachable(self) -> None:
+        """Open one connection, turning driver errors into a sentence."""
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except SaDatabaseError as error:
+            raise DatabaseProblem(self.explain(error)) from None
+
+    def explain(self, error: SaDatabaseError) -> str:
+        original = error.orig
+        text = str(original)
+        if isinstance(original, sqlite3.DatabaseError) and "not a database" in text:
+            return f"{_describe_url(self.url)} is not a database file (is it the right file?)."
+        if isinstance(error, OperationalError) and "unable to open" in text:
+            return f"Cannot open {_describe_url(self.url)}: check that it is a file you may write."
+        return f"Cannot use {_describe_url(self.url)}: {text.strip().splitlines()[0]}"
+
+    def read_session(self) -> Session:
+        """A session for looking: it never commits."""
+        return self._read_sessions()
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """One user action. Commits when the block ends, rolls back when it raises.
+
+        A :class:`RecordedRefusal` is rolled back like any refusal, and then what it
+        must leave on record (a failed sign-in, say) is committed on its own.
+        """
+        session = self._write_sessions()
+        try:
+            yield session
+            session.commit()
+        except RecordedRefusal as refusal:
+            session.rollback()
+            refusal.record(session)
+            session.commit()
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def backup_database(db: Database, destination: Path) -> Path:
+    """An online, consistent copy of a SQLite database (SQLite's backup API).
+
+    Safe while other workstations write: the copy is one committed state.
+    """
+    if not db.is_sqlite:
+        raise DatabaseProblem(
+            "A server database is backed up on the server (pg_dump); this command copies "
+            "a workstation's SQLite file."
+        )
+    destination = destination.expanduser().resolve()
+    if destination.exists():
+        raise DatabaseProblem(f"{destination} already exists; choose a new file for the backup.")
+    if not destination.parent.is_dir():
+        raise DatabaseProblem(
+            f"Cannot write the backup: the folder {destination.parent} does not exist."
+        )
+    raw = db.engine.raw_connection()
+    try:
+        source = raw.driver_connection
+        if not isinstance(source, sqlite3.Connection):
+            raise DatabaseProblem("This database driver cannot make an online backup.")
+        target = sqlite3.connect(destination)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+    except sqlite3.Error as error:
+        destination.unlink(missing_ok=True)
+        raise DatabaseProblem(f"The backup to {destination} failed: {error}.") from None
+    finally:
+        raw.close()
+    return destination

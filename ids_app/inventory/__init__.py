@@ -1,0 +1,1 @@
+"""The inventory ledger: shipments, lots, kits, locations, transactions, balances."""

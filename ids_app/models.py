@@ -1,0 +1,10 @@
+"""Every table of the app, imported in one place so Alembic and the sessions see them all."""
+
+from ids_app.audit import trail as _trail  # noqa: F401 (installs the audit listeners)
+from ids_app.audit.models import AuditChainHead, AuditEntry
+from ids_app.db import Base
+from ids_app.users.models import Signature, User
+
+metadata = Base.metadata
+
+__all__ = ["AuditChainHead", "AuditEntry", "Signature", "User", "metadata"]

@@ -1,0 +1,1 @@
+"""Reports: the audit binder (PDF), sponsor spreadsheets (xlsx), labels. No Qt here."""

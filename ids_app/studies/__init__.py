@@ -1,0 +1,1 @@
+"""Studies: protocol, products, kits, arms, blinding, subjects, staff, dispensing rules."""

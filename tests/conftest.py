@@ -1,0 +1,80 @@
+"""Shared fixtures: a real SQLite file per test, copied from one migrated template."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from ids_app.config import sqlite_url
+from ids_app.db import Database
+from ids_app.migrations.schema import prepare_database
+from ids_app.users.models import Role, User
+from ids_app.users.passwords import set_hashing_cost
+from ids_app.users.services import (
+    add_user,
+    change_password,
+    create_first_administrator,
+    sign_in,
+)
+
+# argon2 at full cost takes ~100 ms a hash; the suite hashes hundreds of passwords.
+set_hashing_cost(time_cost=1, memory_cost_kib=8)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.sqlite"
+    db = Database(sqlite_url(path))
+    prepare_database(db)
+    db.dispose()
+    return path
+
+
+@pytest.fixture
+def db_path(migrated_template: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "ids.sqlite"
+    shutil.copyfile(migrated_template, path)
+    return path
+
+
+@pytest.fixture
+def db(db_path: Path) -> Iterator[Database]:
+    database = Database(sqlite_url(db_path))
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IDS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("IDS_DATABASE_URL", raising=False)
+
+
+ADMIN_PASSWORD = "admin-pass-1"
+USER_PASSWORD = "user-pass-1"
+
+
+@pytest.fixture
+def admin(db: Database) -> User:
+    with db.unit_of_work() as session:
+        return create_first_administrator(session, "admin", "Alex Admin", ADMIN_PASSWORD)
+
+
+@pytest.fixture
+def make_user(db: Database, admin: User) -> Callable[..., User]:
+    """A user who has already changed their temporary password to USER_PASSWORD."""
+
+    def make(username: str, role: Role, full_name: str | None = None) -> User:
+        with db.unit_of_work() as session:
+            add_user(session, admin, username, full_name or username.title(), role, "temporary-1")
+        with db.unit_of_work() as session:
+            user = sign_in(session, username, "temporary-1")
+            return change_password(session, user, "temporary-1", USER_PASSWORD)
+
+    return make
