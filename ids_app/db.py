@@ -212,6 +212,9 @@ class Database:
             refusal.record(session)
             session.commit()
             raise
+        except SaDatabaseError as error:
+            session.rollback()
+            raise DatabaseProblem(self.explain(error)) from error
         except BaseException:
             session.rollback()
             raise

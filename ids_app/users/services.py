@@ -188,9 +188,9 @@ def reset_password(session: Session, admin: User, username: str, temporary_passw
 
 
 def change_password(session: Session, user: User, current_password: str, new_password: str) -> User:
-    """The user's own change; it needs the current password, like a signature."""
-    if not password_matches(user.password_hash, current_password):
-        raise InvalidInput("The current password is wrong; the password was not changed.")
+    """The user's own change. A wrong current password is a failed attempt like any other:
+    recorded, and counted toward the lock-out."""
+    user = authenticate(session, user.username, current_password, when="password_change")
     check_new_password(new_password, user.username)
     if password_matches(user.password_hash, new_password):
         raise InvalidInput("The new password must differ from the current one.")
@@ -217,14 +217,14 @@ def authenticate(session: Session, username: str, password: str, *, when: str) -
         )
     if not user.active:
         raise SignInRefused(
-            f"{user.full_name}'s account is deactivated; ask an administrator.",
+            "This account is deactivated; ask an administrator.",
             attempted_name=shown,
             user_id=user.id,
             when=when,
         )
     if user.locked:
         raise SignInRefused(
-            f"{user.full_name}'s account is locked after {MAX_FAILED_ATTEMPTS} failed attempts; "
+            f"This account is locked after {MAX_FAILED_ATTEMPTS} failed attempts; "
             "ask an administrator to unlock it.",
             attempted_name=shown,
             user_id=user.id,
@@ -232,11 +232,11 @@ def authenticate(session: Session, username: str, password: str, *, when: str) -
         )
     if not password_matches(user.password_hash, password):
         left = MAX_FAILED_ATTEMPTS - user.failed_sign_ins - 1
+        what = "user name or password" if when == "sign_in" else "password"
         message = (
-            "The password is wrong. The account is now locked; ask an administrator to unlock it."
+            f"The {what} is wrong. The account is now locked; ask an administrator to unlock it."
             if left <= 0
-            else f"The user name or password is wrong ({left} attempts left before the "
-            "account locks)."
+            else f"The {what} is wrong ({left} attempts left before the account locks)."
         )
         raise SignInRefused(message, attempted_name=shown, user_id=user.id, when=when)
     attribute_changes(session, user)

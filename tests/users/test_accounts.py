@@ -169,3 +169,13 @@ def test_refused_action_leaves_database_as_it_was(db: Database, admin: User) -> 
         add_user(session, admin, "", "Nobody", Role.TECHNICIAN, "temporary-1")
     with db.read_session() as session:
         assert session.scalar(select(func.count()).select_from(AuditEntry)) == before
+
+
+def test_wrong_current_password_at_change_counts_toward_lock_out(
+    db: Database, make_user: Callable[..., User]
+) -> None:
+    tech = make_user("tech", Role.TECHNICIAN)
+    with pytest.raises(SignInRefused, match="password is wrong"), db.unit_of_work() as session:
+        change_password(session, tech, "not-my-password", "new-password-1")
+    assert _user(db, "tech").failed_sign_ins == 1
+    assert len(_audit_actions(db, "password_change_failed")) == 1

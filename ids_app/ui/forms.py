@@ -1,0 +1,129 @@
+"""Shared pieces of the shell's dialogs: a heading, a form and an inline refusal.
+
+One look for every dialog, and one place that turns a refusal into the sentence shown.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy.exc import DatabaseError as SaDatabaseError
+
+from ids_app.db import Database
+from ids_app.errors import IdsError
+
+ERROR_COLOR = "#b3261e"
+HINT_COLOR = "#5f6368"
+
+Refusal = IdsError | SaDatabaseError
+
+
+def explain(db: Database, error: Refusal) -> str:
+    """The sentence to show: a service's own words, or the database's problem in one line."""
+    if isinstance(error, SaDatabaseError):
+        return db.explain(error)
+    return str(error)
+
+
+def heading_label(text: str, *, scale: float = 1.35) -> QLabel:
+    """A heading in a slightly larger bold font, so every screen reads the same way."""
+    label = QLabel(text)
+    font = QFont(label.font())
+    font.setBold(True)
+    font.setPointSizeF(font.pointSizeF() * scale)
+    label.setFont(font)
+    return label
+
+
+def hint_label(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setStyleSheet(f"color: {HINT_COLOR};")
+    return label
+
+
+def password_field() -> QLineEdit:
+    field = QLineEdit()
+    field.setEchoMode(QLineEdit.EchoMode.Password)
+    return field
+
+
+class FormDialog(QDialog):
+    """A heading, an explanation, a form, an inline refusal and two buttons.
+
+    The refusal stays in the dialog, beside what was typed, rather than in a message
+    box that hides it.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        title: str,
+        heading: str,
+        intro: str,
+        accept_text: str,
+        reject_text: str,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.db = db
+        self.setWindowTitle(title)
+        self.setMinimumWidth(460)
+
+        self.form = QFormLayout()
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.form.setVerticalSpacing(10)
+        self.form.setHorizontalSpacing(14)
+
+        self.error_label = QLabel()
+        self.error_label.setObjectName("error")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet(f"color: {ERROR_COLOR};")
+        self.error_label.hide()
+
+        buttons = QDialogButtonBox()
+        self.accept_button = QPushButton(accept_text)
+        self.accept_button.setDefault(True)
+        self.accept_button.setAutoDefault(True)
+        self.reject_button = QPushButton(reject_text)
+        self.reject_button.setAutoDefault(False)
+        buttons.addButton(self.accept_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton(self.reject_button, QDialogButtonBox.ButtonRole.RejectRole)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 20)
+        layout.setSpacing(12)
+        layout.addWidget(heading_label(heading))
+        if intro:
+            layout.addWidget(hint_label(intro))
+        layout.addSpacing(4)
+        layout.addLayout(self.form)
+        layout.addWidget(self.error_label)
+        layout.addSpacing(4)
+        layout.addWidget(buttons)
+
+    def show_error(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.error_label.show()
+
+    def clear_error(self) -> None:
+        self.error_label.clear()
+        self.error_label.hide()
+
+    @property
+    def error_text(self) -> str:
+        """The refusal now shown, or "" when there is none."""
+        return self.error_label.text() if not self.error_label.isHidden() else ""
