@@ -87,8 +87,30 @@ def table_of(record: object) -> str:
     return str(type(record).__tablename__)  # type: ignore[attr-defined]
 
 
+_simulated_now: dt.datetime | None = None
+
+
 def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    """The current instant, from the one clock every record's time comes from."""
+    return _simulated_now if _simulated_now is not None else dt.datetime.now(dt.UTC)
+
+
+def today() -> dt.date:
+    """The pharmacy's calendar date (local time), from the same clock."""
+    return utc_now().astimezone().date()
+
+
+@contextmanager
+def simulated_clock(at: dt.datetime) -> Iterator[None]:
+    """Set the clock for building demo history; never used for a pharmacy's records."""
+    global _simulated_now
+    if at.tzinfo is None:
+        raise ValueError("a simulated time must carry its time zone")
+    before, _simulated_now = _simulated_now, at.astimezone(dt.UTC)
+    try:
+        yield
+    finally:
+        _simulated_now = before
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -167,6 +167,11 @@ def _describe_shortfall(session: Session, lot: Lot, kit_id: int | None, place: P
     return f"Lot {lot.lot_number}{where}"
 
 
+# DOMAIN.md: drug returned by a patient is not added back to the dispensable balance;
+# condemned stock is destroyed or returned as the sponsor requires.
+NEVER_DISPENSABLE_AGAIN = frozenset({StockState.RETURNED, StockState.CONDEMNED})
+
+
 def move(
     session: Session,
     actor: User,
@@ -193,6 +198,16 @@ def move(
         raise InvalidInput("A quantity is a whole number greater than zero.")
     if source is None and target is None:
         raise InvalidInput("A movement needs a place it comes from or goes to.")
+    if (
+        source is not None
+        and source.state in NEVER_DISPENSABLE_AGAIN
+        and target is not None
+        and target.state is StockState.AVAILABLE
+    ):
+        raise InvalidInput(
+            f"{source.state.value.capitalize()} stock never goes back to dispensable stock; "
+            "it waits for destruction or return to the sponsor."
+        )
     lot = lock_lot(session, lot_id)
     if source is not None:
         on_hand = quantity_at(session, lot_id, source, kit_id)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ids_app.audit.trail import attribute_changes
-from ids_app.db import utc_now
+from ids_app.db import today, utc_now
 from ids_app.errors import InvalidInput, NotFound
 from ids_app.inventory.ledger import Links, Place, move
 from ids_app.inventory.locations import check_storage_fits, get_location
@@ -152,7 +152,7 @@ def _check_receipt(session: Session, study: Study, receipt: ShipmentReceipt) -> 
         raise InvalidInput("The shipment number is empty; type it from the packing slip.")
     if not receipt.sender.strip() or not receipt.carrier.strip():
         raise InvalidInput("Type who sent the shipment (depot) and the carrier.")
-    if receipt.received_on > dt.date.today():
+    if receipt.received_on > today():
         raise InvalidInput("The date received is in the future.")
     if not receipt.lines:
         raise InvalidInput("The shipment has no lines; scan or type what arrived.")
@@ -336,7 +336,7 @@ def _put_away(
 def received_at(day: dt.date) -> dt.datetime:
     """Now for today's receipt; noon UTC for a receipt entered after the day."""
     now = utc_now()
-    return now if day == now.date() else dt.datetime.combine(day, dt.time(12), dt.UTC)
+    return now if day == today() else dt.datetime.combine(day, dt.time(12), dt.UTC)
 
 
 def shipment_reconciliation(session: Session, shipment: Shipment) -> Reconciliation:

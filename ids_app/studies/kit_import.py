@@ -1,0 +1,243 @@
+"""Loading the sponsor's kit list (the IWRS export) before the kits arrive.
+
+The kit list says which kits exist, in which lot, expiring when, and in which arm.
+Receiving later matches every scanned kit against it. A list loads whole or not at all:
+half a kit list would make the next shipment look wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ids_app.audit.trail import attribute_changes
+from ids_app.errors import InvalidInput, PermissionDenied
+from ids_app.inventory.models import Kit, Lot
+from ids_app.inventory.receiving import find_or_create_lot
+from ids_app.studies.models import Arm, Product, Study, StudyStatus
+from ids_app.studies.services import SETUP_ROLES, is_unblinded
+from ids_app.studies.tables import (
+    LotExpiries,
+    RowError,
+    Table,
+    TableRow,
+    UnreadableDate,
+    missing_columns,
+    parse_date,
+)
+from ids_app.users.models import User
+from ids_app.users.permissions import require_role
+
+ERRORS_SHOWN = 3
+
+
+class KitListRejected(InvalidInput):
+    """The kit list has wrong rows; none of it was imported."""
+
+
+@dataclass(frozen=True)
+class KitListMapping:
+    """Which column holds what; ``arm`` is None for a list without a treatment column."""
+
+    kit_number: str
+    lot_number: str
+    expiry: str
+    arm: str | None = None
+    date_format: str | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        named = (self.kit_number, self.lot_number, self.expiry, self.arm)
+        return tuple(column for column in named if column is not None)
+
+
+KIT_LIST_PRESETS: dict[str, KitListMapping] = {
+    "IWRS kit list (Kit Number, Lot Number, Expiry Date, Treatment)": KitListMapping(
+        "Kit Number", "Lot Number", "Expiry Date", "Treatment"
+    ),
+    "IWRS data extract (KIT_NO, LOT, EXP_DATE, ARM)": KitListMapping(
+        "KIT_NO", "LOT", "EXP_DATE", "ARM"
+    ),
+    "RTSM kit report (Kit ID, Batch Number, Expiration Date, Treatment Arm)": KitListMapping(
+        "Kit ID", "Batch Number", "Expiration Date", "Treatment Arm"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class KitDraft:
+    """A kit the import will create; ``arm_code`` is the study arm's code."""
+
+    line: int
+    kit_number: str
+    lot_number: str
+    expiry: dt.date
+    arm_code: str | None
+
+
+@dataclass(frozen=True)
+class KitListPreview:
+    to_create: list[KitDraft]
+    errors: list[RowError]
+
+
+def _header_key(name: str) -> str:
+    return re.sub(r"[\s_]+", " ", name).strip().casefold()
+
+
+def guess_kit_list_mapping(headers: list[str]) -> KitListMapping | None:
+    """The first preset whose columns the file has (ignoring case, spaces and underscores),
+    spelled as the file spells them."""
+    by_key = {_header_key(name): name for name in headers}
+    for preset in KIT_LIST_PRESETS.values():
+        kit_number = by_key.get(_header_key(preset.kit_number))
+        lot_number = by_key.get(_header_key(preset.lot_number))
+        expiry = by_key.get(_header_key(preset.expiry))
+        if kit_number and lot_number and expiry:
+            arm = by_key.get(_header_key(preset.arm)) if preset.arm else None
+            return KitListMapping(kit_number, lot_number, expiry, arm, preset.date_format)
+    return None
+
+
+def _check_product(study: Study, product: Product) -> None:
+    if product.study_id != study.id:
+        raise InvalidInput(
+            f"{product.description} is not a product of study {study.protocol_number}."
+        )
+    if not product.is_kit_tracked:
+        raise InvalidInput(f"{product.description} is counted in bulk; it has no kit list.")
+
+
+def _arm_codes(study: Study) -> dict[str, str]:
+    """Arm code or name, case-folded, to the arm's code; a code wins over a name."""
+    codes = {arm.name.casefold(): arm.code for arm in study.arms}
+    codes.update({arm.code.casefold(): arm.code for arm in study.arms})
+    return codes
+
+
+def preview_kit_list(
+    session: Session, study: Study, product: Product, table: Table, mapping: KitListMapping
+) -> KitListPreview:
+    """What importing ``table`` would create, and every row that stops it, with its line."""
+    _check_product(study, product)
+    no_columns = missing_columns(table, mapping.columns)
+    if no_columns is not None:
+        return KitListPreview([], [no_columns])
+    if not table.rows:
+        return KitListPreview(
+            [], [RowError(table.header_line, "There are no kits under the header row.")]
+        )
+    known_kits = set(session.scalars(select(Kit.kit_number).where(Kit.study_id == study.id)))
+    lots = LotExpiries(
+        session.execute(
+            select(Lot.lot_number, Lot.expiry).where(Lot.product_id == product.id)
+        ).all()
+    )
+    arm_codes = _arm_codes(study)
+    first_lines: dict[str, int] = {}
+    drafts: list[KitDraft] = []
+    errors: list[RowError] = []
+    for row in table.rows:
+        problems: list[str] = []
+        kit_number = row.text(mapping.kit_number)
+        if not kit_number:
+            problems.append("The kit number is empty.")
+        elif kit_number in first_lines:
+            problems.append(
+                f"Kit {kit_number} is listed twice (first on line {first_lines[kit_number]})."
+            )
+        else:
+            first_lines[kit_number] = row.line
+            if kit_number in known_kits:
+                problems.append(
+                    f"Kit {kit_number} is already on record in {study.protocol_number}."
+                )
+        lot_number = row.text(mapping.lot_number)
+        if not lot_number:
+            problems.append("The lot number is empty.")
+        expiry = None
+        try:
+            expiry = parse_date(row.values.get(mapping.expiry, ""), mapping.date_format)
+        except UnreadableDate as error:
+            problems.append(str(error))
+        if lot_number and expiry is not None:
+            conflict = lots.conflict(lot_number, expiry, row.line)
+            if conflict:
+                problems.append(conflict)
+        arm_code = None
+        if mapping.arm is not None:
+            arm_code = _arm_of(row, mapping.arm, arm_codes, study, problems)
+        if problems or expiry is None:
+            errors.extend(RowError(row.line, problem) for problem in problems)
+        else:
+            drafts.append(KitDraft(row.line, kit_number, lot_number, expiry, arm_code))
+    return KitListPreview(drafts, errors)
+
+
+def _arm_of(
+    row: TableRow, column: str, arm_codes: dict[str, str], study: Study, problems: list[str]
+) -> str | None:
+    # Only unblinded setup staff import a list with arms, so the cell may be named.
+    value = row.text(column)
+    if not value:
+        problems.append("The treatment is empty; every kit needs its arm.")
+        return None
+    code = arm_codes.get(value.casefold())
+    if code is None:
+        listed = ", ".join(arm.code for arm in study.arms)
+        problems.append(
+            f"Treatment '{value}' is not an arm of {study.protocol_number} (arms: {listed})."
+        )
+    return code
+
+
+def _rejection(errors: list[RowError]) -> str:
+    """One message for an all-or-nothing refusal: how many rows, and the first few."""
+    lines = len({error.line for error in errors})
+    rows = "1 row of the kit list is" if lines == 1 else f"{lines} rows of the kit list are"
+    shown = " ".join(str(error) for error in errors[:ERRORS_SHOWN])
+    more = f" …and {len(errors) - ERRORS_SHOWN} more." if len(errors) > ERRORS_SHOWN else ""
+    return f"{rows} wrong, so no kit was imported. {shown}{more}"
+
+
+def import_kit_list(
+    session: Session,
+    actor: User,
+    study: Study,
+    product: Product,
+    table: Table,
+    mapping: KitListMapping,
+) -> list[Kit]:
+    """Create the listed lots and kits, or nothing. Kits get no ledger entry: they are
+    received later, when the depot ships them."""
+    require_role(actor, *SETUP_ROLES, to="import kit lists")
+    if mapping.arm is not None and not is_unblinded(session, actor, study):
+        raise PermissionDenied(
+            f"The kit list's '{mapping.arm}' column shows each kit's arm; only staff "
+            f"unblinded for {study.protocol_number} may import it."
+        )
+    if study.status is StudyStatus.CLOSED:
+        raise InvalidInput(f"Study {study.protocol_number} is closed; it takes no new kits.")
+    preview = preview_kit_list(session, study, product, table, mapping)
+    if preview.errors:
+        raise KitListRejected(_rejection(preview.errors))
+    attribute_changes(session, actor, reason=f"kit list imported from {table.source}")
+    arms: dict[str, Arm] = {arm.code: arm for arm in study.arms}
+    kits = []
+    for draft in preview.to_create:
+        lot = find_or_create_lot(session, product, draft.lot_number, draft.expiry)
+        kit = Kit(
+            study_id=study.id,
+            product_id=product.id,
+            lot_id=lot.id,
+            kit_number=draft.kit_number,
+            arm_id=arms[draft.arm_code].id if draft.arm_code else None,
+        )
+        session.add(kit)
+        kits.append(kit)
+    session.flush()  # the caller lists the new kits by id
+    return kits

@@ -1,0 +1,267 @@
+"""Reading the sponsor's lists (kit lists, packing lists) from CSV or Excel files.
+
+Sponsors' IWRS and depots export these in many shapes; the reader only turns a file into
+a header and rows that remember their line, so an error can point at the line to fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ids_app.errors import InvalidInput
+
+CellValue = str | int | float | dt.date  # dt.datetime is a dt.date too
+CSV_SUFFIXES = frozenset({".csv", ".txt", ".tsv"})
+XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+DELIMITERS = (",", ";", "\t")
+MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"),
+        start=1,
+    )
+}
+ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T][\d:.]+)?")
+# IWRS exports write 31-JAN-2028, 31-Jan-2028 or SAS's 31JAN2028.
+IWRS_DATE = re.compile(r"(\d{1,2})[- ]?([A-Za-z]{3})[- ]?(\d{4})")
+NUMERIC_DATE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}")
+FORMAT_WORDS = {"%d": "DD", "%m": "MM", "%Y": "YYYY", "%y": "YY", "%b": "MON", "%B": "MONTH"}
+
+
+class TableUnreadable(InvalidInput):
+    """The file is not a list we can read; nothing in it was looked at."""
+
+
+class UnreadableDate(InvalidInput):
+    """A cell that is not a date, or not an unambiguous one."""
+
+
+@dataclass(frozen=True)
+class TableRow:
+    line: int
+    values: dict[str, CellValue]
+
+    def text(self, column: str) -> str:
+        return cell_text(self.values.get(column, ""))
+
+
+@dataclass(frozen=True)
+class Table:
+    """A file's header row and the non-empty rows under it.
+
+    ``header_line`` is where an error about the columns themselves points.
+    """
+
+    headers: list[str]
+    rows: list[TableRow]
+    header_line: int
+    source: str
+
+
+@dataclass(frozen=True)
+class RowError:
+    """What is wrong with one line of an imported list."""
+
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"Line {self.line}: {self.message}"
+
+
+class LotExpiries:
+    """Each lot's expiry, as on record or as first listed: one lot has one expiry."""
+
+    def __init__(self, recorded: Iterable[tuple[str, dt.date]]) -> None:
+        self._known = {number: (expiry, "on record") for number, expiry in recorded}
+
+    def conflict(self, lot_number: str, expiry: dt.date, line: int) -> str | None:
+        known, where = self._known.setdefault(lot_number, (expiry, f"on line {line}"))
+        if known == expiry:
+            return None
+        return (
+            f"Lot {lot_number} has expiry {known:%Y-%m-%d} {where}, not {expiry:%Y-%m-%d}; "
+            "one lot has one expiry."
+        )
+
+
+def missing_columns(table: Table, columns: tuple[str, ...]) -> RowError | None:
+    """One error naming every mapped column the file lacks."""
+    missing = [column for column in columns if column not in table.headers]
+    if not missing:
+        return None
+    names = ", ".join(f"'{column}'" for column in missing)
+    noun = "column" if len(missing) == 1 else "columns"
+    return RowError(
+        table.header_line,
+        f"{table.source} has no {noun} {names}; choose the columns in the mapping.",
+    )
+
+
+def read_table(path: Path) -> Table:
+    """Read a CSV (UTF-8, comma, semicolon or tab) or the first sheet of an .xlsx file."""
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        lines = _csv_lines(path)
+    elif suffix in XLSX_SUFFIXES:
+        lines = _xlsx_lines(path)
+    elif suffix == ".xls":
+        raise TableUnreadable(
+            f"{path.name} is in the old Excel format; save it as .xlsx or CSV and try again."
+        )
+    else:
+        raise TableUnreadable(f"{path.name} is not a CSV or Excel (.xlsx) file.")
+    return _table(path.name, lines)
+
+
+def _table(source: str, lines: Iterable[tuple[int, list[CellValue]]]) -> Table:
+    header_line = 0
+    headers: list[str] = []
+    rows: list[TableRow] = []
+    for line, cells in lines:
+        if all(cell_text(cell) == "" for cell in cells):
+            continue
+        if not headers:
+            header_line, headers = line, [cell_text(cell) for cell in cells]
+            repeated = sorted({name for name in headers if name and headers.count(name) > 1})
+            if repeated:
+                raise TableUnreadable(
+                    f"The header row of {source} names the column '{repeated[0]}' twice; "
+                    "rename one of them."
+                )
+            continue
+        # Columns without a header (trailing separators in exports) are not data.
+        values = {
+            name: _clean(cell) for name, cell in zip(headers, cells, strict=False) if name != ""
+        }
+        rows.append(TableRow(line, values))
+    if not headers:
+        raise TableUnreadable(f"{source} is empty.")
+    return Table([name for name in headers if name], rows, header_line, source)
+
+
+def _clean(cell: CellValue) -> CellValue:
+    return cell.strip() if isinstance(cell, str) else cell
+
+
+def _csv_lines(path: Path) -> list[tuple[int, list[CellValue]]]:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as error:
+        raise TableUnreadable(f"Cannot read {path.name}: {error.strerror}.") from None
+    except UnicodeDecodeError:
+        raise TableUnreadable(
+            f"{path.name} is not UTF-8 text; in Excel save it as 'CSV UTF-8' and try again."
+        ) from None
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = max(DELIMITERS, key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    lines: list[tuple[int, list[CellValue]]] = []
+    try:
+        last_line = 0
+        for cells in reader:
+            # A quoted cell may span lines: the row starts after the previous one ended.
+            lines.append((last_line + 1, list(cells)))
+            last_line = reader.line_num
+    except csv.Error as error:
+        raise TableUnreadable(
+            f"{path.name} is not a readable CSV file (line {reader.line_num}: {error})."
+        ) from None
+    return lines
+
+
+def _xlsx_lines(path: Path) -> list[tuple[int, list[CellValue]]]:
+    """The first sheet's rows by sheet row number; formulas read as their saved values."""
+    import openpyxl  # type: ignore[import-untyped]
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except OSError as error:
+        raise TableUnreadable(f"Cannot read {path.name}: {error.strerror}.") from None
+    except (zipfile.BadZipFile, KeyError, ValueError):
+        raise TableUnreadable(f"{path.name} is not a readable Excel (.xlsx) file.") from None
+    try:
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()  # some exporters write a wrong sheet size
+        return [
+            (number, [_xlsx_cell(value) for value in row])
+            for number, row in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1)
+        ]
+    finally:
+        workbook.close()
+
+
+def _xlsx_cell(value: object) -> CellValue:
+    if value is None:
+        return ""
+    if isinstance(value, str | int | float | dt.date):
+        return value
+    return str(value)
+
+
+def cell_text(value: CellValue) -> str:
+    """A cell as text: Excel keeps kit number 1001 as the number 1001.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def parse_date(value: CellValue, date_format: str | None = None) -> dt.date:
+    """An expiry from a cell: a date cell, 2028-01-31, 31-JAN-2028, or ``date_format``.
+
+    Day-month order cannot be guessed from 01/02/2028, so numeric dates need the format.
+    """
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = cell_text(value)
+    if not text:
+        raise UnreadableDate("The date is empty.")
+    if date_format:
+        try:
+            return dt.datetime.strptime(text, date_format).date()
+        except ValueError:
+            pass
+    day = _known_date(text)
+    if day is not None:
+        return day
+    if date_format:
+        raise UnreadableDate(f"Date {text} does not match the date format {_spoken(date_format)}.")
+    if NUMERIC_DATE.fullmatch(text):
+        raise UnreadableDate(
+            f"Date {text} is ambiguous; set the date format in the column mapping."
+        )
+    raise UnreadableDate(f"{text} is not a date; write it as 2028-01-31 or 31-JAN-2028.")
+
+
+def _known_date(text: str) -> dt.date | None:
+    """ISO or IWRS dates, which read the same way in every country."""
+    if match := ISO_DATE.fullmatch(text):
+        year, month, day = (int(part) for part in match.groups())
+    elif (match := IWRS_DATE.fullmatch(text)) and match[2].upper() in MONTHS:
+        year, month, day = int(match[3]), MONTHS[match[2].upper()], int(match[1])
+    else:
+        return None
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise UnreadableDate(f"Date {text} is not a day of the calendar.") from None
+
+
+def _spoken(date_format: str) -> str:
+    """%d/%m/%Y as the technician reads it: DD/MM/YYYY."""
+    for code, word in FORMAT_WORDS.items():
+        date_format = date_format.replace(code, word)
+    return date_format

@@ -1,0 +1,450 @@
+"""Importing the sponsor's kit list: CSV or xlsx, every bad row named, all or nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import openpyxl  # type: ignore[import-untyped]
+import pytest
+from sqlalchemy import func, select
+
+from ids_app.audit.models import AuditEntry
+from ids_app.db import Database
+from ids_app.errors import InvalidInput, PermissionDenied
+from ids_app.inventory.models import Kit, LedgerEntry, Lot
+from ids_app.studies.kit_import import (
+    KIT_LIST_PRESETS,
+    KitListMapping,
+    KitListPreview,
+    KitListRejected,
+    guess_kit_list_mapping,
+    import_kit_list,
+    preview_kit_list,
+)
+from ids_app.studies.models import Product, ProductRole, Study, Tracking
+from ids_app.studies.services import add_product, add_staff
+from ids_app.studies.tables import Table, TableUnreadable, UnreadableDate, parse_date, read_table
+from ids_app.users.models import User
+from tests.factories import EXPIRY, Example, make_example, receive_kits
+
+ISO = EXPIRY.isoformat()
+GENERIC = "Kit Number,Lot Number,Expiry Date,Treatment\n"
+
+
+@pytest.fixture
+def example(db: Database) -> Example:
+    return make_example(db)
+
+
+@pytest.fixture
+def unblinded(db: Database, example: Example) -> User:
+    """The study's unblinded pharmacist: kit lists with arms are theirs to load."""
+    with db.unit_of_work() as session:
+        study = session.get_one(Study, example.study.id)
+        add_staff(
+            session,
+            example.people.pharm,
+            study,
+            example.people.pharm2,
+            "Unblinded pharmacist",
+            unblinded=True,
+        )
+    return example.people.pharm2
+
+
+def _csv(tmp_path: Path, text: str, name: str = "kits.csv", encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def _xlsx(tmp_path: Path, rows: list[list[object]], name: str = "kits.xlsx") -> Path:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for row in rows:
+        sheet.append(row)
+    path = tmp_path / name
+    workbook.save(path)
+    return path
+
+
+def _mapping(table: Table) -> KitListMapping:
+    mapping = guess_kit_list_mapping(table.headers)
+    assert mapping is not None
+    return mapping
+
+
+def _preview(
+    db: Database, example: Example, path: Path, mapping: KitListMapping | None = None
+) -> KitListPreview:
+    table = read_table(path)
+    with db.read_session() as session:
+        study = session.get_one(Study, example.study.id)
+        product = session.get_one(Product, example.product.id)
+        return preview_kit_list(session, study, product, table, mapping or _mapping(table))
+
+
+def _import(
+    db: Database,
+    example: Example,
+    actor: User,
+    path: Path,
+    mapping: KitListMapping | None = None,
+) -> list[str]:
+    table = read_table(path)
+    with db.unit_of_work() as session:
+        study = session.get_one(Study, example.study.id)
+        product = session.get_one(Product, example.product.id)
+        kits = import_kit_list(session, actor, study, product, table, mapping or _mapping(table))
+        return [kit.kit_number for kit in kits]
+
+
+def _kit_count(db: Database) -> int:
+    with db.read_session() as session:
+        return session.scalar(select(func.count()).select_from(Kit)) or 0
+
+
+def test_good_kit_list_creates_kits_with_their_lot_expiry_and_arm(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    path = _csv(tmp_path, GENERIC + f"1001,L2301,{ISO},A\n1002,L2301,{ISO},Placebo\n")
+    assert _import(db, example, unblinded, path) == ["1001", "1002"]
+    with db.read_session() as session:
+        kits = {kit.kit_number: kit for kit in session.scalars(select(Kit))}
+        lot = session.scalars(select(Lot)).one()
+        reasons = set(
+            session.scalars(select(AuditEntry.reason).where(AuditEntry.table_name == "kit"))
+        )
+        entries = session.scalar(select(func.count()).select_from(LedgerEntry))
+    assert (lot.lot_number, lot.expiry) == ("L2301", EXPIRY)
+    assert kits["1001"].arm_id == example.drug_arm.id
+    assert kits["1002"].arm_id == example.placebo_arm.id
+    assert {kit.lot_id for kit in kits.values()} == {lot.id}
+    assert entries == 0  # kits are received later, through receiving
+    assert reasons == {"kit list imported from kits.csv"}
+
+
+def test_imported_kits_are_then_received_against_the_list(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    _import(db, example, unblinded, _csv(tmp_path, GENERIC + f"1001,L2301,{ISO},A\n"))
+    receive_kits(db, example, range(1001, 1002))
+    assert _kit_count(db) == 1
+
+
+def test_kit_list_row_with_unknown_arm_is_reported_with_its_line(
+    db: Database, example: Example, tmp_path: Path
+) -> None:
+    path = _csv(tmp_path, GENERIC + f"1001,L2301,{ISO},A\n1002,L2301,{ISO},C\n")
+    preview = _preview(db, example, path)
+    assert [(error.line, error.message) for error in preview.errors] == [
+        (3, "Treatment 'C' is not an arm of ABC-123 (arms: A, B).")
+    ]
+    assert [draft.kit_number for draft in preview.to_create] == ["1001"]
+
+
+def test_arm_is_matched_by_code_or_name_ignoring_case(
+    db: Database, example: Example, tmp_path: Path
+) -> None:
+    path = _csv(
+        tmp_path, GENERIC + f"1001,L1,{ISO},a\n1002,L1,{ISO},PLACEBO\n1003,L1,{ISO},abc 10 mg\n"
+    )
+    preview = _preview(db, example, path)
+    assert preview.errors == []
+    assert [draft.arm_code for draft in preview.to_create] == ["A", "B", "A"]
+
+
+def test_each_bad_row_is_reported_with_its_line(
+    db: Database, example: Example, tmp_path: Path
+) -> None:
+    path = _csv(
+        tmp_path,
+        GENERIC
+        + f"1001,L1,{ISO},A\n"
+        + f",L1,{ISO},A\n"
+        + "1003,L1,31-FEB-2028,A\n"
+        + f"1001,L1,{ISO},B\n"
+        + "1005,L1,2030-01-31,B\n"
+        + f"1006,,{ISO},\n",
+    )
+    errors = [(error.line, error.message) for error in _preview(db, example, path).errors]
+    assert errors == [
+        (3, "The kit number is empty."),
+        (4, "Date 31-FEB-2028 is not a day of the calendar."),
+        (5, "Kit 1001 is listed twice (first on line 2)."),
+        (6, f"Lot L1 has expiry {ISO} on line 2, not 2030-01-31; one lot has one expiry."),
+        (7, "The lot number is empty."),
+        (7, "The treatment is empty; every kit needs its arm."),
+    ]
+
+
+def test_kit_list_with_a_bad_row_creates_nothing(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    path = _csv(
+        tmp_path,
+        GENERIC
+        + f"1001,L1,{ISO},A\n1002,L1,{ISO},Z\n1003,L1,{ISO},Y\n1004,L1,{ISO},X\n1005,L1,{ISO},W\n",
+    )
+    with pytest.raises(KitListRejected) as refused:
+        _import(db, example, unblinded, path)
+    message = str(refused.value)
+    assert message.startswith("4 rows of the kit list are wrong, so no kit was imported.")
+    assert "Line 3: Treatment 'Z'" in message
+    assert "Line 5: Treatment 'X'" in message
+    assert "Line 6" not in message
+    assert message.endswith("…and 1 more.")
+    assert _kit_count(db) == 0
+    with db.read_session() as session:
+        assert session.scalar(select(func.count()).select_from(Lot)) == 0
+
+
+def test_kit_already_in_the_study_is_reported(
+    db: Database, example: Example, tmp_path: Path
+) -> None:
+    receive_kits(db, example, range(1001, 1003))
+    path = _csv(tmp_path, GENERIC + f"1002,L2301,{ISO},A\n1003,L2301,{ISO},B\n")
+    errors = [(error.line, error.message) for error in _preview(db, example, path).errors]
+    assert errors == [(2, "Kit 1002 is already on record in ABC-123.")]
+
+
+def test_lot_on_record_with_another_expiry_is_reported(
+    db: Database, example: Example, tmp_path: Path
+) -> None:
+    receive_kits(db, example, range(1001, 1003))
+    other = EXPIRY + dt.timedelta(days=30)
+    path = _csv(tmp_path, GENERIC + f"1003,L2301,{other.isoformat()},A\n")
+    errors = [(error.line, error.message) for error in _preview(db, example, path).errors]
+    assert errors == [
+        (
+            2,
+            f"Lot L2301 has expiry {ISO} on record, not {other.isoformat()}; "
+            "one lot has one expiry.",
+        )
+    ]
+
+
+def test_missing_columns_are_named_in_one_error(
+    db: Database, example: Example, tmp_path: Path
+) -> None:
+    path = _csv(tmp_path, "\n\nKit Number,Lot\n1001,L1\n")
+    mapping = KitListMapping("Kit Number", "Lot Number", "Expiry Date", "Treatment")
+    preview = _preview(db, example, path, mapping)
+    assert [(error.line, error.message) for error in preview.errors] == [
+        (
+            3,
+            "kits.csv has no columns 'Lot Number', 'Expiry Date', 'Treatment'; "
+            "choose the columns in the mapping.",
+        )
+    ]
+    assert preview.to_create == []
+
+
+def test_kit_list_without_rows_is_refused(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    with pytest.raises(KitListRejected, match="Line 1: There are no kits under the header row"):
+        _import(db, example, unblinded, _csv(tmp_path, GENERIC))
+
+
+@pytest.mark.parametrize("preset", list(KIT_LIST_PRESETS.values()))
+def test_each_preset_is_recognised_from_the_headers(preset: KitListMapping) -> None:
+    arm = preset.arm.replace(" ", "_") if preset.arm else None
+    kit, lot = preset.kit_number.upper(), preset.lot_number.lower()
+    headers = [kit, lot, preset.expiry, "Site", *([arm] if arm else [])]
+    assert guess_kit_list_mapping(headers) == KitListMapping(kit, lot, preset.expiry, arm)
+
+
+def test_headers_of_no_preset_are_not_guessed() -> None:
+    assert guess_kit_list_mapping(["Pack", "Batch", "Use by"]) is None
+
+
+def test_list_without_a_treatment_column_loads_without_arms(
+    db: Database, example: Example, tmp_path: Path
+) -> None:
+    path = _csv(tmp_path, f"Kit Number,Lot Number,Expiry Date\n1001,L1,{ISO}\n")
+    assert _mapping(read_table(path)).arm is None
+    assert _import(db, example, example.people.tech, path) == ["1001"]
+    with db.read_session() as session:
+        assert session.scalars(select(Kit.arm_id)).one() is None
+
+
+def test_blinded_staff_may_not_import_a_list_with_arms(
+    db: Database, example: Example, tmp_path: Path
+) -> None:
+    path = _csv(tmp_path, GENERIC + f"1001,L1,{ISO},A\n")
+    with pytest.raises(PermissionDenied, match="only staff unblinded for ABC-123"):
+        _import(db, example, example.people.tech, path)
+
+
+def test_monitor_may_not_import_a_kit_list(db: Database, example: Example, tmp_path: Path) -> None:
+    path = _csv(tmp_path, f"Kit Number,Lot Number,Expiry Date\n1001,L1,{ISO}\n")
+    with pytest.raises(PermissionDenied, match="may import kit lists"):
+        _import(db, example, example.people.monitor, path)
+
+
+def test_bulk_product_has_no_kit_list(db: Database, example: Example, tmp_path: Path) -> None:
+    path = _csv(tmp_path, f"Kit Number,Lot Number,Expiry Date\n1001,L1,{ISO}\n")
+    table = read_table(path)
+    with db.unit_of_work() as session:
+        study = session.get_one(Study, example.study.id)
+        bulk = add_product(
+            session,
+            example.people.tech,
+            study,
+            agent_name="Rescue",
+            strength="5 mg",
+            dosage_form="tablet",
+            unit="tablet",
+            role=ProductRole.COMPARATOR,
+            tracking=Tracking.BULK,
+            storage_min_c=15,
+            storage_max_c=30,
+            dispense_quantity=30,
+            days_supply=30,
+            doses_per_day=1,
+        )
+        with pytest.raises(InvalidInput, match="counted in bulk; it has no kit list"):
+            import_kit_list(session, example.people.tech, study, bulk, table, _mapping(table))
+
+
+def test_iwrs_extract_preset_loads_from_xlsx_with_date_cells(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    day = dt.date(2028, 1, 31)
+    path = _xlsx(
+        tmp_path,
+        [
+            [],
+            ["KIT_NO", "LOT", "EXP_DATE", "ARM"],
+            [1001, "L1", dt.datetime(2028, 1, 31), "A"],
+            [1002.0, "L1", day, "b"],
+        ],
+    )
+    table = read_table(path)
+    assert table.header_line == 2
+    assert _mapping(table) == KitListMapping("KIT_NO", "LOT", "EXP_DATE", "ARM")
+    preview = _preview(db, example, path)
+    assert [(draft.line, draft.kit_number, draft.expiry) for draft in preview.to_create] == [
+        (3, "1001", day),
+        (4, "1002", day),
+    ]
+    assert _import(db, example, unblinded, path) == ["1001", "1002"]
+
+
+def test_xlsx_error_names_the_sheet_row(db: Database, example: Example, tmp_path: Path) -> None:
+    path = _xlsx(
+        tmp_path,
+        [
+            [],
+            ["Kit Number", "Lot Number", "Expiry Date", "Treatment"],
+            [1001, "L1", dt.datetime(2028, 1, 31), "A"],
+            [1002, "L1", "not yet", "A"],
+        ],
+    )
+    errors = [(error.line, error.message) for error in _preview(db, example, path).errors]
+    assert errors == [(4, "not yet is not a date; write it as 2028-01-31 or 31-JAN-2028.")]
+
+
+def test_slashed_date_without_a_format_is_refused_as_ambiguous(
+    db: Database, example: Example, tmp_path: Path
+) -> None:
+    path = _csv(tmp_path, GENERIC + "1001,L1,01/02/2028,A\n")
+    errors = [error.message for error in _preview(db, example, path).errors]
+    assert errors == ["Date 01/02/2028 is ambiguous; set the date format in the column mapping."]
+
+
+def test_slashed_date_reads_with_the_mapping_date_format(
+    db: Database, example: Example, tmp_path: Path
+) -> None:
+    path = _csv(tmp_path, GENERIC + "1001,L1,01/02/2028,A\n1002,L1,2028-02-01,B\n")
+    mapping = KitListMapping("Kit Number", "Lot Number", "Expiry Date", "Treatment", "%d/%m/%Y")
+    preview = _preview(db, example, path, mapping)
+    assert preview.errors == []
+    assert {draft.expiry for draft in preview.to_create} == {dt.date(2028, 2, 1)}
+
+
+def test_semicolon_csv_with_bom_and_quoted_line_breaks_keeps_line_numbers(
+    db: Database, example: Example, tmp_path: Path
+) -> None:
+    text = (
+        "\ufeffKit Number;Lot Number;Expiry Date;Treatment\r\n"
+        '1001;"L1";31-JAN-2028;A\r\n'
+        '"10\n02";L1;31-Jan-2028;B\r\n'
+        "1003;L1;31JAN2028;Q\r\n"
+    )
+    preview = _preview(db, example, _csv(tmp_path, text))
+    assert [(draft.line, draft.expiry) for draft in preview.to_create] == [
+        (2, dt.date(2028, 1, 31)),
+        (3, dt.date(2028, 1, 31)),
+    ]
+    assert [error.line for error in preview.errors] == [5]
+
+
+def test_tab_separated_list_is_read(tmp_path: Path) -> None:
+    table = read_table(_csv(tmp_path, "KIT_NO\tLOT\tEXP_DATE\n1001\tL1\t2028-01-31\n", "k.txt"))
+    assert table.headers == ["KIT_NO", "LOT", "EXP_DATE"]
+    assert table.rows[0].values == {"KIT_NO": "1001", "LOT": "L1", "EXP_DATE": "2028-01-31"}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("kits.pdf", b"%PDF", "kits.pdf is not a CSV or Excel (.xlsx) file."),
+        ("kits.xls", b"\xd0\xcf", "kits.xls is in the old Excel format"),
+        ("kits.csv", b"\n ,, \n", "kits.csv is empty."),
+        ("kits.csv", "Kit;Lot\n1001;Lö".encode("latin-1"), "kits.csv is not UTF-8 text"),
+        ("kits.xlsx", b"not a zip", "kits.xlsx is not a readable Excel (.xlsx) file."),
+        ("kits.csv", b"Kit,Kit\n1,2\n", "names the column 'Kit' twice"),
+    ],
+)
+def test_unreadable_files_are_refused_in_one_sentence(
+    tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(TableUnreadable, match=re.escape(message)):
+        read_table(path)
+
+
+def test_missing_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(TableUnreadable, match=r"Cannot read kits\.csv"):
+        read_table(tmp_path / "kits.csv")
+
+
+@pytest.mark.parametrize(
+    ("value", "date_format", "expected"),
+    [
+        (dt.datetime(2028, 1, 31, 0, 0), None, dt.date(2028, 1, 31)),
+        (dt.date(2028, 1, 31), None, dt.date(2028, 1, 31)),
+        ("2028-01-31", None, dt.date(2028, 1, 31)),
+        ("2028-01-31 00:00:00", None, dt.date(2028, 1, 31)),
+        ("31-JAN-2028", None, dt.date(2028, 1, 31)),
+        ("31-Jan-2028", None, dt.date(2028, 1, 31)),
+        ("01/02/2028", "%m/%d/%Y", dt.date(2028, 1, 2)),
+        ("2028-01-31", "%d.%m.%Y", dt.date(2028, 1, 31)),
+    ],
+)
+def test_dates_that_read_one_way_only_are_accepted(
+    value: str | dt.date, date_format: str | None, expected: dt.date
+) -> None:
+    assert parse_date(value, date_format) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "date_format", "message"),
+    [
+        ("31.01.2028", None, "Date 31.01.2028 is ambiguous"),
+        ("31/01/2028", "%m/%d/%Y", "does not match the date format MM/DD/YYYY"),
+        ("", None, "The date is empty"),
+        (46000.0, None, "46000 is not a date"),
+        ("2028-13-01", None, "is not a day of the calendar"),
+    ],
+)
+def test_dates_that_cannot_be_read_are_refused(
+    value: str | float, date_format: str | None, message: str
+) -> None:
+    with pytest.raises(UnreadableDate, match=message):
+        parse_date(value, date_format)
