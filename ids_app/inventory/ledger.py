@@ -290,6 +290,8 @@ def reverse_entry(session: Session, actor: User, entry_id: int, reason: str) -> 
         target=_place(original.from_state, original.from_location_id),
         reason=reason.strip(),
         reverses_id=original.id,
+        # The correction belongs to the same shipment or hold as what it corrects.
+        links=Links(shipment_id=original.shipment_id, hold_id=original.hold_id),
     )
 
 

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ids_app.audit.trail import attribute_changes
 from ids_app.db import today, utc_now
@@ -348,11 +348,16 @@ def shipment_reconciliation(session: Session, shipment: Shipment) -> Reconciliat
         )
     ]
     received = []
+    reversal = aliased(LedgerEntry)
     rows = session.execute(
         select(LedgerEntry, Lot, Kit)
         .join(Lot, Lot.id == LedgerEntry.lot_id)
         .outerjoin(Kit, Kit.id == LedgerEntry.kit_id)
-        .where(LedgerEntry.shipment_id == shipment.id, LedgerEntry.kind == EntryKind.RECEIVE)
+        .where(
+            LedgerEntry.shipment_id == shipment.id,
+            LedgerEntry.kind == EntryKind.RECEIVE,
+            ~select(reversal.id).where(reversal.reverses_id == LedgerEntry.id).exists(),
+        )
     )
     for entry, lot, kit in rows:
         received.append(

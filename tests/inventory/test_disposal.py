@@ -473,6 +473,10 @@ def test_certificate_refuses_a_disposal_changed_after_it_was_signed(
     _returned_kit(db, example, "1007", verify=True)
     disposal = _dispose(db, example, [_kit_item(db, "1007", example.returns, RETURNED)])
     with sqlite3.connect(db_path) as conn:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("UPDATE disposal SET method = 'flushed down the sink'")
+        # Someone with a SQL prompt drops the trigger: the signature still gives it away.
+        conn.execute("DROP TRIGGER disposal_no_update")
         conn.execute("UPDATE disposal SET method = 'flushed down the sink'")
     with db.read_session() as session, pytest.raises(IdsError, match="no valid witness signature"):
         destruction_certificate(session, session.get_one(Disposal, disposal.id))

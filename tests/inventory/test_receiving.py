@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from ids_app.db import Database
 from ids_app.errors import InvalidInput, PermissionDenied
-from ids_app.inventory.ledger import study_balances
+from ids_app.inventory.ledger import reverse_entry, study_balances
 from ids_app.inventory.models import (
     LedgerEntry,
     QuarantineHold,
@@ -193,3 +193,14 @@ def test_kit_tracked_lines_need_kit_numbers(db: Database, example: Example) -> N
         receive_shipment(
             session, example.people.tech, session.get_one(Study, example.study.id), receipt
         )
+
+
+def test_a_reversed_receipt_no_longer_counts_as_received(db: Database, example: Example) -> None:
+    shipment = receive_kits(db, example, range(1001, 1004))
+    with db.read_session() as session:
+        first = session.scalars(select(LedgerEntry).order_by(LedgerEntry.id)).first()
+    assert first is not None
+    with db.unit_of_work() as session:
+        reverse_entry(session, example.people.pharm, first.id, "kit belongs to another site")
+        stored = shipment_reconciliation(session, shipment)
+    assert sum(line.received for line in stored.lines) == 2

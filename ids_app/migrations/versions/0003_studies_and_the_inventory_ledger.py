@@ -709,7 +709,17 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_ledger_entry_to", ["lot_id", "to_location_id", "to_state", "kit_id"], unique=False
         )
-    make_append_only("ledger_entry")
+    # Records that are written once and never change: a correction is a new record.
+    for table in (
+        "ledger_entry",
+        "lot",
+        "shipment",
+        "packing_list_line",
+        "quarantine_hold",
+        "hold_decision",
+        "disposal",
+    ):
+        make_append_only(table)
 
 
 def downgrade() -> None:
