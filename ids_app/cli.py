@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ids_app import __version__
 from ids_app.config import resolve_database_url
-from ids_app.db import Database, backup_database
+from ids_app.db import Database, backup_database, parse_database_url
 from ids_app.errors import IdsError
 from ids_app.migrations.schema import prepare_database
 from ids_app.users.models import Role, User
@@ -55,8 +55,28 @@ def cmd_gui(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from ids_app.demo import build_demo
 
-    db = _open(args)
-    people = build_demo(db)
+    url = parse_database_url(resolve_database_url(args.database))
+    target = Path(url.database or "") if url.get_backend_name() == "sqlite" else None
+    if target is None or target.exists():
+        db = _open(args)
+        people = build_demo(db)
+    else:
+        # A new demo file is built beside its place and moved in only when complete,
+        # so a failed build never leaves a half-made demo for the next start to open.
+        building = target.with_name(target.name + ".building")
+        building.unlink(missing_ok=True)
+        db = Database(url.set(database=str(building)))
+        try:
+            prepare_database(db)
+            people = build_demo(db)
+        except BaseException:
+            db.dispose()
+            for leftover in (building, *(Path(f"{building}{end}") for end in ("-wal", "-shm"))):
+                leftover.unlink(missing_ok=True)
+            raise
+        db.dispose()
+        building.replace(target)
+        db = Database(url)
     print(f"Demo database ready: {db.description}")
     for person in people:
         print(f"  {person.role.label:<14} {person.username:<8} password: {person.password}")

@@ -1,4 +1,4 @@
-"""The demo database: seed users for each role, built through the real services.
+"""The demo database: seed users for each role and two studies, built through the services.
 
 Demo passwords are printed in the README; they are for trying the app, never for a
 pharmacy's records.
@@ -6,9 +6,11 @@ pharmacy's records.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
-from ids_app.db import Database
+from ids_app.db import Database, simulated_clock
+from ids_app.demo_history import build_history, history_start
 from ids_app.errors import DatabaseProblem
 from ids_app.users.models import Role, User
 from ids_app.users.services import (
@@ -45,13 +47,17 @@ def build_demo(db: Database) -> list[DemoUser]:
             raise DatabaseProblem(
                 f"{db.description} already has users; the demo is built only in an empty database."
             )
-    with db.unit_of_work() as session:
-        create_first_administrator(
-            session, DEMO_ADMIN.username, DEMO_ADMIN.full_name, DEMO_ADMIN.password
-        )
-    for person in DEMO_USERS:
-        _add_demo_user(db, person)
-    return [DEMO_ADMIN, *DEMO_USERS]
+    # The people join the day before the history starts, so the trail reads in time order.
+    with simulated_clock(history_start() - dt.timedelta(days=1)):
+        with db.unit_of_work() as session:
+            create_first_administrator(
+                session, DEMO_ADMIN.username, DEMO_ADMIN.full_name, DEMO_ADMIN.password
+            )
+        for person in DEMO_USERS:
+            _add_demo_user(db, person)
+    people = [DEMO_ADMIN, *DEMO_USERS]
+    build_history(db, {person.username: person.password for person in people})
+    return people
 
 
 def _add_demo_user(db: Database, person: DemoUser) -> User:

@@ -1,0 +1,588 @@
+"""Months of demo activity, written through the real services on a simulated clock.
+
+Two studies: the double-blind oral study of DOMAIN.md (ABC-123) and an open-label
+injectable study (XYZ-789) with vials in a fridge and a satellite, a temperature
+excursion, and destructions. Events are scheduled on days of the history and then run in
+time order, one unit of work each, so the ledger and the audit trail read as if the
+pharmacy had used the app all along.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ids_app.db import Database, simulated_clock
+from ids_app.inventory.dispensing import create_order, prepare_order, verify_order
+from ids_app.inventory.disposal import DisposalItem, dispose
+from ids_app.inventory.locations import add_location
+from ids_app.inventory.models import (
+    DispenseOrder,
+    DisposalKind,
+    HoldDecisionKind,
+    HoldReason,
+    Location,
+    LocationKind,
+    Lot,
+    QuarantineHold,
+    StockState,
+    SubjectReturn,
+    TemperatureMonitor,
+)
+from ids_app.inventory.quarantine import decide_hold, quarantine_stock
+from ids_app.inventory.receiving import (
+    ExpectedLine,
+    ReceivedLine,
+    ShipmentReceipt,
+    receive_shipment,
+)
+from ids_app.inventory.returns import record_return, verify_return
+from ids_app.inventory.transfers import transfer_stock
+from ids_app.studies.kit_import import KitListMapping, import_kit_list
+from ids_app.studies.models import (
+    Blinding,
+    Prescriber,
+    Product,
+    ProductRole,
+    Study,
+    StudyStatus,
+    Subject,
+    SubjectStatus,
+    Tracking,
+)
+from ids_app.studies.services import (
+    add_arm,
+    add_prescriber,
+    add_product,
+    add_staff,
+    add_subject,
+    change_study_status,
+    create_study,
+)
+from ids_app.studies.tables import Table, TableRow
+from ids_app.users.models import User
+from ids_app.users.services import get_user
+
+HISTORY_DAYS = 120
+ORAL_KITS = [str(n) for n in range(1001, 1021)]
+ORAL_SUBJECTS = (
+    ("01-001", "AB", 5),
+    ("01-002", "CD", 9),
+    ("01-003", "EF", 16),
+    ("01-004", "JD", 30),
+)
+INJECTABLE_SUBJECTS = (("101", "RK"), ("102", "LM"), ("103", "ST"))
+
+Step = Callable[[Session], None]
+
+
+@dataclass
+class Demo:
+    """The demo's people (with the passwords they sign with) and what was made so far."""
+
+    passwords: dict[str, str]
+    users: dict[str, User] = field(default_factory=dict)
+    ids: dict[str, int] = field(default_factory=dict)
+
+    def user(self, name: str) -> User:
+        return self.users[name]
+
+    def password(self, name: str) -> str:
+        return self.passwords[name]
+
+
+def history_start() -> dt.datetime:
+    """Day 0 of the demo history, at 14:00 UTC, HISTORY_DAYS ago."""
+    now = dt.datetime.now(dt.UTC).replace(hour=14, minute=0, second=0, microsecond=0)
+    return now - dt.timedelta(days=HISTORY_DAYS)
+
+
+class Timeline:
+    """Steps scheduled on days of the history, run in time order."""
+
+    def __init__(self) -> None:
+        self.start = history_start()
+        self._steps: list[tuple[dt.datetime, int, Step]] = []
+
+    def day(self, offset: int) -> dt.date:
+        return (self.start + dt.timedelta(days=offset)).date()
+
+    def on(self, offset: int, minute: int = 0) -> Callable[[Step], Step]:
+        def schedule(step: Step) -> Step:
+            at = self.start + dt.timedelta(days=offset, minutes=minute)
+            self._steps.append((at, len(self._steps), step))
+            return step
+
+        return schedule
+
+    def run(self, db: Database) -> None:
+        for at, _order, step in sorted(self._steps, key=lambda item: (item[0], item[1])):
+            with simulated_clock(at), db.unit_of_work() as session:
+                step(session)
+
+
+def _study(session: Session, protocol: str) -> Study:
+    return session.scalars(select(Study).where(Study.protocol_number == protocol)).one()
+
+
+def _product(session: Session, protocol: str) -> Product:
+    return _study(session, protocol).products[0]
+
+
+def _location(session: Session, name: str) -> Location:
+    return session.scalars(select(Location).where(Location.name == name)).one()
+
+
+def _lot(session: Session, protocol: str, number: str) -> Lot:
+    product = _product(session, protocol)
+    return session.scalars(
+        select(Lot).where(Lot.product_id == product.id, Lot.lot_number == number)
+    ).one()
+
+
+def _subject(session: Session, protocol: str, code: str) -> Subject:
+    study = _study(session, protocol)
+    return session.scalars(
+        select(Subject).where(Subject.study_id == study.id, Subject.subject_code == code)
+    ).one()
+
+
+def _locations(t: Timeline, demo: Demo) -> None:
+    @t.on(0)
+    def add(session: Session) -> None:
+        pharm = demo.user("pharm")
+        add_location(session, pharm, "IDS Shelf A", LocationKind.SHELF, 20, 25)
+        add_location(session, pharm, "IDS Fridge 1", LocationKind.FRIDGE, 2, 8)
+        add_location(session, pharm, "Infusion Center Satellite", LocationKind.SATELLITE, 2, 8)
+        add_location(session, pharm, "Returns", LocationKind.RETURNS, 15, 30)
+        add_location(session, pharm, "Quarantine", LocationKind.QUARANTINE, 2, 8)
+
+
+def _dispense(
+    t: Timeline,
+    demo: Demo,
+    day: int,
+    protocol: str,
+    subject: str,
+    visit: str,
+    location: str,
+    *,
+    kit: str | None = None,
+    lot: str | None = None,
+) -> str:
+    """Order, prepare (technician), verify (pharmacist): the two-person dispense."""
+    key = f"order {protocol} {subject} {visit}"
+
+    @t.on(day, 0)
+    def order(session: Session) -> None:
+        demo.ids[key] = create_order(
+            session,
+            demo.user("tech"),
+            _study(session, protocol),
+            subject=_subject(session, protocol, subject),
+            prescriber=session.scalars(
+                select(Prescriber).where(Prescriber.study_id == _study(session, protocol).id)
+            ).one(),
+            product=_product(session, protocol),
+            visit=visit,
+            assigned_kit_number=kit,
+        ).id
+
+    @t.on(day, 10)
+    def prepare(session: Session) -> None:
+        prepare_order(
+            session,
+            demo.user("tech"),
+            session.get_one(DispenseOrder, demo.ids[key]),
+            password=demo.password("tech"),
+            kit_number=kit,
+            lot_number=lot,
+            location=_location(session, location),
+        )
+
+    @t.on(day, 25)
+    def verify(session: Session) -> None:
+        verify_order(
+            session,
+            demo.user("pharm"),
+            session.get_one(DispenseOrder, demo.ids[key]),
+            password=demo.password("pharm"),
+        )
+
+    return key
+
+
+def _kit_list(expiry: dt.date) -> Table:
+    """What the sponsor's IWRS sends: kit numbers, lot, expiry and the blinded arm."""
+    rows = [
+        TableRow(
+            line=index + 2,
+            values={
+                "Kit Number": number,
+                "Lot Number": "L2301",
+                "Expiry Date": expiry.isoformat(),
+                "Treatment": "A" if index % 2 == 0 else "B",
+            },
+        )
+        for index, number in enumerate(ORAL_KITS)
+    ]
+    return Table(
+        headers=["Kit Number", "Lot Number", "Expiry Date", "Treatment"],
+        rows=rows,
+        header_line=1,
+        source="IWRS kit list (demo)",
+    )
+
+
+def _oral_setup(t: Timeline, demo: Demo) -> None:
+    """ABC-123, as in DOMAIN.md: 20 blinded kits of 30 tablets, one kit per 28 days."""
+    expiry = t.day(0) + dt.timedelta(days=425)
+
+    @t.on(1)
+    def set_up(session: Session) -> None:
+        tech, pharm = demo.user("tech"), demo.user("pharm")
+        study = create_study(
+            session,
+            tech,
+            protocol_number="ABC-123",
+            title="A Phase 3, Randomized, Double-Blind, Placebo-Controlled Study of ABC "
+            "in Adults with Chronic Cough",
+            sponsor="Acme Pharma",
+            principal_investigator="Dr. Priya Natarajan",
+            blinding=Blinding.DOUBLE_BLIND,
+            ind_number="IND 123456",
+        )
+        add_arm(session, tech, study, "A", "ABC 10 mg")
+        add_arm(session, tech, study, "B", "Placebo")
+        add_product(
+            session,
+            tech,
+            study,
+            agent_name="ABC",
+            strength="10 mg or placebo",
+            dosage_form="tablet",
+            unit="kit",
+            role=ProductRole.BLINDED,
+            tracking=Tracking.KIT,
+            storage_min_c=15,
+            storage_max_c=30,
+            dose_unit="tablet",
+            units_per_kit=30,
+            dispense_quantity=1,
+            days_supply=28,
+            doses_per_day=1,
+        )
+        add_prescriber(session, tech, study, "Dr. Priya Natarajan", "MD")
+        add_staff(session, pharm, study, pharm, "Research pharmacist", unblinded=True)
+        add_staff(session, pharm, study, demo.user("pharm2"), "Research pharmacist")
+        add_staff(session, pharm, study, tech, "IDS technician")
+        add_staff(session, pharm, study, demo.user("monitor"), "Sponsor monitor (CRA)")
+
+    @t.on(2)
+    def kit_list_and_open(session: Session) -> None:
+        pharm, study = demo.user("pharm"), _study(session, "ABC-123")
+        mapping = KitListMapping("Kit Number", "Lot Number", "Expiry Date", "Treatment")
+        import_kit_list(
+            session, pharm, study, _product(session, "ABC-123"), _kit_list(expiry), mapping
+        )
+        change_study_status(session, pharm, study, StudyStatus.OPEN, "site activation visit")
+
+    @t.on(3)
+    def receive(session: Session) -> None:
+        product = _product(session, "ABC-123")
+        receive_shipment(
+            session,
+            demo.user("tech"),
+            _study(session, "ABC-123"),
+            ShipmentReceipt(
+                shipment_number="ACME-SHP-0001",
+                sender="Acme Depot (Memphis)",
+                carrier="World Courier",
+                tracking_number="WC 7731 0042",
+                received_on=t.day(3),
+                location_id=_location(session, "IDS Shelf A").id,
+                lines=tuple(
+                    ReceivedLine(product.id, "L2301", expiry, kit_number=k) for k in ORAL_KITS
+                ),
+                packing_list=tuple(
+                    ExpectedLine(product.id, "L2301", expiry, kit_number=k) for k in ORAL_KITS
+                ),
+            ),
+        )
+
+
+def _oral_visits(t: Timeline, demo: Demo) -> None:
+    """Four subjects get a kit every 28 days and bring the last one back at the next visit."""
+    kits = iter(ORAL_KITS)
+    for code, initials, first_day in ORAL_SUBJECTS:
+
+        @t.on(first_day, -60)
+        def enrol(session: Session, code: str = code, initials: str = initials) -> None:
+            add_subject(
+                session,
+                demo.user("tech"),
+                _study(session, "ABC-123"),
+                code,
+                initials,
+                status=SubjectStatus.ENROLLED,
+            )
+
+        previous: str | None = None
+        for visit in (2, 3, 4):
+            day = first_day + 28 * (visit - 2)
+            if day > HISTORY_DAYS - 25:
+                break
+            if previous is not None:
+                _oral_return(t, demo, previous, day, tablets_left=1 + (visit + first_day) % 4)
+            previous = _dispense(
+                t, demo, day, "ABC-123", code, f"Visit {visit}", "IDS Shelf A", kit=next(kits)
+            )
+
+
+def _oral_return(t: Timeline, demo: Demo, order_key: str, day: int, tablets_left: int) -> None:
+    @t.on(day, -30)
+    def count_back(session: Session) -> None:
+        record_return(
+            session,
+            demo.user("tech"),
+            session.get_one(DispenseOrder, demo.ids[order_key]),
+            returned_on=t.day(day),
+            quantity=1,
+            units_counted=tablets_left,
+            condition="bottle opened; tablets counted",
+            location=_location(session, "Returns"),
+        )
+
+
+def _monitor_visit(t: Timeline, demo: Demo) -> None:
+    """The monitor verifies every return; verified kits are destroyed with a witness."""
+    day = HISTORY_DAYS - 14
+
+    @t.on(day)
+    def verify_returns(session: Session) -> None:
+        waiting = session.scalars(
+            select(SubjectReturn).where(SubjectReturn.monitor_verified_at.is_(None))
+        ).all()
+        for subject_return in waiting:
+            verify_return(
+                session, demo.user("monitor"), subject_return, password=demo.password("monitor")
+            )
+
+    @t.on(day + 2)
+    def destroy_returns(session: Session) -> None:
+        returns = _location(session, "Returns")
+        items = [
+            DisposalItem(order.lot_id or 0, order.kit_id, returns.id, StockState.RETURNED, 1)
+            for order in session.scalars(
+                select(DispenseOrder).join(
+                    SubjectReturn, SubjectReturn.dispense_order_id == DispenseOrder.id
+                )
+            )
+        ]
+        dispose(
+            session,
+            demo.user("tech"),
+            _study(session, "ABC-123"),
+            kind=DisposalKind.DESTROYED_ON_SITE,
+            disposal_number="DEST-ABC-0001",
+            method="Incineration through the hospital's hazardous waste vendor",
+            sponsor_authorization="Acme letter 2026-ABC-17",
+            performed_on=t.day(day + 2),
+            items=items,
+            witness_username="pharm2",
+            witness_password=demo.password("pharm2"),
+        )
+
+
+def _injectable_setup(t: Timeline, demo: Demo) -> None:
+    """XYZ-789: open-label vials in the fridge, stocked to an infusion-center satellite."""
+    expiry = t.day(0) + dt.timedelta(days=300)
+
+    @t.on(4)
+    def set_up(session: Session) -> None:
+        tech, pharm = demo.user("tech"), demo.user("pharm")
+        study = create_study(
+            session,
+            tech,
+            protocol_number="XYZ-789",
+            title="An Open-Label Phase 2 Study of Zelumab in Relapsed Lymphoma",
+            sponsor="Zenith Bio",
+            principal_investigator="Dr. Marcus Hale",
+            blinding=Blinding.OPEN_LABEL,
+            ind_number="IND 987654",
+        )
+        add_product(
+            session,
+            tech,
+            study,
+            agent_name="Zelumab",
+            strength="100 mg/10 mL",
+            dosage_form="vial for infusion",
+            unit="vial",
+            role=ProductRole.ACTIVE,
+            tracking=Tracking.BULK,
+            storage_min_c=2,
+            storage_max_c=8,
+            dispense_quantity=2,
+            days_supply=21,
+            doses_per_day=2 / 21,
+        )
+        add_prescriber(session, tech, study, "Dr. Marcus Hale", "MD")
+        add_staff(session, pharm, study, pharm, "Research pharmacist")
+        add_staff(session, pharm, study, tech, "IDS technician")
+        change_study_status(session, pharm, study, StudyStatus.OPEN, "site activated")
+        for code, initials in INJECTABLE_SUBJECTS:
+            add_subject(session, tech, study, code, initials, status=SubjectStatus.ENROLLED)
+
+    @t.on(6)
+    def receive(session: Session) -> None:
+        product = _product(session, "XYZ-789")
+        receive_shipment(
+            session,
+            demo.user("tech"),
+            _study(session, "XYZ-789"),
+            ShipmentReceipt(
+                shipment_number="ZB-0001",
+                sender="Zenith Bio depot (Leiden)",
+                carrier="Marken",
+                tracking_number="MKN-55120",
+                received_on=t.day(6),
+                location_id=_location(session, "IDS Fridge 1").id,
+                lines=(ReceivedLine(product.id, "ZB2401", expiry, quantity=30),),
+                packing_list=(ExpectedLine(product.id, "ZB2401", expiry, quantity=30),),
+            ),
+        )
+
+    for restock_day in (7, 50):
+
+        @t.on(restock_day)
+        def restock(session: Session) -> None:
+            transfer_stock(
+                session,
+                demo.user("tech"),
+                lot=_lot(session, "XYZ-789", "ZB2401"),
+                kit=None,
+                from_location=_location(session, "IDS Fridge 1"),
+                to_location=_location(session, "Infusion Center Satellite"),
+                quantity=12,
+            )
+
+    for cycle in range(4):
+        for offset, (code, _initials) in enumerate(INJECTABLE_SUBJECTS):
+            day = 10 + offset + 21 * cycle
+            _dispense(
+                t,
+                demo,
+                day,
+                "XYZ-789",
+                code,
+                f"Cycle {cycle + 1} Day 1",
+                "Infusion Center Satellite",
+                lot="ZB2401",
+            )
+    _excursions(t, demo, expiry)
+
+
+def _excursions(t: Timeline, demo: Demo, expiry: dt.date) -> None:
+    """A satellite fridge excursion (released), and a shipment too warm in transit
+    (condemned by the sponsor and destroyed at a facility)."""
+
+    @t.on(56)
+    def hold_satellite(session: Session) -> None:
+        demo.ids["satellite hold"] = quarantine_stock(
+            session,
+            demo.user("tech"),
+            _study(session, "XYZ-789"),
+            reason=HoldReason.EXCURSION,
+            details="Satellite fridge read 11.4 °C for 2 h 40 min after a power cut",
+            location=_location(session, "Infusion Center Satellite"),
+        ).id
+
+    @t.on(57)
+    def release(session: Session) -> None:
+        decide_hold(
+            session,
+            demo.user("pharm"),
+            session.get_one(QuarantineHold, demo.ids["satellite hold"]),
+            _lot(session, "XYZ-789", "ZB2401"),
+            decision=HoldDecisionKind.RELEASE,
+            sponsor_reference="Zenith TE-2026-031: stability data support use",
+            password=demo.password("pharm"),
+        )
+
+    @t.on(66)
+    def warm_shipment(session: Session) -> None:
+        product = _product(session, "XYZ-789")
+        demo.ids["warm shipment"] = receive_shipment(
+            session,
+            demo.user("tech"),
+            _study(session, "XYZ-789"),
+            ShipmentReceipt(
+                shipment_number="ZB-0002",
+                sender="Zenith Bio depot (Leiden)",
+                carrier="Marken",
+                tracking_number="MKN-58007",
+                received_on=t.day(66),
+                location_id=_location(session, "Quarantine").id,
+                lines=(ReceivedLine(product.id, "ZB2402", expiry, quantity=10),),
+                temperature_monitor=TemperatureMonitor.EXCURSION,
+                notes="Logger alarm: 14 °C for 6 h in transit",
+            ),
+        ).id
+
+    @t.on(70)
+    def condemn(session: Session) -> None:
+        hold = session.scalars(
+            select(QuarantineHold).where(QuarantineHold.shipment_id == demo.ids["warm shipment"])
+        ).one()
+        decide_hold(
+            session,
+            demo.user("pharm"),
+            hold,
+            _lot(session, "XYZ-789", "ZB2402"),
+            decision=HoldDecisionKind.CONDEMN,
+            sponsor_reference="Zenith TE-2026-044: do not use; destroy",
+            password=demo.password("pharm"),
+        )
+
+    @t.on(78)
+    def destroy(session: Session) -> None:
+        dispose(
+            session,
+            demo.user("tech"),
+            _study(session, "XYZ-789"),
+            kind=DisposalKind.DESTROYED_AT_FACILITY,
+            disposal_number="DEST-XYZ-0001",
+            method="Incineration at a licensed facility",
+            sponsor_authorization="Zenith TE-2026-044",
+            performed_on=t.day(78),
+            items=[
+                DisposalItem(
+                    _lot(session, "XYZ-789", "ZB2402").id,
+                    None,
+                    _location(session, "Quarantine").id,
+                    StockState.CONDEMNED,
+                    10,
+                )
+            ],
+            witness_username="pharm2",
+            witness_password=demo.password("pharm2"),
+        )
+
+
+def build_history(db: Database, passwords: dict[str, str]) -> None:
+    """Write both demo studies' history into a database that has the demo's people."""
+    demo = Demo(passwords)
+    with db.read_session() as session:
+        demo.users = {name: get_user(session, name) for name in passwords}
+    timeline = Timeline()
+    _locations(timeline, demo)
+    _oral_setup(timeline, demo)
+    _oral_visits(timeline, demo)
+    _injectable_setup(timeline, demo)
+    _monitor_visit(timeline, demo)
+    timeline.run(db)
