@@ -16,12 +16,14 @@ from sqlalchemy import insert
 
 from ids_app.db import Database
 from ids_app.inventory.models import (
+    DispenseOrder,
     EntryKind,
     Kit,
     LedgerEntry,
     Location,
     LocationKind,
     Lot,
+    OrderState,
     StockState,
 )
 from ids_app.studies.models import (
@@ -89,6 +91,41 @@ def _locations(db: Database) -> tuple[int, int]:
     return 1, 2
 
 
+def _dispensed_order(
+    order_id: int,
+    study_id: int,
+    lot_id: int,
+    kit_id: int,
+    location_id: int,
+    subject_id: int,
+    user_id: int,
+    at: dt.datetime,
+) -> dict[str, Any]:
+    return {
+        "id": order_id,
+        "study_id": study_id,
+        "subject_id": subject_id,
+        "product_id": study_id,
+        "prescriber_id": study_id,
+        "visit": "Visit",
+        "quantity": 1,
+        "assigned_kit_number": None,
+        "state": OrderState.DISPENSED,
+        "ordered_by_id": user_id,
+        "ordered_at": at,
+        "prepared_by_id": user_id,
+        "prepared_at": at,
+        "lot_id": lot_id,
+        "kit_id": kit_id,
+        "location_id": location_id,
+        "verified_by_id": user_id,
+        "verified_at": at,
+        "closed_by_id": None,
+        "closed_at": None,
+        "closed_reason": None,
+    }
+
+
 def generate(db: Database, *, studies: int, rows_per_study: int, user_id: int) -> Generated:
     """Fill ``db`` with ``studies`` open studies, each with about ``rows_per_study`` entries."""
     rng = random.Random(20261130)
@@ -98,8 +135,10 @@ def generate(db: Database, *, studies: int, rows_per_study: int, user_id: int) -
     made: list[GeneratedStudy] = []
     ledger: list[dict[str, Any]] = []
     kits: list[dict[str, Any]] = []
+    orders: list[dict[str, Any]] = []
     total = 0
     next_kit_id = 1
+    next_order_id = 1
     for number in range(1, studies + 1):
         study_id = number
         with db.engine.begin() as conn:
@@ -238,6 +277,21 @@ def generate(db: Database, *, studies: int, rows_per_study: int, user_id: int) -
             )
             rows += 1
             if rng.random() < 0.85:
+                order_id = next_order_id
+                next_order_id += 1
+                orders.append(
+                    _dispensed_order(
+                        order_id,
+                        study_id,
+                        lot_id,
+                        kit_id,
+                        shelf,
+                        rng.choice(subject_ids),
+                        user_id,
+                        now,
+                    )
+                )
+                base["dispense_order_id"] = order_id
                 ledger.append(
                     {
                         **base,
@@ -263,9 +317,11 @@ def generate(db: Database, *, studies: int, rows_per_study: int, user_id: int) -
                     rows += 1
             if len(ledger) >= BATCH:
                 _flush(db, Kit, kits)
+                _flush(db, DispenseOrder, orders)
                 total += len(ledger)
                 _flush(db, LedgerEntry, ledger)
     _flush(db, Kit, kits)
+    _flush(db, DispenseOrder, orders)
     total += len(ledger)
     _flush(db, LedgerEntry, ledger)
     return Generated(made, shelf, returns, total)

@@ -86,37 +86,33 @@ def _signed_movements(*conditions: Any) -> Subquery:
     return union_all(arrivals, departures).subquery()
 
 
-def balances(session: Session, *conditions: Any) -> list[Balance]:
-    """Derived balances per product, lot, kit, location and state (non-zero only)."""
+def balances(session: Session, *conditions: Any, by_kit: bool = True) -> list[Balance]:
+    """Derived balances per product, lot, kit, location and state (non-zero only).
+
+    With ``by_kit=False`` kits are summed together (``kit_id`` is None): the shelf view.
+    """
     moves = _signed_movements(*conditions)
+    keys = [moves.c.product_id, moves.c.lot_id]
+    if by_kit:
+        keys.append(moves.c.kit_id)
+    keys += [moves.c.location_id, moves.c.state]
     total = func.sum(moves.c.delta)
-    rows = session.execute(
-        select(
-            moves.c.product_id,
-            moves.c.lot_id,
-            moves.c.kit_id,
-            moves.c.location_id,
-            moves.c.state,
-            total,
-        )
-        .group_by(
-            moves.c.product_id,
-            moves.c.lot_id,
-            moves.c.kit_id,
-            moves.c.location_id,
-            moves.c.state,
-        )
-        .having(total != 0)
-        .order_by(moves.c.product_id, moves.c.lot_id, moves.c.location_id, moves.c.kit_id)
-    )
-    return [
-        Balance(product, lot, kit, location, StockState(state), int(quantity))
-        for product, lot, kit, location, state, quantity in rows
-    ]
+    rows = session.execute(select(*keys, total).group_by(*keys).having(total != 0).order_by(*keys))
+    if by_kit:
+        return [
+            Balance(row[0], row[1], row[2], row[3], StockState(row[4]), int(row[5])) for row in rows
+        ]
+    return [Balance(row[0], row[1], None, row[2], StockState(row[3]), int(row[4])) for row in rows]
 
 
 def study_balances(session: Session, study_id: int) -> list[Balance]:
+    """Every kit's and lot's balance in a study, kit by kit."""
     return balances(session, LedgerEntry.study_id == study_id)
+
+
+def study_stock(session: Session, study_id: int) -> list[Balance]:
+    """A study's stock per product, lot, location and state, kits summed: the overview."""
+    return balances(session, LedgerEntry.study_id == study_id, by_kit=False)
 
 
 def quantity_at(session: Session, lot_id: int, place: Place, kit_id: int | None = None) -> int:

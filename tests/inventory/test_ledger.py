@@ -17,6 +17,7 @@ from ids_app.inventory.ledger import (
     quantity_at,
     reverse_entry,
     study_balances,
+    study_stock,
 )
 from ids_app.inventory.models import EntryKind, Kit, LedgerEntry, Lot, StockState
 from tests.factories import Example, make_example, receive_kits
@@ -132,3 +133,15 @@ def test_quantity_must_be_positive(db: Database, example: Example, quantity: int
             source=None,
             target=Place(StockState.AVAILABLE, example.shelf.id),
         )
+
+
+def test_study_stock_sums_kits_per_lot_location_and_state(db: Database, example: Example) -> None:
+    receive_kits(db, example, range(1001, 1006))
+    with db.read_session() as session:
+        (line,) = study_stock(session, example.study.id)
+    assert (line.location_id, line.state, line.quantity, line.kit_id) == (
+        example.shelf.id,
+        StockState.AVAILABLE,
+        5,
+        None,
+    )

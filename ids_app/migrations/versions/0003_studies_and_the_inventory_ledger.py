@@ -697,18 +697,39 @@ def upgrade() -> None:
     with op.batch_alter_table("ledger_entry", schema=None) as batch_op:
         batch_op.create_index(
             "ix_ledger_entry_from",
-            ["lot_id", "from_location_id", "from_state", "kit_id"],
-            unique=False,
+            ["lot_id", "from_location_id", "from_state", "kit_id", "quantity"],
         )
         batch_op.create_index("ix_ledger_entry_hold", ["hold_id"], unique=False)
         batch_op.create_index("ix_ledger_entry_kit", ["kit_id"], unique=False)
         batch_op.create_index("ix_ledger_entry_order", ["dispense_order_id"], unique=False)
         batch_op.create_index(
-            "ix_ledger_entry_study_lot", ["study_id", "product_id", "lot_id"], unique=False
+            "ix_ledger_entry_study_arrivals",
+            [
+                "study_id",
+                "product_id",
+                "lot_id",
+                "to_location_id",
+                "to_state",
+                "kit_id",
+                "quantity",
+            ],
         )
         batch_op.create_index(
-            "ix_ledger_entry_to", ["lot_id", "to_location_id", "to_state", "kit_id"], unique=False
+            "ix_ledger_entry_study_departures",
+            [
+                "study_id",
+                "product_id",
+                "lot_id",
+                "from_location_id",
+                "from_state",
+                "kit_id",
+                "quantity",
+            ],
         )
+        batch_op.create_index(
+            "ix_ledger_entry_to", ["lot_id", "to_location_id", "to_state", "kit_id", "quantity"]
+        )
+
     # Records that are written once and never change: a correction is a new record.
     for table in (
         "ledger_entry",
