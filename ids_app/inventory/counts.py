@@ -88,7 +88,7 @@ def record_count(
 
     Stock on the record but not counted counts as none found.
     """
-    require_role(actor, *COUNT_ROLES, to="record a physical count")
+    require_role(session, actor, *COUNT_ROLES, to="record a physical count")
     place = get_location(session, location.id)
     found = _counted(session, study, counted)
     on_record = {
@@ -149,7 +149,7 @@ def resolve_discrepancy(
 
     A shortage takes the missing quantity off the record; a surplus adds what was found.
     """
-    require_role(pharmacist, Role.PHARMACIST, to="resolve count discrepancies")
+    require_role(session, pharmacist, Role.PHARMACIST, to="resolve count discrepancies")
     why = reason.strip()
     if not why:
         raise InvalidInput(

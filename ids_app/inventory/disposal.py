@@ -216,7 +216,7 @@ def dispose(
     The witness, another active user, signs at the same workstation with their own
     password; a wrong password is refused and kept on record, and nothing is disposed.
     """
-    require_role(actor, *DISPOSAL_ROLES, to="destroy stock or return it to the sponsor")
+    require_role(session, actor, *DISPOSAL_ROLES, to="destroy stock or return it to the sponsor")
     number = _required(disposal_number, "disposal number")
     how = _required(method, "method")
     authorization = _required(sponsor_authorization, "sponsor's authorization")

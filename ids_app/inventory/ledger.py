@@ -262,7 +262,7 @@ def reverse_entry(session: Session, actor: User, entry_id: int, reason: str) -> 
     Nothing is edited: the original stays, the reversal sits beside it (ALCOA+).
     Dispenses, returns and disposals are corrected from their own records.
     """
-    require_role(actor, Role.PHARMACIST, Role.ADMINISTRATOR, to="reverse a ledger entry")
+    require_role(session, actor, Role.PHARMACIST, Role.ADMINISTRATOR, to="reverse a ledger entry")
     if not reason.strip():
         raise InvalidInput("Give the reason for the correction; it is printed beside it.")
     original = session.get(LedgerEntry, entry_id)

@@ -25,7 +25,7 @@ def add_location(
     storage_min_c: float,
     storage_max_c: float,
 ) -> Location:
-    require_role(actor, Role.PHARMACIST, Role.ADMINISTRATOR, to="add storage locations")
+    require_role(session, actor, Role.PHARMACIST, Role.ADMINISTRATOR, to="add storage locations")
     cleaned = name.strip()
     if not cleaned:
         raise InvalidInput("The location's name is empty; type a name.")

@@ -92,7 +92,7 @@ def quarantine_stock(
     The scope is one kit, one lot (everywhere, or in one location), or all of the study's
     stock in one location: what a recall notice or a fridge's excursion names.
     """
-    require_role(actor, *QUARANTINE_ROLES, to="quarantine stock")
+    require_role(session, actor, *QUARANTINE_ROLES, to="quarantine stock")
     if kit is not None and (lot is not None or location is not None):
         raise InvalidInput(SCOPE_CHOICE)
     _check_in_study(session, study, lot, kit)
@@ -250,7 +250,9 @@ def decide_hold(
     destruction or return to the sponsor. The pharmacist signs the decision with the
     password (21 CFR 11.50, 11.200); a wrong password is refused and kept on record.
     """
-    require_role(pharmacist, Role.PHARMACIST, to="record the sponsor's decision on held stock")
+    require_role(
+        session, pharmacist, Role.PHARMACIST, to="record the sponsor's decision on held stock"
+    )
     reference = sponsor_reference.strip()
     if not reference:
         raise InvalidInput(

@@ -241,7 +241,7 @@ def receive_shipment(
     session: Session, actor: User, study: Study, receipt: ShipmentReceipt
 ) -> Shipment:
     """Record a shipment and put its stock on the shelf, or in quarantine when it must be."""
-    require_role(actor, *RECEIVING_ROLES, to="receive shipments")
+    require_role(session, actor, *RECEIVING_ROLES, to="receive shipments")
     _check_receipt(session, study, receipt)
     location = get_location(session, receipt.location_id)
     if not location.dispenses and location.kind is not LocationKind.QUARANTINE:

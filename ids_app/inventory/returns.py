@@ -147,7 +147,7 @@ def record_return(
     is what is left inside, in dose units, for compliance. The counted units never exceed
     what was dispensed, and the return date is never before the dispense (DOMAIN.md).
     """
-    require_role(actor, *RETURN_ROLES, to="record returns")
+    require_role(session, actor, *RETURN_ROLES, to="record returns")
     # One order's returns are counted one at a time, against what is already back.
     lock_order(session, order)
     if order.state is not OrderState.DISPENSED:
@@ -238,7 +238,7 @@ def verify_return(
 
     Until then the return may not go into a destruction or a return shipment (DOMAIN.md).
     """
-    require_role(monitor, Role.MONITOR, to="verify returns")
+    require_role(session, monitor, Role.MONITOR, to="verify returns")
     session.refresh(subject_return, with_for_update=True)  # verified once, even by two at once
     if subject_return.monitor_verified_at is not None:
         raise ReturnRefused(

@@ -84,7 +84,7 @@ def transfer_stock(
     as the sponsor specifies). Held stock carries its hold along, split by hold when two
     holds hold the same lot there, so the sponsor's decision finds it where it went.
     """
-    require_role(actor, *TRANSFER_ROLES, to="move stock between locations")
+    require_role(session, actor, *TRANSFER_ROLES, to="move stock between locations")
     if state not in ON_SITE_STATES:
         raise InvalidInput(f"Only stock on site moves between locations, not {state.value} stock.")
     if from_location.id == to_location.id:
@@ -184,7 +184,7 @@ def transfer_to_study(
     Only the same agent and strength may move; the stock stays on the same shelf and
     keeps its lot number and expiry under the target product.
     """
-    require_role(actor, Role.PHARMACIST, to="transfer stock to another study")
+    require_role(session, actor, Role.PHARMACIST, to="transfer stock to another study")
     approval = sponsor_approval_reference.strip()
     if not approval:
         raise InvalidInput(

@@ -214,7 +214,7 @@ def import_kit_list(
 ) -> list[Kit]:
     """Create the listed lots and kits, or nothing. Kits get no ledger entry: they are
     received later, when the depot ships them."""
-    require_role(actor, *SETUP_ROLES, to="import kit lists")
+    require_role(session, actor, *SETUP_ROLES, to="import kit lists")
     if mapping.arm is not None and not is_unblinded(session, actor, study):
         raise PermissionDenied(
             f"The kit list's '{mapping.arm}' column shows each kit's arm; only staff "

@@ -68,7 +68,7 @@ def create_study(
     blinding: Blinding,
     ind_number: str | None = None,
 ) -> Study:
-    require_role(actor, *SETUP_ROLES, to="set up studies")
+    require_role(session, actor, *SETUP_ROLES, to="set up studies")
     protocol = _required(protocol_number, "protocol number")
     if session.scalar(select(Study.id).where(Study.protocol_number == protocol)):
         raise InvalidInput(f"A study with protocol number {protocol} already exists.")
@@ -91,7 +91,7 @@ def change_study_status(
     session: Session, actor: User, study: Study, new_status: StudyStatus, reason: str
 ) -> Study:
     """Move a study along its lifecycle; every change is audited with its reason."""
-    require_role(actor, *OVERSIGHT_ROLES, to="change a study's status")
+    require_role(session, actor, *OVERSIGHT_ROLES, to="change a study's status")
     if new_status not in STATUS_CHANGES[study.status]:
         allowed = ", ".join(sorted(s.value for s in STATUS_CHANGES[study.status])) or "none"
         raise InvalidInput(
@@ -105,7 +105,7 @@ def change_study_status(
 
 
 def add_arm(session: Session, actor: User, study: Study, code: str, name: str) -> Arm:
-    require_role(actor, *SETUP_ROLES, to="set up studies")
+    require_role(session, actor, *SETUP_ROLES, to="set up studies")
     code = _required(code, "arm code")
     if any(arm.code == code for arm in study.arms):
         raise InvalidInput(f"Study {study.protocol_number} already has an arm {code}.")
@@ -137,7 +137,7 @@ def add_product(
     gtin: str | None = None,
 ) -> Product:
     """A product with its storage range and dispensing rule."""
-    require_role(actor, *SETUP_ROLES, to="set up studies")
+    require_role(session, actor, *SETUP_ROLES, to="set up studies")
     if storage_min_c >= storage_max_c:
         raise InvalidInput("The lowest storage temperature must be below the highest.")
     if dispense_quantity <= 0 or days_supply <= 0 or doses_per_day <= 0:
@@ -182,7 +182,7 @@ def add_staff(
     unblinded: bool = False,
 ) -> StudyStaff:
     """Put a user on a study's staff; unblinded access is granted per study."""
-    require_role(actor, *OVERSIGHT_ROLES, to="assign study staff")
+    require_role(session, actor, *OVERSIGHT_ROLES, to="assign study staff")
     existing = session.scalar(
         select(StudyStaff).where(StudyStaff.study_id == study.id, StudyStaff.user_id == member.id)
     )
@@ -220,7 +220,7 @@ def is_unblinded(session: Session, user: User, study: Study) -> bool:
 def add_prescriber(
     session: Session, actor: User, study: Study, name: str, credentials: str | None = None
 ) -> Prescriber:
-    require_role(actor, *SETUP_ROLES, to="authorize prescribers")
+    require_role(session, actor, *SETUP_ROLES, to="authorize prescribers")
     name = _required(name, "prescriber's name")
     if session.scalar(
         select(Prescriber.id).where(Prescriber.study_id == study.id, Prescriber.name == name)
@@ -236,7 +236,7 @@ def add_prescriber(
 def withdraw_prescriber(
     session: Session, actor: User, prescriber: Prescriber, reason: str
 ) -> Prescriber:
-    require_role(actor, *OVERSIGHT_ROLES, to="withdraw a prescriber's authorization")
+    require_role(session, actor, *OVERSIGHT_ROLES, to="withdraw a prescriber's authorization")
     attribute_changes(session, actor, reason=_required(reason, "reason"))
     prescriber.authorized = False
     return prescriber
@@ -252,7 +252,7 @@ def add_subject(
     status: SubjectStatus = SubjectStatus.SCREENING,
     arm: Arm | None = None,
 ) -> Subject:
-    require_role(actor, *SETUP_ROLES, to="register subjects")
+    require_role(session, actor, *SETUP_ROLES, to="register subjects")
     code = _required(subject_code, "subject ID")
     if session.scalar(
         select(Subject.id).where(Subject.study_id == study.id, Subject.subject_code == code)
@@ -276,7 +276,7 @@ def add_subject(
 def set_subject_status(
     session: Session, actor: User, subject: Subject, status: SubjectStatus, reason: str
 ) -> Subject:
-    require_role(actor, *SETUP_ROLES, to="change a subject's status")
+    require_role(session, actor, *SETUP_ROLES, to="change a subject's status")
     attribute_changes(session, actor, reason=_required(reason, "reason"))
     subject.status = status
     return subject
@@ -284,7 +284,7 @@ def set_subject_status(
 
 def set_subject_arm(session: Session, actor: User, subject: Subject, arm: Arm) -> Subject:
     """Record the arm (from the IWRS) where the site is told it; only unblinded staff do."""
-    require_role(actor, *SETUP_ROLES, to="record a subject's arm")
+    require_role(session, actor, *SETUP_ROLES, to="record a subject's arm")
     if arm.study_id != subject.study_id:
         raise InvalidInput("That arm belongs to another study.")
     attribute_changes(session, actor, reason="arm recorded")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from ids_app.errors import PermissionDenied
 from ids_app.users.models import Role, User
 
@@ -16,11 +18,17 @@ def _role_list(roles: tuple[Role, ...]) -> str:
     return _with_article(listed)
 
 
-def require_role(user: User, *roles: Role, to: str) -> None:
-    """Refuse unless ``user`` is active, unlocked and holds one of ``roles``.
+def require_role(session: Session, user: User, *roles: Role, to: str) -> None:
+    """Refuse unless ``user`` is active, unlocked and holds one of ``roles`` right now.
 
-    ``to`` completes the sentence "Only a … may …", e.g. "verify a dispense".
+    The account is read again from the database: a user deactivated, locked or given
+    another role while signed in at a workstation loses that authority at once
+    (21 CFR 11.10(d), (g)). ``to`` completes the sentence "Only a … may …".
     """
+    current = session.get(User, user.id, populate_existing=True)
+    if current is None:
+        raise PermissionDenied("That account does not exist in this database.")
+    user = current
     if not user.active:
         raise PermissionDenied(f"{user.full_name}'s account is deactivated; it may not {to}.")
     if user.locked:

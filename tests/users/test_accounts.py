@@ -179,3 +179,14 @@ def test_wrong_current_password_at_change_counts_toward_lock_out(
         change_password(session, tech, "not-my-password", "new-password-1")
     assert _user(db, "tech").failed_sign_ins == 1
     assert len(_audit_actions(db, "password_change_failed")) == 1
+
+
+def test_a_user_deactivated_while_signed_in_loses_authority_at_once(
+    db: Database, admin: User, make_user: Callable[..., User]
+) -> None:
+    second_admin = make_user("admin2", Role.ADMINISTRATOR)  # signed in at a workstation
+    with db.unit_of_work() as session:
+        deactivate_user(session, admin, "admin2", "left the hospital")
+    assert second_admin.active  # the workstation's copy still says so
+    with pytest.raises(PermissionDenied, match="deactivated"), db.unit_of_work() as session:
+        add_user(session, second_admin, "late", "Too Late", Role.TECHNICIAN, "temporary-1")
