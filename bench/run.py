@@ -9,6 +9,7 @@ password check, which every signature pays by design, is timed on its own.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sqlite3
 import statistics
@@ -27,6 +28,7 @@ from ids_app.db import Database
 from ids_app.inventory.dispensing import create_order, prepare_order, subject_history, verify_order
 from ids_app.inventory.ledger import study_balances, study_stock
 from ids_app.inventory.models import DispenseOrder, Kit, LedgerEntry, Location, StockState
+from ids_app.migrations.copy import reset_sequences
 from ids_app.migrations.schema import prepare_database
 from ids_app.studies.models import Prescriber, Product, Study, Subject
 from ids_app.users.models import Role, User
@@ -143,64 +145,33 @@ def _argon2(n: int) -> list[float]:
     return [_timed(lambda: hasher.verify(stored, PASSWORD)) for _ in range(n)]
 
 
-def _write(
-    path: Path, timings: list[Timing], data: Generated, db_path: Path, seconds: float, studies: int
-) -> None:
-    lines = [
-        "# Benchmarks",
-        "",
-        "Written by `scripts/bench` (`bench/run.py`); tests never assert on time.",
-        "",
-        f"- Machine: {platform.machine()}, {_cores()} cores, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version} (WAL, synchronous=FULL).",
-        f"- Database: {studies} studies, {data.ledger_rows:,} ledger rows "
-        f"({db_path.stat().st_size / 1e6:,.0f} MB file), generated in {seconds:,.0f} s by bulk "
-        "inserts; every timed operation goes through the real services and units of work.",
-        "- Signatures in the timed dispenses use argon2 at a low cost (time 1, 8 KiB) so the "
-        "ledger's own cost shows; the production password check is timed on its own row, and "
-        "a real dispense pays it twice (the technician's and the pharmacist's signature).",
-        "",
-        "| operation | median (ms) | p95 (ms) | samples | what it does |",
-        "|---|---:|---:|---:|---|",
-    ]
-    for timing in timings:
-        lines.append(
-            f"| {timing.name} | {timing.median_ms:.1f} | {timing.p95_ms:.1f} | "
-            f"{len(timing.samples)} | {timing.note} |"
-        )
-    lines.append("")
-    path.write_text("\n".join(lines))
+@dataclass(frozen=True)
+class Run:
+    """One database's measurements."""
+
+    backend: str
+    timings: list[Timing]
+    ledger_rows: int
+    generated_in: float
 
 
-def _cores() -> int:
-    import os
-
-    return os.cpu_count() or 1
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--studies", type=int, default=50)
-    parser.add_argument("--rows", type=int, default=1_000_000, help="ledger rows in all")
-    parser.add_argument("--samples", type=int, default=30)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
-    set_hashing_cost(time_cost=1, memory_cost_kib=8)
-    folder = Path(tempfile.mkdtemp(prefix="ids-bench-"))
-    db_path = folder / "bench.sqlite"
-    db = Database(sqlite_url(db_path))
+def _measure(db: Database, args: argparse.Namespace) -> Run:
     prepare_database(db)
     tech, pharm = _people(db)
     started = time.perf_counter()
     data = generate(
         db, studies=args.studies, rows_per_study=args.rows // args.studies, user_id=tech.id
     )
-    seconds = time.perf_counter() - started
+    with db.engine.begin() as conn:
+        reset_sequences(conn)
     with db.engine.connect() as conn:
         conn.exec_driver_sql("ANALYZE")
+        conn.commit()
+    seconds = time.perf_counter() - started
     with db.read_session() as session:
-        rows = session.scalar(select(func.count()).select_from(LedgerEntry))
-    print(f"generated {rows:,} ledger rows in {seconds:.0f} s at {db_path}")
+        rows = session.scalar(select(func.count()).select_from(LedgerEntry)) or 0
+    backend = "SQLite" if db.is_sqlite else "PostgreSQL"
+    print(f"{backend}: generated {rows:,} ledger rows in {seconds:.0f} s")
     timings = [
         Timing(
             "dispense: prepare + verify",
@@ -222,16 +193,70 @@ def main() -> None:
             _histories(db, data, args.samples * 3),
             "a subject's orders with their ledger movements",
         ),
-        Timing(
-            "argon2 password check (production cost)",
-            _argon2(10),
-            "argon2-cffi defaults; paid once per signature and sign-in",
-        ),
     ]
-    _write(args.out, timings, data, db_path, seconds, args.studies)
     for timing in timings:
-        print(f"{timing.name:45} median {timing.median_ms:8.1f} ms  p95 {timing.p95_ms:8.1f} ms")
-    db.dispose()
+        print(f"  {timing.name:40} median {timing.median_ms:8.1f} ms  p95 {timing.p95_ms:8.1f} ms")
+    return Run(backend, timings, rows, seconds)
+
+
+def _write(path: Path, runs: list[Run], argon2: Timing, studies: int) -> None:
+    servers = ", ".join(
+        f"{run.backend} ({run.ledger_rows:,} rows, generated in {run.generated_in:,.0f} s)"
+        for run in runs
+    )
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `scripts/bench` (`bench/run.py`); tests never assert on time.",
+        "",
+        f"- Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, SQLite {sqlite3.sqlite_version} (WAL, synchronous=FULL); "
+        "PostgreSQL is the throwaway local server `scripts/postgres` starts (fsync off, "
+        "loopback), so its numbers show the app's cost, not a production server's disk.",
+        f"- Databases: {studies} studies each: {servers}, by bulk inserts; every timed "
+        "operation goes through the real services and units of work.",
+        "- Signatures in the timed dispenses use argon2 at a low cost (time 1, 8 KiB) so the "
+        "ledger's own cost shows; the production password check is timed on its own "
+        f"({argon2.median_ms:.0f} ms median, p95 {argon2.p95_ms:.0f} ms, argon2-cffi "
+        "defaults), and a real dispense pays it twice: the technician's and the "
+        "pharmacist's signature.",
+        "",
+        "| operation | "
+        + " | ".join(f"{run.backend} median (ms) | p95" for run in runs)
+        + " | what it does |",
+        "|---|" + "---:|---:|" * len(runs) + "---|",
+    ]
+    for index, timing in enumerate(runs[0].timings):
+        cells = " | ".join(
+            f"{run.timings[index].median_ms:.1f} | {run.timings[index].p95_ms:.1f}" for run in runs
+        )
+        lines.append(f"| {timing.name} | {cells} | {timing.note} |")
+    lines.append("")
+    path.write_text("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--studies", type=int, default=50)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="ledger rows in all")
+    parser.add_argument("--samples", type=int, default=30)
+    parser.add_argument(
+        "--postgres", metavar="URL", help="also run on this empty PostgreSQL database"
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    set_hashing_cost(time_cost=1, memory_cost_kib=8)
+    folder = Path(tempfile.mkdtemp(prefix="ids-bench-"))
+    runs = []
+    sqlite_db = Database(sqlite_url(folder / "bench.sqlite"))
+    runs.append(_measure(sqlite_db, args))
+    sqlite_db.dispose()
+    if args.postgres:
+        server_db = Database(args.postgres)
+        runs.append(_measure(server_db, args))
+        server_db.dispose()
+    argon2 = Timing("argon2", _argon2(10), "")
+    _write(args.out, runs, argon2, args.studies)
     for leftover in folder.iterdir():
         leftover.unlink()
     folder.rmdir()

@@ -28,7 +28,8 @@ Handler = Callable[[argparse.Namespace], int]
 
 def _open(args: argparse.Namespace, *, allow_upgrade: bool = True) -> Database:
     db = Database(resolve_database_url(args.database))
-    outcome = prepare_database(db, allow_upgrade=allow_upgrade)
+    # A server is shared: only `ids-app migrate`, run on purpose, ever upgrades it.
+    outcome = prepare_database(db, allow_upgrade=allow_upgrade and db.is_sqlite)
     if outcome.before != outcome.after:
         print(outcome.summary(), file=sys.stderr)
     return db
@@ -103,6 +104,27 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_migrate(args: argparse.Namespace) -> int:
     db = Database(resolve_database_url(args.database))
     print(prepare_database(db).summary())
+    return 0
+
+
+def cmd_copy(args: argparse.Namespace) -> int:
+    from ids_app.migrations.copy import copy_database
+
+    source = Database(args.source)
+    prepare_database(source, allow_upgrade=False)
+    target = Database(args.target)
+    report = copy_database(source, target, progress=lambda line: print(line, file=sys.stderr))
+    print(report.summary())
+    return 0
+
+
+def cmd_grants(args: argparse.Namespace) -> int:
+    from ids_app.migrations.roles import apply_grants, grant_statements
+
+    db = _open(args, allow_upgrade=False)
+    statements = (apply_grants if args.apply else grant_statements)(db, args.app_role)
+    for statement in statements:
+        print(f"{statement};")
     return 0
 
 
@@ -283,6 +305,33 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "migrate", parents=[common], help="upgrade a database to this version's schema"
     ).set_defaults(handler=cmd_migrate)
+    copy = commands.add_parser(
+        "copy",
+        help="copy a workstation's database into an empty one (e.g. a server), then check it",
+    )
+    copy.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="URL",
+        help="the database to copy, e.g. sqlite:////path/ids.sqlite",
+    )
+    copy.add_argument(
+        "--to",
+        dest="target",
+        required=True,
+        metavar="URL",
+        help="an empty database, e.g. postgresql+psycopg://ids_owner@host/ids",
+    )
+    copy.set_defaults(handler=cmd_copy)
+    grants = commands.add_parser(
+        "grants",
+        parents=[common],
+        help="print (or --apply) the least-privilege GRANTs for the app's server role",
+    )
+    grants.add_argument("--app-role", required=True, help="the role workstations connect as")
+    grants.add_argument("--apply", action="store_true", help="run them (as the schema owner)")
+    grants.set_defaults(handler=cmd_grants)
     _add_users_commands(commands, common)
     return parser
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event, make_url
+from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event, make_url, text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.exc import DatabaseError as SaDatabaseError
@@ -35,6 +35,8 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+# The PostgreSQL advisory lock every writing unit of work holds until it ends ("IDS!").
+WRITE_LOCK = 0x49445321
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):
@@ -171,7 +173,11 @@ class Database:
                     f"Cannot open {_describe_url(self.url)}: the folder {folder} does not exist."
                 )
         try:
-            self.engine = create_engine(self.url, echo=echo)
+            # A pooled server connection may have died since its last use (a restart,
+            # a network drop): pre-ping replaces it before an action starts.
+            self.engine = create_engine(
+                self.url, echo=echo, pool_pre_ping=self.url.get_backend_name() != "sqlite"
+            )
         except NoSuchModuleError:
             raise DatabaseProblem(
                 f"Unknown database type '{self.url.drivername}'; use sqlite:///path/to/file.sqlite "
@@ -212,6 +218,22 @@ class Database:
             return f"{_describe_url(self.url)} is not a database file (is it the right file?)."
         if isinstance(error, OperationalError) and "unable to open" in text:
             return f"Cannot open {_describe_url(self.url)}: check that it is a file you may write."
+        unreachable = ("connection failed", "could not connect", "Connection refused")
+        if isinstance(error, OperationalError) and any(word in text for word in unreachable):
+            return (
+                f"Cannot reach {_describe_url(self.url)}: is the server running, and may this "
+                "workstation connect to it?"
+            )
+        if isinstance(error, OperationalError) and not self.is_sqlite:
+            return (
+                f"Lost the connection to {_describe_url(self.url)}; nothing from this action "
+                "was saved. Check the network or the server, then try again."
+            )
+        if "permission denied" in text:
+            return (
+                f"The database account may not do this ({text.strip().splitlines()[0]}); "
+                "nothing was saved. Ask the database administrator."
+            )
         return f"Cannot use {_describe_url(self.url)}: {text.strip().splitlines()[0]}"
 
     def read_session(self) -> Session:
@@ -227,10 +249,12 @@ class Database:
         """
         session = self._write_sessions()
         try:
+            self._begin_writing(session)
             yield session
             session.commit()
         except RecordedRefusal as refusal:
             session.rollback()
+            self._begin_writing(session)
             refusal.record(session)
             session.commit()
             raise
@@ -242,6 +266,12 @@ class Database:
             raise
         finally:
             session.close()
+
+    def _begin_writing(self, session: Session) -> None:
+        if not self.is_sqlite:
+            # One writer at a time, as SQLite's BEGIN IMMEDIATE gives: the audit chain
+            # stays one line and no two actions can deadlock on each other's rows.
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
 
     def dispose(self) -> None:
         self.engine.dispose()

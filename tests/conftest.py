@@ -1,9 +1,9 @@
-"""Shared fixtures: a real SQLite file per test, copied from one migrated template."""
+"""Shared fixtures: a real database per test (SQLite, or PostgreSQL when
+IDS_TEST_DATABASE names a server), copied from one migrated template."""
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,9 +11,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from ids_app.config import sqlite_url
 from ids_app.db import Database
-from ids_app.migrations.schema import prepare_database
 from ids_app.users.models import Role, User
 from ids_app.users.passwords import set_hashing_cost
 from ids_app.users.services import (
@@ -22,32 +20,25 @@ from ids_app.users.services import (
     create_first_administrator,
     sign_in,
 )
+from tests import databases
 
 # argon2 at full cost takes ~100 ms a hash; the suite hashes hundreds of passwords.
 set_hashing_cost(time_cost=1, memory_cost_kib=8)
 
 
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "template.sqlite"
-    db = Database(sqlite_url(path))
-    prepare_database(db)
-    db.dispose()
-    return path
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    template = databases.migrated_template(tmp_path_factory.mktemp("template"))
+    yield template
+    if databases.ON_POSTGRES:
+        databases.ServerDatabases(databases.SERVER).drop(template)
 
 
 @pytest.fixture
-def db_path(migrated_template: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "ids.sqlite"
-    shutil.copyfile(migrated_template, path)
-    return path
-
-
-@pytest.fixture
-def db(db_path: Path) -> Iterator[Database]:
-    database = Database(sqlite_url(db_path))
+def db(migrated_template: str, tmp_path: Path) -> Iterator[Database]:
+    database, name = databases.fresh_database(migrated_template, tmp_path)
     yield database
-    database.dispose()
+    databases.discard(database, name)
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,14 +25,19 @@ from ids_app.inventory.models import (
     SubjectReturn,
 )
 from ids_app.studies.models import Study
+from tests import databases
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Database:
-    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
-    assert main(["demo", "--database", sqlite_url(path)]) == 0
-    assert not path.with_name("demo.sqlite.building").exists()
-    return Database(sqlite_url(path))
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """The demo built by the command, on the database the suite runs against."""
+    empty, name = databases.empty_database(tmp_path_factory.mktemp("demo"))
+    url = empty.url.render_as_string(hide_password=False)
+    empty.dispose()
+    assert main(["demo", "--database", url]) == 0
+    built = Database(url)
+    yield built
+    databases.discard(built, name)
 
 
 def _totals(db: Database, protocol: str) -> dict[StockState, int]:

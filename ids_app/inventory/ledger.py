@@ -97,7 +97,12 @@ def balances(session: Session, *conditions: Any, by_kit: bool = True) -> list[Ba
         keys.append(moves.c.kit_id)
     keys += [moves.c.location_id, moves.c.state]
     total = func.sum(moves.c.delta)
-    rows = session.execute(select(*keys, total).group_by(*keys).having(total != 0).order_by(*keys))
+    rows = session.execute(
+        select(*keys, total)
+        .group_by(*keys)
+        .having(total != 0)
+        .order_by(*(key.nulls_first() for key in keys))  # one order on every database
+    )
     if by_kit:
         return [
             Balance(row[0], row[1], row[2], row[3], StockState(row[4]), int(row[5])) for row in rows
@@ -140,13 +145,14 @@ def quantity_at(session: Session, lot_id: int, place: Place, kit_id: int | None 
     return int(arrived or 0) - int(left or 0)
 
 
-def lock_lot(session: Session, lot_id: int) -> Lot:
-    """Take the lot's row lock so two workstations cannot both spend its last units.
+def get_lot(session: Session, lot_id: int) -> Lot:
+    """The lot a movement spends from.
 
-    On SQLite the unit of work already holds the write lock; on PostgreSQL this row
-    lock queues a second writer until the first commits.
+    Two workstations cannot both spend its last units: every writing unit of work holds
+    the database's one write lock (BEGIN IMMEDIATE on SQLite, an advisory lock on
+    PostgreSQL), so the balance checked here is the balance committed.
     """
-    lot = session.scalar(select(Lot).where(Lot.id == lot_id).with_for_update())
+    lot = session.get(Lot, lot_id)
     if lot is None:
         raise NotFound(f"There is no lot with id {lot_id}.")
     return lot
@@ -204,7 +210,7 @@ def move(
             f"{source.state.value.capitalize()} stock never goes back to dispensable stock; "
             "it waits for destruction or return to the sponsor."
         )
-    lot = lock_lot(session, lot_id)
+    lot = get_lot(session, lot_id)
     if source is not None:
         on_hand = quantity_at(session, lot_id, source, kit_id)
         if quantity > on_hand:

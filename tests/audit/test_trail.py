@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from ids_app.audit.models import AuditEntry
 from ids_app.audit.trail import RecordsAreNeverDeleted, attribute_changes
@@ -16,6 +15,7 @@ from ids_app.audit.verification import verify_chain
 from ids_app.db import Database
 from ids_app.users.models import Role, User
 from ids_app.users.services import deactivate_user
+from tests.tampering import drop_append_only, raw_sql
 
 
 def _entries(db: Database) -> list[AuditEntry]:
@@ -62,25 +62,15 @@ def test_records_are_never_deleted_through_the_app(db: Database, admin: User) ->
     "statement",
     ["UPDATE audit_entry SET new_value = 'forged' WHERE id = 1", "DELETE FROM audit_entry"],
 )
-def test_raw_sql_cannot_change_audit_rows(db_path: Path, admin: User, statement: str) -> None:
-    with (
-        sqlite3.connect(db_path) as conn,
-        pytest.raises(sqlite3.IntegrityError, match="append-only"),
-    ):
-        conn.execute(statement)
+def test_raw_sql_cannot_change_audit_rows(db: Database, admin: User, statement: str) -> None:
+    with pytest.raises(DBAPIError, match="append-only"):
+        raw_sql(db, statement)
 
 
-def _tamper(db_path: Path, *statements: str) -> None:
+def _tamper(db: Database, *statements: str) -> None:
     """Someone with a SQL prompt drops the trigger and edits behind the app's back."""
-    conn = sqlite3.connect(db_path)
-    try:
-        conn.execute("DROP TRIGGER audit_entry_no_update")
-        conn.execute("DROP TRIGGER audit_entry_no_delete")
-        for statement in statements:
-            conn.execute(statement)
-        conn.commit()
-    finally:
-        conn.close()
+    drop_append_only(db, "audit_entry")
+    raw_sql(db, *statements)
 
 
 def test_intact_chain_verifies(db: Database, make_user: Callable[..., User]) -> None:
@@ -91,11 +81,9 @@ def test_intact_chain_verifies(db: Database, make_user: Callable[..., User]) -> 
     assert report.entries_checked == len(_entries(db))
 
 
-def test_verify_names_an_edited_entry(
-    db: Database, db_path: Path, make_user: Callable[..., User]
-) -> None:
+def test_verify_names_an_edited_entry(db: Database, make_user: Callable[..., User]) -> None:
     make_user("tech", Role.TECHNICIAN)
-    _tamper(db_path, "UPDATE audit_entry SET old_value = 'x' WHERE id = 3")
+    _tamper(db, "UPDATE audit_entry SET old_value = 'x' WHERE id = 3")
     with db.read_session() as session:
         report = verify_chain(session)
     assert report.first_break is not None
@@ -103,11 +91,9 @@ def test_verify_names_an_edited_entry(
     assert "changed" in report.first_break.problem
 
 
-def test_verify_names_a_deleted_entry(
-    db: Database, db_path: Path, make_user: Callable[..., User]
-) -> None:
+def test_verify_names_a_deleted_entry(db: Database, make_user: Callable[..., User]) -> None:
     make_user("tech", Role.TECHNICIAN)
-    _tamper(db_path, "DELETE FROM audit_entry WHERE id = 2")
+    _tamper(db, "DELETE FROM audit_entry WHERE id = 2")
     with db.read_session() as session:
         report = verify_chain(session)
     assert report.first_break is not None
@@ -115,12 +101,10 @@ def test_verify_names_a_deleted_entry(
     assert "missing" in report.first_break.problem
 
 
-def test_verify_finds_a_removed_tail(
-    db: Database, db_path: Path, make_user: Callable[..., User]
-) -> None:
+def test_verify_finds_a_removed_tail(db: Database, make_user: Callable[..., User]) -> None:
     make_user("tech", Role.TECHNICIAN)
     last = len(_entries(db))
-    _tamper(db_path, f"DELETE FROM audit_entry WHERE id = {last}")
+    _tamper(db, f"DELETE FROM audit_entry WHERE id = {last}")
     with db.read_session() as session:
         report = verify_chain(session)
     assert report.first_break is not None

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from ids_app.audit.models import AuditEntry
 from ids_app.db import Database
@@ -45,6 +44,7 @@ from ids_app.studies.services import add_product
 from ids_app.users.models import Signature, SignatureMeaning, User
 from ids_app.users.services import SignInRefused, deactivate_user
 from tests.factories import PASSWORD, TODAY, Example, make_example, receive_kits
+from tests.tampering import drop_append_only, raw_sql
 
 RETURNED = StockState.RETURNED
 
@@ -468,15 +468,15 @@ def test_destruction_certificate_prints_the_record(db: Database, example: Exampl
 
 
 def test_certificate_refuses_a_disposal_changed_after_it_was_signed(
-    db: Database, db_path: Path, example: Example
+    db: Database, example: Example
 ) -> None:
     _returned_kit(db, example, "1007", verify=True)
     disposal = _dispose(db, example, [_kit_item(db, "1007", example.returns, RETURNED)])
-    with sqlite3.connect(db_path) as conn:
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            conn.execute("UPDATE disposal SET method = 'flushed down the sink'")
-        # Someone with a SQL prompt drops the trigger: the signature still gives it away.
-        conn.execute("DROP TRIGGER disposal_no_update")
-        conn.execute("UPDATE disposal SET method = 'flushed down the sink'")
+    forgery = "UPDATE disposal SET method = 'flushed down the sink'"
+    with pytest.raises(DBAPIError, match="append-only"):
+        raw_sql(db, forgery)
+    # Someone with a SQL prompt drops the trigger: the signature still gives it away.
+    drop_append_only(db, "disposal")
+    raw_sql(db, forgery)
     with db.read_session() as session, pytest.raises(IdsError, match="no valid witness signature"):
         destruction_certificate(session, session.get_one(Disposal, disposal.id))

@@ -22,8 +22,6 @@ from sqlalchemy.orm import Session
 
 from ids_app.audit.models import AuditEntry
 from ids_app.audit.verification import verify_chain
-from ids_app.config import sqlite_url
-from ids_app.db import Database
 from ids_app.errors import IdsError
 from ids_app.inventory.counts import (
     CountedLine,
@@ -57,22 +55,19 @@ from ids_app.inventory.quarantine import decide_hold, held_stock, quarantine_sto
 from ids_app.inventory.receiving import ReceivedLine, ShipmentReceipt, receive_shipment
 from ids_app.inventory.returns import record_return, verify_return
 from ids_app.inventory.transfers import transfer_stock
-from ids_app.migrations.schema import prepare_database
 from ids_app.studies.models import Prescriber, Product, ProductRole, Study, Subject, Tracking
 from ids_app.studies.services import add_product
 from ids_app.users.models import Signature
+from tests import databases
 from tests.factories import EXPIRY, PASSWORD, TODAY, Example, make_example
 
 KITS = [str(n) for n in range(1001, 1011)]
 
 
 @cache
-def _template() -> Path:
-    path = Path(tempfile.mkdtemp(prefix="ids-ledger-walk-")) / "template.sqlite"
-    db = Database(sqlite_url(path))
-    prepare_database(db)
-    db.dispose()
-    return path
+def _template() -> str:
+    """One migrated template for all the walks (a file, or a database on the server)."""
+    return databases.migrated_template(Path(tempfile.mkdtemp(prefix="ids-ledger-walk-")))
 
 
 def _effect(entry: LedgerEntry) -> tuple[EntryKind, int]:
@@ -86,8 +81,7 @@ class LedgerWalk(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.folder = Path(tempfile.mkdtemp(prefix="ids-walk-"))
-        shutil.copyfile(_template(), self.folder / "ids.sqlite")
-        self.db = Database(sqlite_url(self.folder / "ids.sqlite"))
+        self.db, self.db_name = databases.fresh_database(_template(), self.folder)
         self.example: Example = make_example(self.db)
         people = self.example.people
         with self.db.unit_of_work() as session:
@@ -130,7 +124,7 @@ class LedgerWalk(RuleBasedStateMachine):
         self.disposals = 0
 
     def teardown(self) -> None:
-        self.db.dispose()
+        databases.discard(self.db, self.db_name)
         shutil.rmtree(self.folder, ignore_errors=True)
 
     # -- helpers -----------------------------------------------------------------------
