@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ids_app.db import Database
 from ids_app.inventory.locations import add_location
-from ids_app.inventory.models import Location, LocationKind, Shipment
+from ids_app.inventory.models import Location, LocationKind, Shipment, TemperatureMonitor
 from ids_app.inventory.receiving import ReceivedLine, ShipmentReceipt, receive_shipment
 from ids_app.studies.models import (
     Arm,
@@ -142,6 +142,49 @@ def make_example(db: Database) -> Example:
         prescriber,
         subject,
     )
+
+
+def add_bulk_product(
+    db: Database,
+    example: Example,
+    *,
+    lot: str = "R100",
+    quantity: int = 100,
+    dispense_quantity: int = 30,
+    doses_per_day: float = 1,
+    expiry: dt.date = EXPIRY,
+    temperature_monitor: TemperatureMonitor = TemperatureMonitor.IN_RANGE,
+) -> Product:
+    """An open-label rescue tablet counted in bulk, its lot received onto IDS Shelf A."""
+    with db.unit_of_work() as session:
+        study = session.get_one(Study, example.study.id)
+        product = add_product(
+            session,
+            example.people.pharm,
+            study,
+            agent_name="Rescue",
+            strength="5 mg",
+            dosage_form="tablet",
+            unit="tablet",
+            role=ProductRole.ACTIVE,
+            tracking=Tracking.BULK,
+            storage_min_c=15,
+            storage_max_c=30,
+            dispense_quantity=dispense_quantity,
+            days_supply=30,
+            doses_per_day=doses_per_day,
+        )
+        receipt = ShipmentReceipt(
+            "SHP-B1",
+            "Acme Depot",
+            "World Courier",
+            TODAY,
+            example.shelf.id,
+            (ReceivedLine(product.id, lot, expiry, quantity=quantity),),
+            temperature_monitor=temperature_monitor,
+        )
+        receive_shipment(session, example.people.tech, study, receipt)
+        return product
 
 
 def kit_lines(

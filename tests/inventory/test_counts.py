@@ -26,11 +26,9 @@ from ids_app.inventory.models import (
     PhysicalCount,
     StockState,
 )
-from ids_app.inventory.receiving import ReceivedLine, ShipmentReceipt, receive_shipment
-from ids_app.studies.models import Product, ProductRole, Study, Tracking
-from ids_app.studies.services import add_product
+from ids_app.studies.models import Product, Study
 from ids_app.users.models import User
-from tests.factories import EXPIRY, TODAY, Example, make_example, receive_kits
+from tests.factories import Example, add_bulk_product, make_example, receive_kits
 
 AVAILABLE = StockState.AVAILABLE
 
@@ -45,29 +43,8 @@ def example(db: Database) -> Example:
 @pytest.fixture
 def bulk_lot(db: Database, example: Example) -> Lot:
     """100 tablets of a bulk-counted rescue medication, lot R100, on IDS Shelf A."""
-    with db.unit_of_work() as session:
-        study = session.get_one(Study, example.study.id)
-        product = add_product(
-            session,
-            example.people.pharm,
-            study,
-            agent_name="Rescue",
-            strength="5 mg",
-            dosage_form="tablet",
-            unit="tablet",
-            role=ProductRole.ACTIVE,
-            tracking=Tracking.BULK,
-            storage_min_c=15,
-            storage_max_c=30,
-            dispense_quantity=30,
-            days_supply=30,
-            doses_per_day=1,
-        )
-        line = ReceivedLine(product.id, "R100", EXPIRY, quantity=100)
-        receipt = ShipmentReceipt(
-            "SHP-B1", "Acme Depot", "World Courier", TODAY, example.shelf.id, (line,)
-        )
-        receive_shipment(session, example.people.tech, study, receipt)
+    product = add_bulk_product(db, example)
+    with db.read_session() as session:
         return session.scalars(select(Lot).where(Lot.product_id == product.id)).one()
 
 

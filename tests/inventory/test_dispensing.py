@@ -57,6 +57,7 @@ from ids_app.studies.services import (
 from ids_app.users.models import Signature, SignatureMeaning, User
 from ids_app.users.services import SignInRefused
 from ids_app.users.signatures import signature_holds, signatures_of
+from tests import factories
 from tests.factories import EXPIRY, PASSWORD, TODAY, Example, make_example, receive_kits
 
 
@@ -182,36 +183,16 @@ def kit_named(db: Database, number: str) -> Kit:
 def add_bulk_product(
     db: Database, example: Example, quantity: int = 500, state: TemperatureMonitor | None = None
 ) -> int:
-    """An open-label rescue tablet counted in bulk, 60 per visit; lot B100 on the shelf."""
-    with db.unit_of_work() as session:
-        study = session.get_one(Study, example.study.id)
-        product = add_product(
-            session,
-            example.people.tech,
-            study,
-            agent_name="Rescue",
-            strength="5 mg",
-            dosage_form="tablet",
-            unit="tablet",
-            role=ProductRole.ACTIVE,
-            tracking=Tracking.BULK,
-            storage_min_c=15,
-            storage_max_c=30,
-            dispense_quantity=60,
-            days_supply=30,
-            doses_per_day=2,
-        )
-        receipt = ShipmentReceipt(
-            "SHP-B1",
-            "Acme Depot",
-            "World Courier",
-            TODAY,
-            example.shelf.id,
-            (ReceivedLine(product.id, "B100", EXPIRY, quantity=quantity),),
-            temperature_monitor=state or TemperatureMonitor.IN_RANGE,
-        )
-        receive_shipment(session, example.people.tech, study, receipt)
-        return product.id
+    """The rescue tablet at 60 a visit, 2 a day; lot B100 on the shelf."""
+    return factories.add_bulk_product(
+        db,
+        example,
+        lot="B100",
+        quantity=quantity,
+        dispense_quantity=60,
+        doses_per_day=2,
+        temperature_monitor=state or TemperatureMonitor.IN_RANGE,
+    ).id
 
 
 def _with_session(db: Database, work: Callable[[Session], object]) -> Callable[[], object]:

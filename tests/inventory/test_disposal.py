@@ -36,14 +36,12 @@ from ids_app.inventory.models import (
     SubjectReturn,
 )
 from ids_app.inventory.quarantine import decide_hold, quarantine_stock
-from ids_app.inventory.receiving import ReceivedLine, ShipmentReceipt, receive_shipment
 from ids_app.inventory.returns import record_return, verify_return
 from ids_app.inventory.transfers import transfer_stock
-from ids_app.studies.models import Prescriber, Product, ProductRole, Study, Subject, Tracking
-from ids_app.studies.services import add_product
+from ids_app.studies.models import Prescriber, Product, Study, Subject
 from ids_app.users.models import Signature, SignatureMeaning, User
 from ids_app.users.services import SignInRefused, deactivate_user
-from tests.factories import PASSWORD, TODAY, Example, make_example, receive_kits
+from tests.factories import PASSWORD, TODAY, Example, add_bulk_product, make_example, receive_kits
 from tests.tampering import drop_append_only, raw_sql
 
 RETURNED = StockState.RETURNED
@@ -162,30 +160,7 @@ def _dispose(
 @pytest.fixture
 def bulk(db: Database, example: Example) -> Product:
     """A bulk-counted rescue medication: 100 tablets of lot R100 on IDS Shelf A."""
-    with db.unit_of_work() as session:
-        study = session.get_one(Study, example.study.id)
-        product = add_product(
-            session,
-            example.people.pharm,
-            study,
-            agent_name="Rescue",
-            strength="5 mg",
-            dosage_form="tablet",
-            unit="tablet",
-            role=ProductRole.ACTIVE,
-            tracking=Tracking.BULK,
-            storage_min_c=15,
-            storage_max_c=30,
-            dispense_quantity=30,
-            days_supply=30,
-            doses_per_day=1,
-        )
-        line = ReceivedLine(product.id, "R100", TODAY + dt.timedelta(days=400), quantity=100)
-        receipt = ShipmentReceipt(
-            "SHP-B1", "Acme Depot", "World Courier", TODAY, example.shelf.id, (line,)
-        )
-        receive_shipment(session, example.people.tech, study, receipt)
-        return product
+    return add_bulk_product(db, example, expiry=TODAY + dt.timedelta(days=400))
 
 
 def _bulk_lot(db: Database) -> Lot:

@@ -32,7 +32,7 @@ from ids_app.studies.models import (
 )
 from ids_app.studies.services import add_product, change_study_status, create_study
 from ids_app.users.models import User
-from tests.factories import EXPIRY, TODAY, Example, make_example, receive_kits
+from tests.factories import EXPIRY, TODAY, Example, add_bulk_product, make_example, receive_kits
 
 
 @pytest.fixture
@@ -230,33 +230,7 @@ def test_only_stock_on_site_moves_between_locations(
 def test_transfer_of_bulk_stock_moves_the_quantity_asked(
     db: Database, example: Example, satellite: Location
 ) -> None:
-    with db.unit_of_work() as session:
-        study = session.get_one(Study, example.study.id)
-        bulk = add_product(
-            session,
-            example.people.pharm,
-            study,
-            agent_name="Rescue",
-            strength="5 mg",
-            dosage_form="tablet",
-            unit="tablet",
-            role=ProductRole.ACTIVE,
-            tracking=Tracking.BULK,
-            storage_min_c=15,
-            storage_max_c=30,
-            dispense_quantity=30,
-            days_supply=30,
-            doses_per_day=1,
-        )
-        receipt = ShipmentReceipt(
-            "SHP-B1",
-            "Acme Depot",
-            "World Courier",
-            TODAY,
-            example.shelf.id,
-            (ReceivedLine(bulk.id, "R100", EXPIRY, quantity=100),),
-        )
-        receive_shipment(session, example.people.tech, study, receipt)
+    bulk = add_bulk_product(db, example)
     lot = _lot(db, bulk)
     with db.unit_of_work() as session:
         transfer_stock(
