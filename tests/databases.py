@@ -38,7 +38,7 @@ class ServerDatabases:
 
     def _execute(self, sql: str) -> None:
         with psycopg.connect(_admin_conninfo(self.server), autocommit=True) as conn:
-            conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute(sql)
 
     def url(self, name: str) -> URL:
         return self.server.set(database=name)

@@ -1,0 +1,1 @@
+"""Storage conditions: temperature logs, excursions, mean kinetic temperature, chart."""
