@@ -7,47 +7,24 @@ and exits non-zero.
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ids_app import __version__
 from ids_app.config import resolve_database_url
+from ids_app.console import NEW_PASSWORD_ENV, PASSWORD_ENV, ask_password, open_database
 from ids_app.db import Database, backup_database, parse_database_url
 from ids_app.errors import IdsError
 from ids_app.migrations.schema import prepare_database
+from ids_app.reports.commands import add_report_commands
 from ids_app.users.models import Role, User
-
-PASSWORD_ENV = "IDS_PASSWORD"
-NEW_PASSWORD_ENV = "IDS_NEW_PASSWORD"
 
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _open(args: argparse.Namespace, *, allow_upgrade: bool = True) -> Database:
-    db = Database(resolve_database_url(args.database))
-    # A server is shared: only `ids-app migrate`, run on purpose, ever upgrades it.
-    outcome = prepare_database(db, allow_upgrade=allow_upgrade and db.is_sqlite)
-    if outcome.before != outcome.after:
-        print(outcome.summary(), file=sys.stderr)
-    return db
-
-
-def _ask_password(prompt: str, env: str) -> str:
-    """From the environment (scripts) or a prompt that does not echo (people)."""
-    value = os.environ.get(env)
-    if value is not None:
-        return value
-    if not sys.stdin.isatty():
-        line = sys.stdin.readline()
-        return line.rstrip("\n")
-    return getpass.getpass(prompt)
-
-
 def cmd_gui(args: argparse.Namespace) -> int:
-    db = _open(args)
+    db = open_database(args)
     from ids_app.ui.app import run_app
 
     return run_app(db)
@@ -59,7 +36,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     url = parse_database_url(resolve_database_url(args.database))
     target = Path(url.database or "") if url.get_backend_name() == "sqlite" else None
     if target is None or target.exists():
-        db = _open(args)
+        db = open_database(args)
         people = build_demo(db)
     else:
         # A new demo file is built beside its place and moved in only when complete,
@@ -87,7 +64,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from ids_app.audit.verification import verify_chain
 
-    db = _open(args, allow_upgrade=False)
+    db = open_database(args, allow_upgrade=False)
     with db.read_session() as session:
         report = verify_chain(session)
     print(report.summary(), file=sys.stdout if report.intact else sys.stderr)
@@ -95,7 +72,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    db = _open(args, allow_upgrade=False)
+    db = open_database(args, allow_upgrade=False)
     path = backup_database(db, Path(args.destination))
     print(f"Backed up {db.description} to {path}")
     return 0
@@ -121,7 +98,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
 def cmd_grants(args: argparse.Namespace) -> int:
     from ids_app.migrations.roles import apply_grants, grant_statements
 
-    db = _open(args, allow_upgrade=False)
+    db = open_database(args, allow_upgrade=False)
     statements = (apply_grants if args.apply else grant_statements)(db, args.app_role)
     for statement in statements:
         print(f"{statement};")
@@ -144,7 +121,7 @@ def _print_user(user: User) -> None:
 def cmd_users_list(args: argparse.Namespace) -> int:
     from ids_app.users.services import list_users
 
-    db = _open(args, allow_upgrade=False)
+    db = open_database(args, allow_upgrade=False)
     with db.read_session() as session:
         for user in list_users(session):
             _print_user(user)
@@ -154,8 +131,8 @@ def cmd_users_list(args: argparse.Namespace) -> int:
 def cmd_users_create_admin(args: argparse.Namespace) -> int:
     from ids_app.users.services import create_first_administrator
 
-    db = _open(args)
-    password = _ask_password(f"New password for {args.username}: ", NEW_PASSWORD_ENV)
+    db = open_database(args)
+    password = ask_password(f"New password for {args.username}: ", NEW_PASSWORD_ENV)
     with db.unit_of_work() as session:
         user = create_first_administrator(session, args.username, args.full_name, password)
         _print_user(user)
@@ -165,8 +142,8 @@ def cmd_users_create_admin(args: argparse.Namespace) -> int:
 def _admin_action(args: argparse.Namespace, act: Callable[..., User], *extra: object) -> int:
     from ids_app.users.services import sign_in
 
-    db = _open(args, allow_upgrade=False)
-    password = _ask_password(f"Password for {args.acting_as}: ", PASSWORD_ENV)
+    db = open_database(args, allow_upgrade=False)
+    password = ask_password(f"Password for {args.acting_as}: ", PASSWORD_ENV)
     with db.unit_of_work() as session:
         admin = sign_in(session, args.acting_as, password)
         _print_user(act(session, admin, args.username, *extra))
@@ -176,7 +153,7 @@ def _admin_action(args: argparse.Namespace, act: Callable[..., User], *extra: ob
 def cmd_users_add(args: argparse.Namespace) -> int:
     from ids_app.users.services import add_user
 
-    temporary = _ask_password(f"Temporary password for {args.username}: ", NEW_PASSWORD_ENV)
+    temporary = ask_password(f"Temporary password for {args.username}: ", NEW_PASSWORD_ENV)
     return _admin_action(args, add_user, args.full_name, Role(args.role), temporary)
 
 
@@ -201,7 +178,7 @@ def cmd_users_unlock(args: argparse.Namespace) -> int:
 def cmd_users_reset_password(args: argparse.Namespace) -> int:
     from ids_app.users.services import reset_password
 
-    temporary = _ask_password(f"Temporary password for {args.username}: ", NEW_PASSWORD_ENV)
+    temporary = ask_password(f"Temporary password for {args.username}: ", NEW_PASSWORD_ENV)
     return _admin_action(args, reset_password, temporary)
 
 
@@ -333,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     grants.add_argument("--apply", action="store_true", help="run them (as the schema owner)")
     grants.set_defaults(handler=cmd_grants)
     _add_users_commands(commands, common)
+    add_report_commands(commands, common)
     return parser
 
 

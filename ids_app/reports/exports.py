@@ -1,0 +1,269 @@
+"""Whole exports, as the CLI and the desktop's worker thread run them.
+
+Each export reads one snapshot in a read session (no write lock is held while a long PDF
+lays out), renders into a temporary file beside the target, and then, in one short unit
+of work, writes its audit-trail entry and moves the file into place: a file on disk always
+has its entry (21 CFR 11.10(e)), and a refusal, failure or cancellation leaves no file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from ids_app.audit.trail import record_event
+from ids_app.db import Database, utc_now
+from ids_app.reports.binder import write_binder
+from ids_app.reports.cdisc import write_da_csv
+from ids_app.reports.certificate import gather_certificate, write_certificate
+from ids_app.reports.gather import GATHER_STEPS, REPORT_ROLES, gather_study_record
+from ids_app.reports.labels import LabelSettings, gather_label, write_label
+from ids_app.reports.monitor_visit import gather_monitor_visit, write_monitor_visit
+from ids_app.reports.output import check_target, marked, publish, staged
+from ids_app.reports.period import WHOLE_RECORD, Period
+from ids_app.reports.progress import CancelCheck, ProgressCallback, Steps
+from ids_app.reports.records import Edition, Printing
+from ids_app.reports.workbook import write_workbook
+from ids_app.studies.models import Study
+from ids_app.studies.services import get_study
+from ids_app.users.models import User
+from ids_app.users.permissions import require_role
+
+EXPORT_ACTION = "export"
+
+
+def record_export(session: Session, actor: User, study_id: int, detail: str) -> None:
+    """Write the audit entry of an export: who, what, which edition, when (DESIGN.md)."""
+    require_role(session, actor, *REPORT_ROLES, to="export study records")
+    record_event(
+        session,
+        actor,
+        EXPORT_ACTION,
+        table_name=Study.__tablename__,
+        record_id=study_id,
+        detail=detail,
+    )
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A complete file waiting beside its target, and the audit detail that goes with it."""
+
+    temporary: Path
+    target: Path
+    detail: str
+
+
+def _publish(db: Database, actor: User, study_id: int, files: list[Staged]) -> None:
+    """Record every file's export and move the files into place, together or not at all."""
+    published: list[Path] = []
+    try:
+        with db.unit_of_work() as session:
+            for item in files:
+                record_export(session, actor, study_id, item.detail)
+            session.flush()  # the entries are written before any file appears
+            for item in files:
+                publish(item.temporary, item.target)
+                published.append(item.target)
+    except BaseException:
+        for target in published:
+            target.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def snapshot(db: Database) -> Iterator[Session]:
+    """A read session that sees one committed state throughout, so every section of a
+    report agrees with every other: SQLite's read transaction already does; PostgreSQL
+    needs REPEATABLE READ (its default shows each statement the latest commits)."""
+    with db.read_session() as session:
+        if not db.is_sqlite:
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        yield session
+
+
+def _printing(actor: User) -> Printing:
+    return Printing(f"{actor.full_name}, {actor.role.label}", utc_now())
+
+
+def _edition_text(edition: Edition) -> str:
+    return f"{edition.value} edition"
+
+
+@dataclass(frozen=True)
+class BinderResult:
+    path: Path
+    pages: int
+    data_hash: str
+    edition: Edition
+
+
+def export_audit_binder(
+    db: Database,
+    actor: User,
+    protocol_number: str,
+    out: Path | str,
+    *,
+    period: Period = WHOLE_RECORD,
+    unblinded: bool = False,
+    progress: ProgressCallback | None = None,
+    cancelled: CancelCheck | None = None,
+) -> BinderResult:
+    """The audit binder PDF of a study for a period, in the edition the actor may see."""
+    target = check_target(out, ".pdf")
+    steps = Steps(GATHER_STEPS + 3, progress, cancelled)
+    steps.check()
+    with snapshot(db) as session:
+        record = gather_study_record(
+            session, actor, protocol_number, period=period, unblinded=unblinded, steps=steps
+        )
+        study_id = get_study(session, protocol_number).id
+    with staged(target) as temporary:
+        pages = write_binder(record, _printing(actor), temporary)
+        steps.step()
+        detail = (
+            f"audit binder, {_edition_text(record.edition)}, {record.period_text}, "
+            f"{pages} pages, data SHA-256 {record.data_hash}"
+        )
+        steps.step()
+        _publish(db, actor, study_id, [Staged(temporary, target, detail)])
+    steps.finish()
+    return BinderResult(target, pages, record.data_hash, record.edition)
+
+
+@dataclass(frozen=True)
+class WorkbookResult:
+    path: Path
+    cdisc_path: Path | None
+    cdisc_rows: int
+    data_hash: str
+    edition: Edition
+
+
+def export_sponsor_workbook(
+    db: Database,
+    actor: User,
+    protocol_number: str,
+    out: Path | str,
+    *,
+    period: Period = WHOLE_RECORD,
+    unblinded: bool = False,
+    cdisc_out: Path | str | None = None,
+    progress: ProgressCallback | None = None,
+    cancelled: CancelCheck | None = None,
+) -> WorkbookResult:
+    """The sponsor workbook (and, if asked, the CDISC DA file) of a study for a period.
+
+    Blinded by default; an unblinded workbook is only for unblinded staff, and its file
+    name says so ("…-unblinded.xlsx") as well as its Summary sheet.
+    """
+    target = check_target(out, ".xlsx")
+    cdisc_target = check_target(cdisc_out, ".csv") if cdisc_out is not None else None
+    steps = Steps(GATHER_STEPS + 3, progress, cancelled)
+    steps.check()
+    with snapshot(db) as session:
+        record = gather_study_record(
+            session, actor, protocol_number, period=period, unblinded=unblinded, steps=steps
+        )
+        study_id = get_study(session, protocol_number).id
+    if record.unblinded:
+        target = marked(target, Edition.UNBLINDED.value)
+    edition = _edition_text(record.edition)
+    with contextlib.ExitStack() as files_on_disk:
+        temporary = files_on_disk.enter_context(staged(target))
+        write_workbook(record, _printing(actor), temporary)
+        steps.step()
+        detail = (
+            f"sponsor workbook, {edition}, {record.period_text}, data SHA-256 {record.data_hash}"
+        )
+        files = [Staged(temporary, target, detail)]
+        rows = 0
+        if cdisc_target is not None:
+            csv_temporary = files_on_disk.enter_context(staged(cdisc_target))
+            rows = write_da_csv(record, csv_temporary)
+            files.append(
+                Staged(
+                    csv_temporary,
+                    cdisc_target,
+                    f"CDISC DA file, {edition}, {record.period_text}, {rows} rows",
+                )
+            )
+        steps.step()
+        _publish(db, actor, study_id, files)
+    steps.finish()
+    return WorkbookResult(target, cdisc_target, rows, record.data_hash, record.edition)
+
+
+def export_destruction_certificate(
+    db: Database, actor: User, protocol_number: str, disposal_number: str, out: Path | str
+) -> Path:
+    """The certificate of a destruction or return to the sponsor."""
+    target = check_target(out, ".pdf")
+    with snapshot(db) as session:
+        study, certificate = gather_certificate(session, actor, protocol_number, disposal_number)
+        study_id = study.id
+    with staged(target) as temporary:
+        write_certificate(certificate, _printing(actor), temporary)
+        detail = f"destruction certificate, disposal {certificate.disposal_number}"
+        _publish(db, actor, study_id, [Staged(temporary, target, detail)])
+    return target
+
+
+def export_dispensing_label(
+    db: Database, actor: User, order_id: int, out: Path | str, settings: LabelSettings
+) -> Path:
+    """The label of a verified dispense, sized for the label printer."""
+    target = check_target(out, ".pdf")
+    with snapshot(db) as session:
+        study, label = gather_label(session, actor, order_id, settings)
+        study_id = study.id
+    with staged(target) as temporary:
+        write_label(label, settings, _printing(actor), temporary)
+        detail = (
+            f"dispensing label, order {order_id}, "
+            f"{'kit ' + label.kit_number if label.kit_number else label.dispense_number}, "
+            f"{settings.width_in:g} x {settings.height_in:g} in"
+        )
+        _publish(db, actor, study_id, [Staged(temporary, target, detail)])
+    return target
+
+
+def export_monitor_visit_report(
+    db: Database,
+    actor: User,
+    protocol_number: str,
+    out: Path | str,
+    *,
+    period: Period = WHOLE_RECORD,
+    progress: ProgressCallback | None = None,
+    cancelled: CancelCheck | None = None,
+) -> Path:
+    """The monitor-visit report of a period (blinded edition)."""
+    target = check_target(out, ".pdf")
+    steps = Steps(GATHER_STEPS + 2, progress, cancelled)
+    with snapshot(db) as session:
+        visit = gather_monitor_visit(session, actor, protocol_number, period=period, steps=steps)
+        study_id = get_study(session, protocol_number).id
+    with staged(target) as temporary:
+        write_monitor_visit(visit, _printing(actor), temporary)
+        steps.step()
+        detail = f"monitor-visit report, blinded edition, {visit.record.period_text}"
+        _publish(db, actor, study_id, [Staged(temporary, target, detail)])
+    steps.finish()
+    return target
+
+
+__all__ = [
+    "BinderResult",
+    "WorkbookResult",
+    "export_audit_binder",
+    "export_destruction_certificate",
+    "export_dispensing_label",
+    "export_monitor_visit_report",
+    "export_sponsor_workbook",
+    "record_export",
+]

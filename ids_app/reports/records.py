@@ -1,0 +1,494 @@
+"""What a study's reports hold, as plain data: no database session, no Qt, no layout.
+
+:mod:`ids_app.reports.gather` fills these from the records; the binder, the workbook and
+the CDISC file render the same :class:`StudyRecord`, so they never disagree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+
+class Edition(enum.StrEnum):
+    """A blinded edition hides every arm; an unblinded one is for unblinded staff only."""
+
+    BLINDED = "blinded"
+    UNBLINDED = "unblinded"
+
+    @property
+    def label(self) -> str:
+        return f"{self.value.capitalize()} edition"
+
+
+@dataclass(frozen=True)
+class StudyInfo:
+    protocol_number: str
+    title: str
+    sponsor: str
+    principal_investigator: str
+    ind_number: str | None
+    status: str
+    blinding: str
+    site: str
+
+
+@dataclass(frozen=True)
+class ProductInfo:
+    id: int
+    agent_name: str
+    strength: str
+    dosage_form: str
+    unit: str
+    role: str
+    tracking: str
+    storage: str
+    dose_unit: str
+    units_per_kit: int | None
+    rule: str
+    gtin: str | None
+
+    @property
+    def description(self) -> str:
+        return f"{self.agent_name} {self.strength} {self.dosage_form}"
+
+
+@dataclass(frozen=True)
+class ArmInfo:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class LocationInfo:
+    name: str
+    kind: str
+    storage: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class PrescriberInfo:
+    name: str
+    credentials: str | None
+    authorized: bool
+
+
+@dataclass(frozen=True)
+class StaffInfo:
+    printed_name: str
+    username: str
+    initials: str
+    system_role: str
+    study_role: str
+    unblinded: bool
+    active: bool
+    signatures: int
+    sample_signature: str | None
+
+
+@dataclass(frozen=True)
+class SignatureEntry:
+    signed_at: dt.datetime
+    printed_name: str
+    role: str
+    meaning: str
+    record: str
+    manifestation: str
+    holds: bool
+
+
+@dataclass(frozen=True)
+class DarfLine:
+    """One line of the accountability record: the DARF's columns plus kit, kind, signatures."""
+
+    number: int
+    entry_id: int
+    occurred_at: dt.datetime
+    date: dt.date
+    transaction: str
+    subject_code: str | None
+    initials: str | None
+    dose: str | None
+    kit_number: str | None
+    arm: str | None
+    manufacturer: str
+    lot_number: str
+    expiry: dt.date
+    received: int | None
+    dispensed: int | None
+    other: int | None
+    balance_forward: int
+    new_balance: int
+    returns_in: int | None
+    returns_out: int | None
+    returns_held: int
+    recorder_initials: str
+    recorder: str
+    signatures: str
+
+
+@dataclass(frozen=True)
+class AccountabilityRecord:
+    """One DARF per product and strength (NCI audit checklist: one log per agent and strength).
+
+    ``balance`` is dispensable-or-held stock on site; subject returns are kept in their own
+    column and running total and never added back to it (DOMAIN.md).
+    """
+
+    product: ProductInfo
+    institution: str
+    record_kind: str
+    opening_balance: int
+    opening_returns: int
+    lines: tuple[DarfLine, ...]
+    closing_balance: int
+    closing_returns: int
+    ledger_balance: int
+    ledger_returns: int
+
+    @property
+    def reconciles(self) -> bool:
+        """The balance on the log equals the stock on the shelf (NCI audit checklist)."""
+        return (self.closing_balance, self.closing_returns) == (
+            self.ledger_balance,
+            self.ledger_returns,
+        )
+
+    @property
+    def received(self) -> int:
+        return sum(line.received or 0 for line in self.lines)
+
+    @property
+    def dispensed(self) -> int:
+        return sum(line.dispensed or 0 for line in self.lines)
+
+    @property
+    def other(self) -> int:
+        return sum(line.other or 0 for line in self.lines)
+
+
+@dataclass(frozen=True)
+class ShipmentLineInfo:
+    product: str
+    lot_number: str
+    kit_number: str | None
+    expected: int
+    received: int
+    missing: int
+    extra: int
+    damaged: int
+
+
+@dataclass(frozen=True)
+class ShipmentInfo:
+    shipment_number: str
+    received_on: dt.date
+    sender: str
+    carrier: str
+    tracking_number: str | None
+    condition: str
+    temperature_monitor: str
+    received_by: str
+    location: str
+    notes: str | None
+    has_packing_list: bool
+    matches: bool
+    lines: tuple[ShipmentLineInfo, ...]
+
+    @property
+    def expected(self) -> int:
+        return sum(line.expected for line in self.lines)
+
+    @property
+    def received(self) -> int:
+        return sum(line.received for line in self.lines)
+
+    @property
+    def reconciliation(self) -> str:
+        if not self.has_packing_list:
+            return "No packing list on file"
+        if self.matches:
+            return "Matches the packing list"
+        parts = [
+            f"{sum(getattr(line, what) for line in self.lines)} {what}"
+            for what in ("missing", "extra", "damaged")
+            if any(getattr(line, what) for line in self.lines)
+        ]
+        return "Differs: " + ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class InventoryRow:
+    product: str
+    unit: str
+    lot_number: str
+    expiry: dt.date
+    kit_number: str | None
+    arm: str | None
+    location: str
+    state: str
+    quantity: int
+    expired: bool
+
+
+@dataclass(frozen=True)
+class DispenseRow:
+    order_id: int
+    dispensed_at: dt.datetime
+    subject_code: str
+    initials: str
+    visit: str
+    prescriber: str
+    product: str
+    kit_number: str | None
+    arm: str | None
+    lot_number: str
+    expiry: dt.date
+    location: str
+    quantity: int
+    unit: str
+    dose_units: int
+    dose_unit: str
+    prepared: str
+    verified: str
+
+
+@dataclass(frozen=True)
+class ClosedOrderRow:
+    """An order that was rejected or cancelled: no stock moved, and the reason is kept."""
+
+    order_id: int
+    ordered_at: dt.datetime
+    subject_code: str
+    visit: str
+    state: str
+    closed_by: str
+    closed_at: dt.datetime | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class ReturnRow:
+    return_id: int
+    order_id: int
+    subject_code: str
+    initials: str
+    visit: str
+    kit_number: str | None
+    lot_number: str
+    dispensed_on: dt.date
+    returned_on: dt.date
+    quantity: int
+    unit: str
+    units_counted: int
+    units_dispensed: int
+    units_expected: float
+    units_taken: int
+    compliance_percent: int | None
+    dose_unit: str
+    condition: str
+    counted_by: str
+    location: str
+    monitor_verification: str | None
+
+
+@dataclass(frozen=True)
+class HeldStock:
+    product: str
+    lot_number: str
+    kit_number: str | None
+    location: str
+    quantity: int
+    unit: str
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    lot_number: str
+    decision: str
+    sponsor_reference: str
+    decided_at: dt.datetime
+    signature: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class HoldRow:
+    hold_id: int
+    placed_at: dt.datetime
+    reason: str
+    details: str
+    placed_by: str
+    shipment_number: str | None
+    held: tuple[HeldStock, ...]
+    decisions: tuple[DecisionRow, ...]
+    still_held: tuple[HeldStock, ...]
+
+    @property
+    def status(self) -> str:
+        if self.still_held:
+            return "Awaiting the sponsor's decision"
+        return "Decided"
+
+
+@dataclass(frozen=True)
+class DisposalLine:
+    product: str
+    lot_number: str
+    expiry: dt.date
+    kit_number: str | None
+    from_state: str
+    from_location: str
+    quantity: int
+    unit: str
+
+
+@dataclass(frozen=True)
+class DisposalRow:
+    disposal_number: str
+    kind: str
+    performed_on: dt.date
+    method: str
+    sponsor_authorization: str
+    performed_by: str
+    witness: str
+    courier: str | None
+    tracking_number: str | None
+    lines: tuple[DisposalLine, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+
+@dataclass(frozen=True)
+class DiscrepancyRow:
+    product: str
+    lot_number: str
+    kit_number: str | None
+    state: str
+    ledger_quantity: int
+    counted_quantity: int
+    difference: int
+    status: str
+    resolution: str | None
+    resolved_by: str | None
+    resolved_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class CountRow:
+    count_id: int
+    counted_at: dt.datetime
+    location: str
+    counted_by: str
+    discrepancies: tuple[DiscrepancyRow, ...]
+
+
+@dataclass(frozen=True)
+class EntryInfo:
+    entry_id: int
+    occurred_at: dt.datetime
+    kind: str
+    quantity: int
+    product: str
+    lot_number: str
+    kit_number: str | None
+    moved: str
+    recorded_by: str
+
+
+@dataclass(frozen=True)
+class CorrectionRow:
+    """A reversal printed beside the entry it corrects (ALCOA+: the original stays)."""
+
+    original: EntryInfo
+    reversal: EntryInfo
+    reason: str
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    entry_id: int
+    at: dt.datetime
+    username: str
+    action: str
+    table_name: str
+    record_id: str | None
+    field: str | None
+    old_value: str | None
+    new_value: str | None
+    reason: str | None
+    hash_prefix: str
+
+
+@dataclass(frozen=True)
+class StudyRecord:
+    """Everything a study's binder and workbook hold, for one period and edition."""
+
+    study: StudyInfo
+    edition: Edition
+    period_label: str
+    period_text: str
+    as_of: dt.date
+    products: tuple[ProductInfo, ...]
+    arms: tuple[ArmInfo, ...]
+    locations: tuple[LocationInfo, ...]
+    prescribers: tuple[PrescriberInfo, ...]
+    staff: tuple[StaffInfo, ...]
+    signatures: tuple[SignatureEntry, ...]
+    accountability: tuple[AccountabilityRecord, ...]
+    shipments: tuple[ShipmentInfo, ...]
+    inventory: tuple[InventoryRow, ...]
+    dispensing: tuple[DispenseRow, ...]
+    closed_orders: tuple[ClosedOrderRow, ...]
+    returns: tuple[ReturnRow, ...]
+    holds: tuple[HoldRow, ...]
+    disposals: tuple[DisposalRow, ...]
+    counts: tuple[CountRow, ...]
+    corrections: tuple[CorrectionRow, ...]
+    audit: tuple[AuditRow, ...]
+
+    @property
+    def unblinded(self) -> bool:
+        return self.edition is Edition.UNBLINDED
+
+    @property
+    def data_hash(self) -> str:
+        """SHA-256 of the record's content (not of when or by whom it was printed).
+
+        Two binders of the same data, period and edition carry the same hash, so a copy
+        can be matched to its electronic source (21 CFR 11.10(b)).
+        """
+        payload = json.dumps(
+            _plain(self), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+@dataclass(frozen=True)
+class Printing:
+    """Who made a document and when: printed on it, kept out of the data hash."""
+
+    generated_by: str
+    generated_at: dt.datetime

@@ -1,0 +1,763 @@
+"""The sponsor workbook (xlsx): one sheet per record of the binder, typed and filterable.
+
+Dates are dates, counts are numbers, every data sheet has a frozen header row, a filter
+and a totals row whose formulas reconcile with the Summary. openpyxl's write-only mode
+keeps a large study's workbook fast and small in memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook  # type: ignore[import-untyped]
+from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+from openpyxl.styles import Alignment, Font, PatternFill  # type: ignore[import-untyped]
+from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+
+from ids_app.reports.records import AccountabilityRecord, Printing, StudyRecord
+
+SHEETS = (
+    "Summary",
+    "Accountability",
+    "Shipments",
+    "Inventory",
+    "Dispensing",
+    "Returns & compliance",
+    "Quarantine & excursions",
+    "Destruction",
+    "Discrepancies",
+    "Audit trail",
+)
+DATE_FORMAT = "yyyy-mm-dd"
+TIME_FORMAT = "yyyy-mm-dd hh:mm"
+BOLD = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="DDDDDD")
+WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A sheet column: its header, width (characters) and what its cells hold."""
+
+    header: str
+    width: float
+    kind: str = "text"  # text, int, float, percent, date, time
+
+    @property
+    def number_format(self) -> str | None:
+        return {
+            "date": DATE_FORMAT,
+            "time": TIME_FORMAT,
+            "int": "0",
+            "float": "0.##",
+            "percent": "0%",
+        }.get(self.kind)
+
+
+def excel_time(moment: dt.datetime | None) -> dt.datetime | None:
+    """Excel has no time zones: the pharmacy's local time, as every screen shows it."""
+    return None if moment is None else moment.astimezone().replace(tzinfo=None)
+
+
+class SheetWriter:
+    """Writes one table sheet: header, typed rows, a totals row; freezes and filters it."""
+
+    def __init__(self, book: Workbook, title: str, columns: Sequence[Column]) -> None:
+        self.sheet = book.create_sheet(title)
+        self.columns = list(columns)
+        self.rows = 0
+        self.total_rows = 0
+        for index, column in enumerate(self.columns, start=1):
+            self.sheet.column_dimensions[get_column_letter(index)].width = column.width
+        self.sheet.freeze_panes = "A2"
+        self.sheet.append([self._cell(c.header, style="header") for c in self.columns])
+
+    def letter(self, header: str) -> str:
+        return str(get_column_letter([c.header for c in self.columns].index(header) + 1))
+
+    def _cell(self, value: Any, *, column: Column | None = None, style: str = "") -> WriteOnlyCell:
+        cell = WriteOnlyCell(self.sheet, value=value)
+        if style == "header":
+            cell.font = BOLD
+            cell.fill = HEADER_FILL
+            cell.alignment = WRAP
+        elif style == "total":
+            cell.font = BOLD
+        if column is not None and column.number_format is not None:
+            cell.number_format = column.number_format
+        return cell
+
+    def row(self, values: Sequence[Any]) -> None:
+        if len(values) != len(self.columns):
+            raise ValueError(f"{len(values)} values for {len(self.columns)} columns")
+        self.sheet.append(
+            [self._cell(v, column=c) for v, c in zip(values, self.columns, strict=True)]
+        )
+        self.rows += 1
+
+    @property
+    def last_data_row(self) -> int:
+        return self.rows + 1
+
+    def data_range(self, header: str) -> str:
+        letter = self.letter(header)
+        return f"${letter}$2:${letter}${self.last_data_row}"
+
+    def totals(
+        self, label: str, sums: Iterable[str], *, where: tuple[str, str] | None = None
+    ) -> int:
+        """A totals row of SUM (or SUMIFS on one column) formulas below the data; returns
+        its row number. With no data rows the totals are plain zeros."""
+        values: list[Any] = [None] * len(self.columns)
+        values[0] = label
+        for header in sums:
+            formula: Any = 0
+            if self.rows and where is None:
+                formula = f"=SUM({self.data_range(header)})"
+            elif self.rows and where is not None:
+                by, match = where
+                formula = (
+                    f'=SUMIFS({self.data_range(header)},{self.data_range(by)},"{_quoted(match)}")'
+                )
+            values[self.columns.index(self._column(header))] = formula
+        self.sheet.append(
+            [
+                self._cell(v, column=c, style="total")
+                for v, c in zip(values, self.columns, strict=True)
+            ]
+        )
+        self.total_rows += 1
+        return self.last_data_row + self.total_rows
+
+    def _column(self, header: str) -> Column:
+        return next(c for c in self.columns if c.header == header)
+
+    def finish(self) -> None:
+        last = get_column_letter(len(self.columns))
+        self.sheet.auto_filter.ref = f"A1:{last}{max(self.last_data_row, 1)}"
+
+
+def _quoted(text: str) -> str:
+    return text.replace('"', '""')
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _accountability_columns(unblinded: bool) -> list[Column]:
+    columns = [
+        Column("Product", 30),
+        Column("Unit", 8),
+        Column("Line", 6, "int"),
+        Column("Date", 11, "date"),
+        Column("Transaction", 40),
+        Column("Patient ID", 11),
+        Column("Patient initials", 9),
+        Column("Dose", 24),
+        Column("Kit", 9),
+    ]
+    if unblinded:
+        columns.append(Column("Arm", 14))
+    columns += [
+        Column("Manufacturer", 16),
+        Column("Lot number", 11),
+        Column("Expiry", 11, "date"),
+        Column("Quantity received", 10, "int"),
+        Column("Quantity dispensed", 10, "int"),
+        Column("Other (±)", 9, "int"),
+        Column("Balance forward", 10, "int"),
+        Column("New balance", 10, "int"),
+        Column("Returned by patient", 10, "int"),
+        Column("Returns out", 9, "int"),
+        Column("Returns held apart", 10, "int"),
+        Column("Recorder's initials", 9),
+        Column("Recorded by", 16),
+        Column("Signatures", 20),
+        Column("Ledger entry", 8, "int"),
+    ]
+    return columns
+
+
+SUMMED_DARF = (
+    "Quantity received",
+    "Quantity dispensed",
+    "Other (±)",
+    "Returned by patient",
+    "Returns out",
+)
+
+
+def _accountability(book: Workbook, record: StudyRecord) -> tuple[SheetWriter, dict[int, int]]:
+    """The DARF lines of every product; one totals row per product (SUMIFS by product)."""
+    sheet = SheetWriter(book, "Accountability", _accountability_columns(record.unblinded))
+    for darf in record.accountability:
+        for line in darf.lines:
+            values: list[Any] = [
+                darf.product.description,
+                darf.product.unit,
+                line.number,
+                line.date,
+                line.transaction,
+                line.subject_code,
+                line.initials,
+                line.dose,
+                line.kit_number,
+            ]
+            if record.unblinded:
+                values.append(line.arm)
+            values += [
+                line.manufacturer,
+                line.lot_number,
+                line.expiry,
+                line.received,
+                line.dispensed,
+                line.other,
+                line.balance_forward,
+                line.new_balance,
+                line.returns_in,
+                line.returns_out,
+                line.returns_held,
+                line.recorder_initials,
+                line.recorder,
+                line.signatures,
+                line.entry_id,
+            ]
+            sheet.row(values)
+    total_rows = {}
+    for darf in record.accountability:
+        total_rows[darf.product.id] = sheet.totals(
+            f"Total: {darf.product.description}",
+            SUMMED_DARF,
+            where=("Product", darf.product.description),
+        )
+    sheet.finish()
+    return sheet, total_rows
+
+
+def _summary(
+    book: Workbook,
+    record: StudyRecord,
+    printing: Printing,
+    darf: SheetWriter,
+    totals: dict[int, int],
+) -> None:
+    sheet = book.create_sheet("Summary", 0)
+    sheet.column_dimensions["A"].width = 30
+    for letter in "BCDEFGHIJKLMN":
+        sheet.column_dimensions[letter].width = 14
+    sheet.column_dimensions["B"].width = 34
+    sheet.freeze_panes = "A2"
+    edition = record.edition.label.upper()
+    if record.unblinded:
+        edition += ": shows treatment arms; for unblinded staff only"
+    title = WriteOnlyCell(sheet, value=f"{record.study.protocol_number} sponsor workbook")
+    title.font = Font(bold=True, size=14)
+    sheet.append([title])
+    facts: list[tuple[str, Any, str | None]] = [
+        ("Edition", edition, None),
+        ("Protocol number", record.study.protocol_number, None),
+        ("Title", record.study.title, None),
+        ("Sponsor", record.study.sponsor, None),
+        ("Principal investigator", record.study.principal_investigator, None),
+        ("IND", record.study.ind_number or "—", None),
+        ("Site", record.study.site, None),
+        ("Status", f"{record.study.status}; {record.study.blinding}", None),
+        ("Period", record.period_label, None),
+        ("Stock as of", record.as_of, DATE_FORMAT),
+        ("Generated by", printing.generated_by, None),
+        ("Generated at (local time)", excel_time(printing.generated_at), TIME_FORMAT),
+        ("SHA-256 of the data", record.data_hash, None),
+    ]
+    for label, value, number_format in facts:
+        key = WriteOnlyCell(sheet, value=label)
+        key.font = BOLD
+        cell = WriteOnlyCell(sheet, value=value)
+        if number_format:
+            cell.number_format = number_format
+        if label == "Edition":
+            cell.font = BOLD
+        sheet.append([key, cell])
+    sheet.append([])
+    heading = WriteOnlyCell(sheet, value="Reconciliation: the log against the ledger")
+    heading.font = Font(bold=True, size=12)
+    sheet.append([heading])
+    headers = [
+        "Product",
+        "Unit",
+        "Balance forward",
+        "Received",
+        "Dispensed",
+        "Other (±)",
+        "Balance on the log",
+        "Stock on the ledger",
+        "Reconciles",
+        "Returned by patients",
+        "Returns out",
+        "Returns held on the log",
+        "Returns on the ledger",
+        "Returns reconcile",
+    ]
+    row_cells = []
+    for header in headers:
+        cell = WriteOnlyCell(sheet, value=header)
+        cell.font = BOLD
+        cell.fill = HEADER_FILL
+        cell.alignment = WRAP
+        row_cells.append(cell)
+    sheet.append(row_cells)
+    first = len(facts) + 5  # title, facts, blank, heading, header
+    for offset, darf_record in enumerate(record.accountability):
+        row = first + offset
+        sheet.append(_reconciliation_row(darf_record, darf, totals[darf_record.product.id], row))
+    book.properties.title = (
+        f"{record.study.protocol_number} sponsor workbook ({record.edition.label})"
+    )
+    book.properties.creator = printing.generated_by
+
+
+def _reconciliation_row(
+    darf_record: AccountabilityRecord, darf: SheetWriter, total_row: int, row: int
+) -> list[Any]:
+    """Summary formulas that reconcile the Accountability sheet's totals with the ledger."""
+
+    def total(header: str) -> str:
+        return f"Accountability!${darf.letter(header)}${total_row}"
+
+    return [
+        darf_record.product.description,
+        darf_record.product.unit,
+        darf_record.opening_balance,
+        f"={total('Quantity received')}",
+        f"={total('Quantity dispensed')}",
+        f"={total('Other (±)')}",
+        f"=C{row}+D{row}-E{row}+F{row}",
+        darf_record.ledger_balance,
+        f'=IF(G{row}=H{row},"yes","NO")',
+        f"={total('Returned by patient')}",
+        f"={total('Returns out')}",
+        f"={darf_record.opening_returns}+J{row}-K{row}",
+        darf_record.ledger_returns,
+        f'=IF(L{row}=M{row},"yes","NO")',
+    ]
+
+
+def _per_product_totals(
+    sheet: SheetWriter, products: Iterable[str], sums: Sequence[str], by: str = "Product"
+) -> None:
+    for product in products:
+        sheet.totals(f"Total: {product}", sums, where=(by, product))
+
+
+def _shipments(book: Workbook, record: StudyRecord) -> None:
+    sheet = SheetWriter(
+        book,
+        "Shipments",
+        [
+            Column("Shipment", 16),
+            Column("Received on", 11, "date"),
+            Column("Sender", 22),
+            Column("Carrier", 14),
+            Column("Tracking number", 16),
+            Column("Condition", 10),
+            Column("Temperature monitor", 12),
+            Column("Received by", 16),
+            Column("Location", 16),
+            Column("Reconciliation", 24),
+            Column("Product", 30),
+            Column("Lot number", 11),
+            Column("Kit", 9),
+            Column("Expected", 9, "int"),
+            Column("Received", 9, "int"),
+            Column("Missing", 9, "int"),
+            Column("Extra", 9, "int"),
+            Column("Damaged", 9, "int"),
+        ],
+    )
+    for s in record.shipments:
+        for line in s.lines:
+            sheet.row(
+                [
+                    s.shipment_number,
+                    s.received_on,
+                    s.sender,
+                    s.carrier,
+                    s.tracking_number,
+                    s.condition,
+                    s.temperature_monitor,
+                    s.received_by,
+                    s.location,
+                    s.reconciliation,
+                    line.product,
+                    line.lot_number,
+                    line.kit_number,
+                    # Without a packing list nothing was expected, missing or extra.
+                    line.expected if s.has_packing_list else None,
+                    line.received,
+                    line.missing if s.has_packing_list else None,
+                    line.extra if s.has_packing_list else None,
+                    line.damaged,
+                ]
+            )
+    sums = ("Expected", "Received", "Missing", "Extra", "Damaged")
+    _per_product_totals(sheet, [p.description for p in record.products], sums)
+    sheet.finish()
+
+
+def _inventory(book: Workbook, record: StudyRecord) -> None:
+    columns = [
+        Column("Product", 30),
+        Column("Unit", 8),
+        Column("Lot number", 11),
+        Column("Expiry", 11, "date"),
+        Column("Expired", 8),
+        Column("Kit", 9),
+    ]
+    if record.unblinded:
+        columns.append(Column("Arm", 14))
+    columns += [Column("Location", 20), Column("State", 12), Column("Quantity", 9, "int")]
+    sheet = SheetWriter(book, "Inventory", columns)
+    for row in record.inventory:
+        values: list[Any] = [
+            row.product,
+            row.unit,
+            row.lot_number,
+            row.expiry,
+            _yes(row.expired),
+            row.kit_number,
+        ]
+        if record.unblinded:
+            values.append(row.arm)
+        values += [row.location, row.state, row.quantity]
+        sheet.row(values)
+    _per_product_totals(sheet, [p.description for p in record.products], ["Quantity"])
+    sheet.finish()
+
+
+def _dispensing(book: Workbook, record: StudyRecord) -> None:
+    columns = [
+        Column("Order", 7, "int"),
+        Column("Dispensed at", 16, "time"),
+        Column("Patient ID", 11),
+        Column("Patient initials", 9),
+        Column("Visit", 14),
+        Column("Prescriber", 22),
+        Column("Product", 30),
+        Column("Kit", 9),
+    ]
+    if record.unblinded:
+        columns.append(Column("Arm", 14))
+    columns += [
+        Column("Lot number", 11),
+        Column("Expiry", 11, "date"),
+        Column("From", 18),
+        Column("Quantity", 9, "int"),
+        Column("Unit", 8),
+        Column("Dose units", 9, "int"),
+        Column("Dose unit", 9),
+        Column("Prepared by", 44),
+        Column("Verified by", 44),
+    ]
+    sheet = SheetWriter(book, "Dispensing", columns)
+    for d in record.dispensing:
+        values: list[Any] = [
+            d.order_id,
+            excel_time(d.dispensed_at),
+            d.subject_code,
+            d.initials,
+            d.visit,
+            d.prescriber,
+            d.product,
+            d.kit_number,
+        ]
+        if record.unblinded:
+            values.append(d.arm)
+        values += [
+            d.lot_number,
+            d.expiry,
+            d.location,
+            d.quantity,
+            d.unit,
+            d.dose_units,
+            d.dose_unit,
+            d.prepared,
+            d.verified,
+        ]
+        sheet.row(values)
+    _per_product_totals(sheet, [p.description for p in record.products], ["Quantity", "Dose units"])
+    sheet.finish()
+
+
+def _returns(book: Workbook, record: StudyRecord) -> None:
+    sheet = SheetWriter(
+        book,
+        "Returns & compliance",
+        [
+            Column("Return", 7, "int"),
+            Column("Order", 7, "int"),
+            Column("Patient ID", 11),
+            Column("Patient initials", 9),
+            Column("Visit", 12),
+            Column("Kit", 9),
+            Column("Lot number", 11),
+            Column("Dispensed on", 11, "date"),
+            Column("Returned on", 11, "date"),
+            Column("Quantity returned", 10, "int"),
+            Column("Unit", 8),
+            Column("Units counted", 9, "int"),
+            Column("Units dispensed", 9, "int"),
+            Column("Units expected", 9, "float"),
+            Column("Units taken", 9, "int"),
+            Column("Compliance", 10, "percent"),
+            Column("Dose unit", 9),
+            Column("Condition", 26),
+            Column("Counted by", 16),
+            Column("Location", 14),
+            Column("Monitor's verification", 44),
+        ],
+    )
+    for r in record.returns:
+        sheet.row(
+            [
+                r.return_id,
+                r.order_id,
+                r.subject_code,
+                r.initials,
+                r.visit,
+                r.kit_number,
+                r.lot_number,
+                r.dispensed_on,
+                r.returned_on,
+                r.quantity,
+                r.unit,
+                r.units_counted,
+                r.units_dispensed,
+                r.units_expected,
+                r.units_taken,
+                r.units_taken / r.units_expected if r.units_expected else None,
+                r.dose_unit,
+                r.condition,
+                r.counted_by,
+                r.location,
+                r.monitor_verification or "awaiting the monitor",
+            ]
+        )
+    sheet.totals(
+        "Total",
+        ("Quantity returned", "Units counted", "Units dispensed", "Units expected", "Units taken"),
+    )
+    sheet.finish()
+
+
+def _quarantine(book: Workbook, record: StudyRecord) -> None:
+    sheet = SheetWriter(
+        book,
+        "Quarantine & excursions",
+        [
+            Column("Hold", 6, "int"),
+            Column("Placed at", 16, "time"),
+            Column("Reason", 10),
+            Column("Details", 36),
+            Column("Placed by", 16),
+            Column("Shipment", 12),
+            Column("Product", 30),
+            Column("Lot number", 11),
+            Column("Kit", 9),
+            Column("Location", 18),
+            Column("Quantity held", 9, "int"),
+            Column("Decision", 10),
+            Column("Quantity decided", 9, "int"),
+            Column("Sponsor's reference", 30),
+            Column("Decided at", 16, "time"),
+            Column("Signature", 44),
+            Column("Status", 24),
+        ],
+    )
+    for h in record.holds:
+        for held in h.held:
+            decision = next((d for d in h.decisions if d.lot_number == held.lot_number), None)
+            sheet.row(
+                [
+                    h.hold_id,
+                    excel_time(h.placed_at),
+                    h.reason,
+                    h.details,
+                    h.placed_by,
+                    h.shipment_number,
+                    held.product,
+                    held.lot_number,
+                    held.kit_number,
+                    held.location,
+                    held.quantity,
+                    decision.decision if decision else None,
+                    decision.quantity if decision else None,
+                    decision.sponsor_reference if decision else None,
+                    excel_time(decision.decided_at) if decision else None,
+                    decision.signature if decision else None,
+                    h.status,
+                ]
+            )
+    _per_product_totals(
+        sheet, [p.description for p in record.products], ["Quantity held", "Quantity decided"]
+    )
+    sheet.finish()
+
+
+def _destruction(book: Workbook, record: StudyRecord) -> None:
+    sheet = SheetWriter(
+        book,
+        "Destruction",
+        [
+            Column("Disposal", 16),
+            Column("Kind", 20),
+            Column("Performed on", 11, "date"),
+            Column("Method", 34),
+            Column("Sponsor's authorization", 24),
+            Column("Performed by", 16),
+            Column("Witness", 44),
+            Column("Courier", 14),
+            Column("Tracking number", 16),
+            Column("Product", 30),
+            Column("Lot number", 11),
+            Column("Expiry", 11, "date"),
+            Column("Kit", 9),
+            Column("From", 26),
+            Column("Quantity", 9, "int"),
+            Column("Unit", 8),
+        ],
+    )
+    for d in record.disposals:
+        for line in d.lines:
+            sheet.row(
+                [
+                    d.disposal_number,
+                    d.kind,
+                    d.performed_on,
+                    d.method,
+                    d.sponsor_authorization,
+                    d.performed_by,
+                    d.witness,
+                    d.courier,
+                    d.tracking_number,
+                    line.product,
+                    line.lot_number,
+                    line.expiry,
+                    line.kit_number,
+                    f"{line.from_state} at {line.from_location}",
+                    line.quantity,
+                    line.unit,
+                ]
+            )
+    _per_product_totals(sheet, [p.description for p in record.products], ["Quantity"])
+    sheet.finish()
+
+
+def _discrepancies(book: Workbook, record: StudyRecord) -> None:
+    sheet = SheetWriter(
+        book,
+        "Discrepancies",
+        [
+            Column("Count", 6, "int"),
+            Column("Counted at", 16, "time"),
+            Column("Location", 18),
+            Column("Counted by", 16),
+            Column("Product", 30),
+            Column("Lot number", 11),
+            Column("Kit", 9),
+            Column("State", 12),
+            Column("On the log", 9, "int"),
+            Column("Counted", 9, "int"),
+            Column("Difference", 9, "int"),
+            Column("Status", 9),
+            Column("Resolution", 36),
+            Column("Resolved by", 16),
+            Column("Resolved at", 16, "time"),
+        ],
+    )
+    for c in record.counts:
+        for d in c.discrepancies:
+            sheet.row(
+                [
+                    c.count_id,
+                    excel_time(c.counted_at),
+                    c.location,
+                    c.counted_by,
+                    d.product,
+                    d.lot_number,
+                    d.kit_number,
+                    d.state,
+                    d.ledger_quantity,
+                    d.counted_quantity,
+                    d.difference,
+                    d.status,
+                    d.resolution,
+                    d.resolved_by,
+                    excel_time(d.resolved_at),
+                ]
+            )
+    _per_product_totals(sheet, [p.description for p in record.products], ["Difference"])
+    sheet.finish()
+
+
+def _audit(book: Workbook, record: StudyRecord) -> None:
+    sheet = SheetWriter(
+        book,
+        "Audit trail",
+        [
+            Column("Entry", 8, "int"),
+            Column("At", 16, "time"),
+            Column("User", 10),
+            Column("Action", 9),
+            Column("Table", 16),
+            Column("Record", 8),
+            Column("Field", 16),
+            Column("Old value", 30),
+            Column("New value", 60),
+            Column("Reason", 30),
+            Column("Hash (start)", 14),
+        ],
+    )
+    for a in record.audit:
+        sheet.row(
+            [
+                a.entry_id,
+                excel_time(a.at),
+                a.username,
+                a.action,
+                a.table_name,
+                a.record_id,
+                a.field,
+                a.old_value,
+                a.new_value,
+                a.reason,
+                a.hash_prefix,
+            ]
+        )
+    sheet.finish()
+
+
+SheetMaker = Callable[[Workbook, StudyRecord], None]
+DATA_SHEETS: tuple[SheetMaker, ...] = (
+    _shipments,
+    _inventory,
+    _dispensing,
+    _returns,
+    _quarantine,
+    _destruction,
+    _discrepancies,
+    _audit,
+)
+
+
+def write_workbook(record: StudyRecord, printing: Printing, target: Path) -> None:
+    """Write the sponsor workbook of ``record`` to ``target``."""
+    book = Workbook(write_only=True)
+    darf, totals = _accountability(book, record)
+    _summary(book, record, printing, darf, totals)
+    for make in DATA_SHEETS:
+        make(book, record)
+    book.save(target)
