@@ -1,11 +1,14 @@
-"""Render the shell's screens to docs/screenshots/ (offscreen, from a fresh demo database).
+"""Render every screen to docs/screenshots/ (offscreen, from a fresh demo database).
 
-Run from the repository root: ``.venv/bin/python scripts/screenshots.py``. The pictures
-in the README then show what the code draws today.
+Run from the repository root: ``.venv/bin/python scripts/screenshots.py``. Each screen is
+shown as the person who uses it (technician, pharmacist, monitor), after a few actions
+done through the services so the queues and alerts have something in them. The pictures
+in the README and docs/user-guide.md then show what the code draws today.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import sys
@@ -13,69 +16,401 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The window geometry and settings of these windows stay out of the person's own data
+# directory.
+os.environ["IDS_DATA_DIR"] = os.path.join(
+    tempfile.gettempdir(), "ids-accountability-screenshots", "data"
+)
 
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QWidget
+from sqlalchemy import select
 
 from ids_app.config import sqlite_url
-from ids_app.db import Database
-from ids_app.demo import build_demo
+from ids_app.db import Database, today
+from ids_app.demo import DEMO_ADMIN, DEMO_USERS, build_demo
+from ids_app.inventory.dispensing import create_order, prepare_order
+from ids_app.inventory.locations import find_location
+from ids_app.inventory.models import DispenseOrder, HoldReason, Kit, Lot, SubjectReturn
+from ids_app.inventory.quarantine import quarantine_stock
+from ids_app.inventory.returns import record_return, verify_return
 from ids_app.migrations.schema import prepare_database
+from ids_app.studies.kit_import import KitListMapping, import_kit_list
+from ids_app.studies.models import Prescriber, Subject
+from ids_app.studies.services import get_study
+from ids_app.studies.tables import Table, TableRow
+from ids_app.ui.counts import CountsTab
+from ids_app.ui.destruction import DestructionTab
+from ids_app.ui.dispensing import DispensingTab
 from ids_app.ui.main_window import APP_TITLE, MainWindow
+from ids_app.ui.receiving import ReceivingTab
+from ids_app.ui.returns import ReturnsTab
+from ids_app.ui.settings import AppSettings
+from ids_app.ui.settings_dialog import SettingsDialog
 from ids_app.ui.sign_in import FirstAdministratorDialog, SignInDialog
+from ids_app.ui.signature import SignatureDialog, WitnessDialog
+from ids_app.ui.style import apply_style
+from ids_app.ui.transfers import TransfersTab
+from ids_app.users import services
+from ids_app.users.models import User
+from ids_app.users.passwords import set_hashing_cost
 
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-MAIN_WINDOW_SIZE = (900, 600)
+# A steady folder keeps the paths shown in the dialogs the same on every run.
+FOLDER = Path(tempfile.gettempdir()) / "ids-accountability-screenshots"
+WINDOW_SIZE = (1280, 800)
+PASSWORDS = {person.username: person.password for person in (DEMO_ADMIN, *DEMO_USERS)}
+GS = "\x1d"
+
+# The demo database is thrown away afterwards; full-cost argon2 would only make it slower.
+set_hashing_cost(time_cost=1, memory_cost_kib=8)
+
+
+def settle() -> None:
+    for _round in range(3):
+        QApplication.processEvents()
 
 
 def save(widget: QWidget, name: str) -> Path:
-    widget.show()
-    QApplication.processEvents()
+    if not widget.isVisible():
+        widget.show()
+    settle()
     path = OUTPUT / name
     if not widget.grab().save(str(path)):
         raise SystemExit(f"Could not write {path}")
-    widget.close()
     print(f"wrote {path}")
     return path
 
 
-def open_database(folder: Path, name: str) -> Database:
-    db = Database(sqlite_url(folder / name))
+def open_database(name: str) -> Database:
+    db = Database(sqlite_url(FOLDER / name))
     prepare_database(db)
     return db
+
+
+def sign_in(db: Database, username: str) -> User:
+    with db.unit_of_work() as session:
+        return services.sign_in(session, username, PASSWORDS[username])
+
+
+def window_for(db: Database, username: str) -> MainWindow:
+    window = MainWindow(db, sign_in(db, username), settings=AppSettings())
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    settle()
+    return window
+
+
+def type_scan(field: QWidget, text: str) -> None:
+    """What a keyboard-wedge scanner types: characters (GS as 0x1D), then Enter."""
+    for char in text:
+        for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            QApplication.sendEvent(
+                field, QKeyEvent(kind, Qt.Key.Key_unknown, Qt.KeyboardModifier.NoModifier, char)
+            )
+    for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+        QApplication.sendEvent(
+            field, QKeyEvent(kind, Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier)
+        )
+
+
+def gs1(kit: str, lot: str, expiry: dt.date) -> str:
+    return f"]d2010031234567890617{expiry:%y%m%d}10{lot}{GS}21{kit}"
+
+
+# --- the scene: a few actions through the services ----------------------------------------
+
+
+def new_order(db: Database, username: str, subject: str, visit: str, kit: str) -> int:
+    user = sign_in(db, username)
+    with db.unit_of_work() as session:
+        study = get_study(session, "ABC-123")
+        return create_order(
+            session,
+            user,
+            study,
+            subject=session.scalars(
+                select(Subject).where(Subject.study_id == study.id, Subject.subject_code == subject)
+            ).one(),
+            prescriber=session.scalars(
+                select(Prescriber).where(Prescriber.study_id == study.id)
+            ).one(),
+            product=study.products[0],
+            visit=visit,
+            assigned_kit_number=kit,
+        ).id
+
+
+def prepare(db: Database, username: str, order_id: int, kit: str) -> None:
+    user = sign_in(db, username)
+    with db.unit_of_work() as session:
+        prepare_order(
+            session,
+            user,
+            session.get_one(DispenseOrder, order_id),
+            password=PASSWORDS[username],
+            kit_number=kit,
+            location=find_location(session, "IDS Shelf A"),
+        )
+
+
+def bring_back(db: Database, kit: str, tablets: int, *, verify: bool) -> None:
+    with db.read_session() as session:
+        order_id = session.scalars(
+            select(DispenseOrder.id)
+            .join(Kit, Kit.id == DispenseOrder.kit_id)
+            .where(Kit.kit_number == kit)
+        ).one()
+    tech = sign_in(db, "tech")
+    with db.unit_of_work() as session:
+        back = record_return(
+            session,
+            tech,
+            session.get_one(DispenseOrder, order_id),
+            returned_on=today(),
+            quantity=1,
+            units_counted=tablets,
+            condition="bottle opened; tablets counted",
+            location=find_location(session, "Returns"),
+        )
+        return_id = back.id
+    if verify:
+        monitor = sign_in(db, "monitor")
+        with db.unit_of_work() as session:
+            verify_return(
+                session,
+                monitor,
+                session.get_one(SubjectReturn, return_id),
+                password=PASSWORDS["monitor"],
+            )
+
+
+def hold_fridge(db: Database) -> None:
+    tech = sign_in(db, "tech")
+    with db.unit_of_work() as session:
+        quarantine_stock(
+            session,
+            tech,
+            get_study(session, "XYZ-789"),
+            reason=HoldReason.EXCURSION,
+            details="IDS Fridge 1 read 9.8 °C for 1 h 10 min (door left ajar)",
+            location=find_location(session, "IDS Fridge 1"),
+        )
+
+
+def more_kits(db: Database, kits: list[str]) -> dt.date:
+    with db.read_session() as session:
+        expiry = session.scalars(select(Lot.expiry).where(Lot.lot_number == "L2301")).one()
+    pharm = sign_in(db, "pharm")
+    rows = [
+        TableRow(
+            index + 2,
+            {
+                "Kit Number": kit,
+                "Lot Number": "L2301",
+                "Expiry Date": expiry.isoformat(),
+                "Treatment": "A" if index % 2 == 0 else "B",
+            },
+        )
+        for index, kit in enumerate(kits)
+    ]
+    table = Table(["Kit Number", "Lot Number", "Expiry Date", "Treatment"], rows, 1, "kits.csv")
+    with db.unit_of_work() as session:
+        study = get_study(session, "ABC-123")
+        import_kit_list(
+            session,
+            pharm,
+            study,
+            study.products[0],
+            table,
+            KitListMapping("Kit Number", "Lot Number", "Expiry Date", "Treatment"),
+        )
+    return expiry
+
+
+# --- the pictures ------------------------------------------------------------------------------
+
+
+def shell_screens() -> None:
+    empty = open_database("ids.sqlite")
+    save(FirstAdministratorDialog(empty), "first-administrator.png")
+    empty.dispose()
+
+
+def workflow_screens(demo: Database) -> None:
+    save(SignInDialog(demo, username="pharm"), "sign-in.png")
+    study = {"ABC-123": 0, "XYZ-789": 0}
+    with demo.read_session() as session:
+        for protocol in study:
+            study[protocol] = get_study(session, protocol).id
+    abc, xyz = study["ABC-123"], study["XYZ-789"]
+
+    # Queues: an order prepared by the technician, one waiting to be prepared, a return
+    # waiting for the monitor, a verified return ready to go, and a hold.
+    prepared = new_order(demo, "tech", "01-004", "Visit 5", "1013")
+    prepare(demo, "tech", prepared, "1013")
+    pending = new_order(demo, "tech", "01-003", "Visit 5", "1014")
+    bring_back(demo, "1012", 3, verify=False)
+    bring_back(demo, "1009", 4, verify=True)
+    hold_fridge(demo)
+    expiry = more_kits(demo, ["1021", "1022", "1023", "1024"])
+
+    pharm = window_for(demo, "pharm2")
+    save(pharm, "my-work-pharmacist.png")
+    pharm.open_study(abc, "overview")
+    save(pharm, "overview.png")
+    pharm.open_study(abc, "dispensing", prepared)
+    save(pharm, "dispensing-verify.png")
+    tab = pharm.workspace.current_tab()
+    assert isinstance(tab, DispensingTab)
+    tab.panel.verify_button.click()
+    dialog = tab.dialog
+    assert isinstance(dialog, SignatureDialog)
+    dialog.password_field.setText("wrong-password")
+    dialog.accept()
+    save(dialog, "signature-dialog.png")
+    dialog.reject()
+    pharm.show_audit()
+    save(pharm, "audit-trail.png")
+    pharm.close()
+
+    own = window_for(demo, "tech")
+    own.open_study(abc, "dispensing", prepared)
+    tech_tab = own.workspace.current_tab()
+    assert isinstance(tech_tab, DispensingTab)
+    save(own, "dispensing-technician.png")
+    own.close()
+
+    unblinded = window_for(demo, "pharm")
+    second = new_order(demo, "pharm", "01-002", "Visit 5", "1015")
+    prepare(demo, "pharm", second, "1015")
+    unblinded.open_study(abc, "dispensing", second)
+    save(unblinded, "dispensing-own-order.png")
+    unblinded.open_study(xyz, "quarantine")
+    save(unblinded, "quarantine.png")
+    unblinded.close()
+
+    tech = window_for(demo, "tech")
+    tech.open_study(abc, "dispensing", pending)
+    dispensing = tech.workspace.current_tab()
+    assert isinstance(dispensing, DispensingTab)
+    type_scan(dispensing.panel.scan.field, gs1("1014", "L2301", expiry))
+    save(tech, "dispensing-scan.png")
+    type_scan(dispensing.panel.scan.field, "ZB2401")
+    save(tech, "dispensing-wrong-scan.png")
+
+    tech.open_study(abc, "receiving")
+    receiving = tech.workspace.current_tab()
+    assert isinstance(receiving, ReceivingTab)
+    packing = FOLDER / "ACME-SHP-0002 packing list.csv"
+    packing.write_text(
+        "Kit,Lot,Expiry\n" + "".join(f"{kit},L2301,{expiry}\n" for kit in range(1021, 1026)),
+        encoding="utf-8",
+    )
+    packing_dialog = receiving.import_packing_list(packing)
+    assert packing_dialog is not None
+    save(packing_dialog, "packing-list.png")
+    packing_dialog.accept()
+    receiving.number.setText("ACME-SHP-0002")
+    receiving.sender_field.setText("Acme Depot (Memphis)")
+    receiving.carrier.setText("World Courier")
+    receiving.tracking.setText("WC 7731 0107")
+    receiving.location.setCurrentIndex(
+        receiving.location.findText("IDS Shelf A", Qt.MatchFlag.MatchStartsWith)
+    )
+    for kit in ("1021", "1022", "1023", "1024"):
+        type_scan(receiving.scan.field, gs1(kit, "L2301", expiry))
+    save(tech, "receiving.png")
+
+    tech.open_study(abc, "returns")
+    returns = tech.workspace.current_tab()
+    assert isinstance(returns, ReturnsTab)
+    type_scan(returns.scan.field, "1006")
+    returns.units_counted.setValue(2)
+    returns.condition.setText("bottle opened; 2 tablets")
+    save(tech, "returns.png")
+
+    tech.open_study(abc, "destruction")
+    destruction = tech.workspace.current_tab()
+    assert isinstance(destruction, DestructionTab)
+    destruction.select_all()
+    destruction.number.setText("DEST-ABC-0002")
+    destruction.method.setText("Incineration (hazardous waste vendor)")
+    destruction.authorization.setText("Acme letter 2026-ABC-31")
+    save(tech, "destruction.png")
+    destruction.dispose_button.click()
+    witness = destruction.dialog
+    assert isinstance(witness, WitnessDialog)
+    witness.username_field.setText("pharm2")
+    save(witness, "witness-dialog.png")
+    witness.reject()
+
+    tech.open_study(abc, "counts")
+    counts = tech.workspace.current_tab()
+    assert isinstance(counts, CountsTab)
+    counts.location.setCurrentIndex(
+        counts.location.findText("IDS Shelf A", Qt.MatchFlag.MatchStartsWith)
+    )
+    counts.start_button.click()
+    for line in counts.lines.rows[:-1]:
+        type_scan(counts.scan.field, line.kit_number or "")
+    save(tech, "counts.png")
+
+    tech.open_study(xyz, "transfers")
+    transfers = tech.workspace.current_tab()
+    assert isinstance(transfers, TransfersTab)
+    type_scan(transfers.scan.field, "ZB2401")
+    transfers.quantity.setValue(6)
+    save(tech, "transfers.png")
+
+    tech.lock("Locked after 10 minutes without use.")
+    save(tech, "lock-screen.png")
+    tech.lock_screen.password_field.setText(PASSWORDS["tech"])
+    tech.lock_screen.unlock()
+    tech.close()
+
+    monitor = window_for(demo, "monitor")
+    save(monitor, "my-work-monitor.png")
+    monitor.open_study(abc, "returns")
+    monitor_returns = monitor.workspace.current_tab()
+    assert isinstance(monitor_returns, ReturnsTab)
+    waiting = next(
+        number
+        for number, row in enumerate(monitor_returns.returns.rows)
+        if row.monitor_verified is None
+    )
+    monitor_returns.returns_view.selectRow(waiting)
+    save(monitor, "returns-monitor.png")
+    monitor.open_study(abc, "dispensing", prepared)
+    save(monitor, "monitor-dispensing.png")
+    settings = SettingsDialog(demo, monitor.settings, parent=monitor)
+    save(settings, "settings.png")
+    settings.reject()
+    monitor.close()
+
+    # The README's main window: a pharmacist's My work.
+    pharm_again = window_for(demo, "pharm2")
+    save(pharm_again, "main-window.png")
+    pharm_again.close()
 
 
 def main() -> int:
     app = QApplication(sys.argv)
     app.setApplicationName(APP_TITLE)
     app.setOrganizationName(APP_TITLE)
+    apply_style(app)
     OUTPUT.mkdir(parents=True, exist_ok=True)
-
-    # A steady folder keeps the path shown in the dialogs the same on every run.
-    folder = Path(tempfile.gettempdir()) / "ids-accountability-screenshots"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir()
+    shutil.rmtree(FOLDER, ignore_errors=True)
+    FOLDER.mkdir()
     try:
-        empty = open_database(folder, "ids.sqlite")
-        save(FirstAdministratorDialog(empty), "first-administrator.png")
-        empty.dispose()
-
-        demo = open_database(folder, "demo.sqlite")
+        shell_screens()
+        demo = open_database("demo.sqlite")
         build_demo(demo)
-        save(SignInDialog(demo, username="pharm"), "sign-in.png")
-
-        signing_in = SignInDialog(demo)
-        signing_in.username_field.setText("pharm")
-        signing_in.password_field.setText("demo-pharm")
-        signing_in.accept()
-        user = signing_in.signed_in_user
-        if user is None:
-            raise SystemExit(f"The demo sign-in was refused: {signing_in.error_text}")
-        window = MainWindow(demo, user)
-        window.resize(*MAIN_WINDOW_SIZE)
-        save(window, "main-window.png")  # closing it records the demo's sign-out
+        workflow_screens(demo)
         demo.dispose()
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(FOLDER, ignore_errors=True)
     return 0
 
 

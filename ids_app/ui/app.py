@@ -20,6 +20,7 @@ from ids_app.ui.sign_in import (
     SignInDialog,
     sign_out,
 )
+from ids_app.ui.style import apply_style, prepare_high_dpi
 from ids_app.users.models import User
 from ids_app.users.services import needs_first_administrator
 
@@ -107,7 +108,10 @@ class Shell(QObject):
 def run_app(db: Database) -> int:
     """Show the first window and run Qt's event loop until the person quits."""
     existing = QApplication.instance()
+    if existing is None:
+        prepare_high_dpi()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv)
+    apply_style(app)
     app.setApplicationName(APP_TITLE)
     app.setOrganizationName(APP_TITLE)
     # Between two windows (sign-in → main window) none is shown; the shell says when to quit.

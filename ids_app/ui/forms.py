@@ -5,6 +5,7 @@ One look for every dialog, and one place that turns a refusal into the sentence 
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QDialog,
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -23,6 +25,7 @@ from ids_app.errors import IdsError
 
 ERROR_COLOR = "#b3261e"
 HINT_COLOR = "#5f6368"
+SUCCESS_COLOR = "#1e6b34"
 
 Refusal = IdsError | SaDatabaseError
 
@@ -127,3 +130,64 @@ class FormDialog(QDialog):
     def error_text(self) -> str:
         """The refusal now shown, or "" when there is none."""
         return self.error_label.text() if not self.error_label.isHidden() else ""
+
+
+def subheading_label(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("subheading")
+    return label
+
+
+def primary_button(text: str, *, name: str) -> QPushButton:
+    """The screen's main action: blue, and the one Enter presses in a dialog."""
+    button = QPushButton(text)
+    button.setObjectName(name)
+    button.setProperty("primary", True)
+    # As wide as its words, not as wide as the form it ends.
+    button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+    return button
+
+
+class InlineMessage(QLabel):
+    """A refusal (red) or a confirmation (green) shown beside the form it is about."""
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.hide()
+        self.kind = ""
+
+    def show_error(self, message: str) -> None:
+        self._show(message, ERROR_COLOR, "error")
+
+    def show_success(self, message: str) -> None:
+        self._show(message, SUCCESS_COLOR, "success")
+
+    def _show(self, message: str, colour: str, kind: str) -> None:
+        self.kind = kind
+        self.setStyleSheet(f"color: {colour}; font-weight: 600;")
+        self.setText(message)
+        self.show()
+
+    def clear_message(self) -> None:
+        self.kind = ""
+        self.clear()
+        self.hide()
+
+    @property
+    def error_text(self) -> str:
+        return self.text() if self.kind == "error" and not self.isHidden() else ""
+
+
+def open_dialog(dialog: QDialog) -> None:
+    """Show a dialog without blocking (window-modal) and give it the keyboard at once; when
+    it closes, the keyboard goes back to the window it came from."""
+    owner = dialog.parentWidget()
+    if owner is not None:
+        window = owner.window()
+        dialog.finished.connect(lambda _result: window.activateWindow())
+    dialog.open()
+    dialog.raise_()
+    dialog.activateWindow()

@@ -1,23 +1,52 @@
-"""The main window: who is signed in, to which database, and the File and Help menus.
-
-The studies, inventory and dispensing screens will fill the central area; for now it
-holds a placeholder so the shell can be tried end to end.
+"""The main window: studies on the left, My work / a study's workspace / the audit trail on
+the right, the menus built from the action list, the idle lock, and a recorded sign-out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QWidget,
+)
 
 from ids_app import __version__
 from ids_app.db import Database
-from ids_app.ui.forms import heading_label, hint_label
+from ids_app.ui.actions import MENUS, STUDY_TABS, actions_for
+from ids_app.ui.audit_viewer import AuditTrailPage
+from ids_app.ui.context import Workspace
+from ids_app.ui.counts import CountsTab
+from ids_app.ui.destruction import DestructionTab
+from ids_app.ui.dispensing import DispensingTab
+from ids_app.ui.forms import open_dialog
+from ids_app.ui.guard import show_message
+from ids_app.ui.idle_lock import IdleWatcher, LockScreen
+from ids_app.ui.my_work import MyWorkPage
+from ids_app.ui.overview import OverviewTab
+from ids_app.ui.quarantine import QuarantineTab
+from ids_app.ui.receiving import ReceivingTab
+from ids_app.ui.returns import ReturnsTab
+from ids_app.ui.settings import AppSettings
 from ids_app.ui.sign_in import ChangePasswordDialog, sign_out
+from ids_app.ui.study_list import StudyListPanel
+from ids_app.ui.study_tab import StudyTab
+from ids_app.ui.transfers import TransfersTab
+from ids_app.ui.workspace import StudyWorkspace
 from ids_app.users.models import User
 
 APP_TITLE = "IDS Accountability"
-PLACEHOLDER_TEXT = "Studies, inventory and dispensing screens arrive with the desktop issue."
+DEFAULT_SIZE = (1280, 800)
+STUDY_TAB_KEYS = frozenset(key for key, _title in STUDY_TABS)
 
 
 class MainWindow(QMainWindow):
@@ -28,85 +57,333 @@ class MainWindow(QMainWindow):
 
     signed_out = Signal()
     quit_requested = Signal()
+    locked = Signal()
+    unlocked = Signal()
 
-    def __init__(self, db: Database, user: User, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        user: User,
+        parent: QWidget | None = None,
+        *,
+        settings: AppSettings | None = None,
+    ) -> None:
         super().__init__(parent)
         self.db = db
         self.user = user
+        self.settings = settings or AppSettings()
+        self.ws = Workspace(db, user, self.settings, self)
         self.change_password_dialog: ChangePasswordDialog | None = None
+        self.settings_dialog: QDialog | None = None
         self._session_open = True
         self._switching_user = False
+        self.is_locked = False
+        self._hidden_dialogs: list[QDialog] = []
+        self._focus_before_lock: QWidget | None = None
 
-        self.setWindowTitle(f"{APP_TITLE} — {db.description}")
-        self.resize(900, 600)
+        self.setObjectName("mainWindow")
+        self._set_title()
+        self.resize(*DEFAULT_SIZE)
+
+        self.study_list = StudyListPanel(self.ws)
+        self.my_work = MyWorkPage(self.ws)
+        self.tabs = self._build_tabs()
+        self.workspace = StudyWorkspace(self.ws, self.tabs)
+        self.pages = QStackedWidget()
+        self.pages.setObjectName("pages")
+        self.pages.addWidget(self.my_work)
+        self.pages.addWidget(self.workspace)
+        self.audit_page: AuditTrailPage | None = self._build_audit_page()
+        if self.audit_page is not None:
+            self.pages.addWidget(self.audit_page)
+        else:
+            self.study_list.audit_button.hide()
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(self.study_list)
+        self.splitter.addWidget(self.pages)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([340, 940])
+
+        self.lock_screen = LockScreen(db, user)
+        self.lock_screen.unlocked.connect(self._unlocked)
+        self.lock_screen.sign_out_requested.connect(self.sign_out)
+        self.central_stack = QStackedWidget()
+        self.central_stack.addWidget(self.splitter)
+        self.central_stack.addWidget(self.lock_screen)
+        self.setCentralWidget(self.central_stack)
+
+        self.actions_by_id: dict[str, QAction] = {}
         self._build_menus()
-        self._build_central()
-
         self.signed_in_label = QLabel(f"Signed in as {user.full_name} ({user.role.label})")
         self.signed_in_label.setContentsMargins(8, 2, 8, 2)
+        self.site_label = QLabel(self.settings.site_name)
         self.statusBar().addWidget(self.signed_in_label)
+        self.statusBar().addPermanentWidget(self.site_label)
+
+        self.ws.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.ws.records_changed.connect(self._records_changed)
+        self.study_list.study_chosen.connect(lambda study_id: self.open_study(study_id))
+        self.study_list.my_work_chosen.connect(self.show_my_work)
+        self.study_list.audit_chosen.connect(self.show_audit)
+        self.my_work.open_study.connect(self.open_study)
+        overview = self.workspace.by_key.get("overview")
+        if isinstance(overview, OverviewTab):
+            overview.open_order.connect(lambda order_id: self._open_record("dispensing", order_id))
+            overview.open_tab.connect(self.show_tab)
+
+        self.idle = IdleWatcher(self.settings.idle_minutes * 60_000, self)
+        self.idle.idle.connect(self._idle)
+
+        self.study_list.load()
+        self.show_my_work()
+        self._restore_geometry()
+        self.idle.start()
+
+    # building ------------------------------------------------------------------------------
+
+    def _build_tabs(self) -> list[tuple[str, StudyTab]]:
+        """The workflow tabs, in STUDY_TABS order; only finished screens are listed."""
+        built: dict[str, StudyTab] = {
+            "overview": OverviewTab(self.ws),
+            "dispensing": DispensingTab(self.ws),
+            "receiving": ReceivingTab(self.ws),
+            "returns": ReturnsTab(self.ws),
+            "quarantine": QuarantineTab(self.ws),
+            "destruction": DestructionTab(self.ws),
+            "counts": CountsTab(self.ws),
+            "transfers": TransfersTab(self.ws),
+        }
+        return [(title, built[key]) for key, title in STUDY_TABS if key in built]
+
+    def _build_audit_page(self) -> AuditTrailPage | None:
+        return AuditTrailPage(self.ws)
+
+    def _handlers(self) -> dict[str, Callable[[], object]]:
+        handlers: dict[str, Callable[[], object]] = {
+            "file.settings": self.open_settings,
+            "file.lock": lambda: self.lock("Locked by you."),
+            "file.change_password": self.open_change_password,
+            "file.sign_out": self.sign_out,
+            "file.quit": self.close,
+            "view.my_work": self.show_my_work,
+            "view.audit": self.show_audit,
+            "view.find_study": self.find_study,
+            "view.refresh": self.refresh,
+            "work.new_order": self.new_order,
+            "work.scan": self.focus_scan,
+            "help.about": self.show_about,
+        }
+        for key in STUDY_TAB_KEYS:
+            handlers[f"view.{key}"] = partial(self.show_tab, key)
+        return handlers
 
     def _build_menus(self) -> None:
-        self.file_menu = self.menuBar().addMenu("&File")
-        self.change_password_action = QAction("Change password…", self)
-        self.change_password_action.triggered.connect(self.open_change_password)
-        self.sign_out_action = QAction("Sign out", self)
-        self.sign_out_action.triggered.connect(self.sign_out)
-        self.quit_action = QAction("Quit", self)
-        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        self.quit_action.triggered.connect(self.close)
-        self.file_menu.addAction(self.change_password_action)
-        self.file_menu.addAction(self.sign_out_action)
-        self.file_menu.addSeparator()
-        self.file_menu.addAction(self.quit_action)
+        handlers = self._handlers()
+        menus = {key: self.menuBar().addMenu(title) for key, title in MENUS}
+        shown = {key for key, _title in STUDY_TABS if key in self.workspace.by_key}
+        for spec in actions_for(self.user):
+            tab_key = spec.id.removeprefix("view.")
+            if tab_key in STUDY_TAB_KEYS and tab_key not in shown:
+                continue
+            if spec.id == "view.audit" and self.audit_page is None:
+                continue
+            if spec.id == "work.new_order" and "dispensing" not in shown:
+                continue
+            action = QAction(spec.title, self)
+            action.setObjectName(spec.id)
+            if spec.shortcut:
+                action.setShortcut(QKeySequence(spec.shortcut))
+            if spec.tip:
+                action.setStatusTip(spec.tip)
+            action.triggered.connect(lambda _checked=False, run=handlers[spec.id]: run())
+            menus[spec.menu].addAction(action)
+            self.addAction(action)  # shortcuts work wherever the focus is in the window
+            self.actions_by_id[spec.id] = action
+            if spec.id == "file.change_password":
+                menus["file"].insertSeparator(action)
+            if spec.id == "file.quit":
+                menus["file"].insertSeparator(action)
+        for key, menu in menus.items():
+            if menu.isEmpty():
+                self.menuBar().removeAction(menu.menuAction())
+            setattr(self, f"{key}_menu", menu)
+        self.change_password_action = self.actions_by_id["file.change_password"]
+        self.sign_out_action = self.actions_by_id["file.sign_out"]
+        self.quit_action = self.actions_by_id["file.quit"]
+        self.about_action = self.actions_by_id["help.about"]
 
-        self.help_menu = self.menuBar().addMenu("&Help")
-        self.about_action = QAction(f"About {APP_TITLE}", self)
-        self.about_action.triggered.connect(self.show_about)
-        self.help_menu.addAction(self.about_action)
+    def trigger(self, action_id: str) -> None:
+        """Run an action by its id, as its menu item or shortcut would."""
+        self.actions_by_id[action_id].trigger()
 
-    def _build_central(self) -> None:
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.setContentsMargins(40, 40, 40, 40)
-        layout.setSpacing(12)
-        layout.addStretch(1)
-        self.welcome_label = heading_label(f"Welcome, {self.user.full_name}", scale=1.6)
-        self.welcome_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder_label = hint_label(PLACEHOLDER_TEXT)
-        self.placeholder_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(self.welcome_label)
-        layout.addWidget(self.placeholder_label)
-        layout.addStretch(2)
-        self.setCentralWidget(central)
+    def _set_title(self) -> None:
+        site = self.settings.site_name
+        where = f" — {site}" if site else ""
+        self.setWindowTitle(f"{APP_TITLE}{where} — {self.db.description}")
+
+    # navigation ----------------------------------------------------------------------------
+
+    def show_my_work(self) -> None:
+        self.pages.setCurrentWidget(self.my_work)
+        self.my_work.reload()
+
+    def show_audit(self) -> None:
+        if self.audit_page is not None:
+            self.pages.setCurrentWidget(self.audit_page)
+            self.audit_page.load()
+
+    def open_study(self, study_id: int, tab: str = "", record_id: int = 0) -> bool:
+        if not self.workspace.open_study(study_id):
+            return False
+        self.study_list.select(study_id)
+        self.pages.setCurrentWidget(self.workspace)
+        if tab:
+            self._open_record(tab, record_id)
+        return True
+
+    def _open_record(self, tab_key: str, record_id: int) -> None:
+        tab = self.show_tab(tab_key)
+        if tab is not None and record_id:
+            tab.select_record(record_id)
+
+    def show_tab(self, key: str) -> StudyTab | None:
+        if self.workspace.study is None:
+            self.statusBar().showMessage("Choose a study first (Ctrl+F finds one).", 5000)
+            self.find_study()
+            return None
+        self.pages.setCurrentWidget(self.workspace)
+        return self.workspace.show_tab(key)
+
+    def find_study(self) -> None:
+        self.study_list.text_filter.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.study_list.text_filter.selectAll()
+
+    def focus_scan(self) -> None:
+        tab = self.workspace.current_tab() if self.pages.currentWidget() is self.workspace else None
+        if tab is None or not tab.focus_scan():
+            self.statusBar().showMessage("This screen has no scan field.", 4000)
+
+    def new_order(self) -> None:
+        tab = self.show_tab("dispensing")
+        opener = getattr(tab, "new_order", None)
+        if callable(opener):
+            opener()
+
+    def refresh(self) -> None:
+        self.study_list.reload()
+        self.ws.records_changed.emit()
+        if self.pages.currentWidget() is self.my_work:
+            self.my_work.reload()
+
+    def _records_changed(self) -> None:
+        if self.pages.currentWidget() is self.my_work:
+            self.my_work.reload()
+
+    # dialogs -------------------------------------------------------------------------------
 
     def open_change_password(self) -> None:
         dialog = ChangePasswordDialog(self.db, self.user, required=False, parent=self)
         dialog.accepted.connect(lambda: self._password_changed(dialog))
         dialog.finished.connect(dialog.deleteLater)
         self.change_password_dialog = dialog
-        dialog.open()
+        open_dialog(dialog)
 
     def _password_changed(self, dialog: ChangePasswordDialog) -> None:
         self.user = dialog.user
         self.statusBar().showMessage("Your password was changed.", 5000)
+
+    def open_settings(self) -> None:
+        from ids_app.ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.db, self.settings, parent=self)
+        dialog.accepted.connect(self.apply_settings)
+        dialog.finished.connect(dialog.deleteLater)
+        self.settings_dialog = dialog
+        open_dialog(dialog)
+
+    def apply_settings(self) -> None:
+        self.idle.set_interval(self.settings.idle_minutes * 60_000)
+        self.site_label.setText(self.settings.site_name)
+        self._set_title()
+        self.ws.records_changed.emit()
+        self.statusBar().showMessage("Settings saved.", 5000)
+
+    def show_about(self) -> None:
+        show_message(
+            self,
+            f"About {APP_TITLE}",
+            f"<b>{APP_TITLE}</b> {__version__}<p>Drug accountability for an "
+            "Investigational Drug Service: ledger, signatures, audit trail, binders.</p>",
+            QMessageBox.Icon.Information,
+        )
+
+    # idle lock -----------------------------------------------------------------------------
+
+    def _idle(self) -> None:
+        minutes = self.settings.idle_minutes
+        self.lock(f"Locked after {minutes} minute{'s' if minutes != 1 else ''} without use.")
+
+    def lock(self, reason: str) -> None:
+        """Hide the records (and any open dialog) until the user types their password."""
+        if self.is_locked:
+            return
+        self.is_locked = True
+        self._focus_before_lock = QApplication.focusWidget()
+        self._hidden_dialogs = [
+            dialog for dialog in self.findChildren(QDialog) if dialog.isVisible()
+        ]
+        for dialog in self._hidden_dialogs:
+            dialog.hide()
+        for action in self.actions_by_id.values():
+            action.setEnabled(False)
+        self.menuBar().setEnabled(False)
+        self.idle.pause()
+        self.central_stack.setCurrentWidget(self.lock_screen)
+        self.lock_screen.prepare(reason)
+        self.locked.emit()
+
+    def _unlocked(self) -> None:
+        self.is_locked = False
+        self.central_stack.setCurrentWidget(self.splitter)
+        self.menuBar().setEnabled(True)
+        for action in self.actions_by_id.values():
+            action.setEnabled(True)
+        for dialog in self._hidden_dialogs:
+            dialog.show()
+        self._hidden_dialogs = []
+        if self._focus_before_lock is not None:
+            self._focus_before_lock.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.idle.start()
+        self.unlocked.emit()
+
+    # geometry and closing ------------------------------------------------------------------
+
+    def _restore_geometry(self) -> None:
+        geometry = self.settings.geometry("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        splitter = self.settings.geometry("splitter")
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+
+    def _save_geometry(self) -> None:
+        self.settings.set_geometry("geometry", self.saveGeometry())
+        self.settings.set_geometry("splitter", self.splitter.saveState())
+        self.settings.sync()
 
     def sign_out(self) -> None:
         """Record the sign-out and hand the workstation back to the sign-in dialog."""
         self._switching_user = True
         self.close()
 
-    def show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            f"About {APP_TITLE}",
-            f"<b>{APP_TITLE}</b> {__version__}<p>Drug accountability for an "
-            "Investigational Drug Service: ledger, signatures, audit trail, binders.</p>",
-        )
-
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         if self._session_open:
             self._session_open = False
+            self.idle.stop()
+            self._save_geometry()
             sign_out(self.db, self.user, self)
             if self._switching_user:
                 self.signed_out.emit()

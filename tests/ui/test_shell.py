@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ids_app.audit.models import AuditEntry
 from ids_app.db import Database
 from ids_app.ui.app import Shell, run_app
-from ids_app.ui.main_window import PLACEHOLDER_TEXT, MainWindow
+from ids_app.ui.main_window import MainWindow
 from ids_app.ui.sign_in import (
     PASSWORDS_DIFFER,
     ChangePasswordDialog,
@@ -265,11 +265,22 @@ def test_main_window_shows_signed_in_user(qtbot: QtBot, shell: Shell) -> None:
     assert shell.dialog is None
     assert window.windowTitle() == f"IDS Accountability — {shell.db.description}"
     assert window.signed_in_label.text() == "Signed in as Jane Roe (Pharmacist)"
-    assert window.welcome_label.text() == "Welcome, Jane Roe"
-    assert window.placeholder_label.text() == PLACEHOLDER_TEXT
-    assert [action.text() for action in window.menuBar().actions()] == ["&File", "&Help"]
+    assert window.my_work.welcome_label.text() == "Welcome, Jane Roe"
+    assert window.pages.currentWidget() is window.my_work
+    assert [action.text() for action in window.menuBar().actions()] == [
+        "&File",
+        "&View",
+        "&Work",
+        "&Help",
+    ]
     file_items = [action.text() for action in window.file_menu.actions()]
-    assert [text for text in file_items if text] == ["Change password…", "Sign out", "Quit"]
+    assert [text for text in file_items if text] == [
+        "Settings…",
+        "Lock the window",
+        "Change password…",
+        "Sign out",
+        "Quit",
+    ]
 
 
 def test_sign_out_is_recorded_and_returns_to_sign_in(qtbot: QtBot, shell: Shell) -> None:

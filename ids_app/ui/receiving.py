@@ -1,0 +1,710 @@
+"""Receiving: the shipment's lines by scan or typing, or the depot's packing list imported;
+the reconciliation (expected against received) is on screen before the receipt is recorded.
+
+21 CFR 312.57: the receipt must be matchable against the sponsor's shipment record. What a
+scan names is decided by ``scanning.identify_scan``; what may be received, and whether
+stock goes to quarantine, by ``receiving.receive_shipment``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy.orm import Session
+
+from ids_app.db import Database, today
+from ids_app.inventory.models import (
+    DISPENSING_KINDS,
+    LocationKind,
+    ShipmentCondition,
+    TemperatureMonitor,
+)
+from ids_app.inventory.packing_list import PackingListMapping, PackingListPreview, read_packing_list
+from ids_app.inventory.receiving import (
+    ExpectedLine,
+    ReceivedLine,
+    ReconciliationLine,
+    ShipmentReceipt,
+    receive_shipment,
+    reconcile,
+)
+from ids_app.studies.models import Product, Study
+from ids_app.studies.tables import Table, read_table
+from ids_app.ui.context import Workspace
+from ids_app.ui.dispensing import fill_combo
+from ids_app.ui.forms import FormDialog, InlineMessage, hint_label, open_dialog, primary_button
+from ids_app.ui.guard import attempt
+from ids_app.ui.queries import (
+    Choice,
+    ProductRow,
+    ScannedItem,
+    ShipmentRow,
+    location_choices,
+    product_rows,
+    reconciliation_summary,
+    shipment_rows,
+)
+from ids_app.ui.scan import ScanPanel
+from ids_app.ui.study_tab import StudyTab
+from ids_app.ui.table_models import Column, RowsModel, fit_columns, selected_row, table_view
+
+NO_COLUMN = "(none)"
+
+
+def qdate(day: dt.date) -> QDate:
+    return QDate(day.year, day.month, day.day)
+
+
+def pydate(day: QDate) -> dt.date:
+    return dt.date(day.year(), day.month(), day.day())
+
+
+def date_field(name: str, day: dt.date) -> QDateEdit:
+    field = QDateEdit(qdate(day))
+    field.setObjectName(name)
+    field.setCalendarPopup(True)
+    field.setDisplayFormat("yyyy-MM-dd")
+    return field
+
+
+@dataclass(frozen=True)
+class LineRow:
+    line: ReceivedLine
+    product: str
+
+
+@dataclass(frozen=True)
+class ReconRow:
+    line: ReconciliationLine
+    product: str
+
+    @property
+    def status(self) -> str | None:
+        if self.line.missing:
+            return "expired"
+        if self.line.damaged:
+            return "quarantined"
+        if self.line.extra:
+            return "expiring"
+        return "ok"
+
+
+class PackingListDialog(FormDialog):
+    """Choose which column holds what; the preview lists every line that cannot be read."""
+
+    chosen = Signal(object)
+
+    def __init__(
+        self,
+        db: Database,
+        study_id: int,
+        products: list[ProductRow],
+        table: Table,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(
+            db,
+            title=f"Packing list — {table.source}",
+            heading="Read the depot's packing list",
+            intro=(
+                f"{table.source}: {len(table.rows)} lines. Choose the product and which column "
+                "holds what; the lines are checked against the kit list and the lots on record."
+            ),
+            accept_text="Use the readable lines",
+            reject_text="Cancel",
+            parent=parent,
+        )
+        self.setObjectName("packingListDialog")
+        self.study_id = study_id
+        self.table = table
+        self.preview: PackingListPreview | None = None
+        self.product = QComboBox()
+        self.product.setObjectName("packingProduct")
+        fill_combo(self.product, [Choice(p.id, p.description) for p in products])
+        self.columns: dict[str, QComboBox] = {}
+        for key in ("kit_number", "lot_number", "expiry", "quantity"):
+            combo = QComboBox()
+            combo.setObjectName(f"column_{key}")
+            combo.addItem(NO_COLUMN, None)
+            for header in table.headers:
+                combo.addItem(header, header)
+            combo.setCurrentIndex(max(combo.findData(guess_column(key, table.headers)), 0))
+            self.columns[key] = combo
+        self.date_format = QLineEdit()
+        self.date_format.setObjectName("dateFormat")
+        self.date_format.setPlaceholderText("only for numeric dates, e.g. %d/%m/%Y")
+        self.result_label = QLabel()
+        self.result_label.setObjectName("packingResult")
+        self.result_label.setWordWrap(True)
+        self.errors = QListWidget()
+        self.errors.setObjectName("packingErrors")
+        self.form.addRow("Product", self.product)
+        for title, combo in zip(
+            ("Kit number column", "Lot column", "Expiry column", "Quantity column"),
+            self.columns.values(),
+            strict=True,
+        ):
+            self.form.addRow(title, combo)
+        self.form.addRow("Date format", self.date_format)
+        self.form.addRow(self.result_label)
+        self.form.addRow(self.errors)
+        for combo in (self.product, *self.columns.values()):
+            combo.currentIndexChanged.connect(lambda _i: self.read())
+        self.date_format.editingFinished.connect(self.read)
+        self.read()
+
+    def mapping(self) -> PackingListMapping:
+        def column(key: str) -> str | None:
+            value = self.columns[key].currentData()
+            return value if isinstance(value, str) else None
+
+        return PackingListMapping(
+            lot_number=column("lot_number") or "",
+            expiry=column("expiry") or "",
+            kit_number=column("kit_number"),
+            quantity=column("quantity"),
+            date_format=self.date_format.text().strip() or None,
+        )
+
+    def read(self) -> None:
+        product_id = self.product.currentData()
+        if product_id is None:
+            return
+        mapping = self.mapping()
+        study_id, table = self.study_id, self.table
+
+        def run() -> PackingListPreview:
+            with self.db.read_session() as session:
+                return read_packing_list(
+                    session,
+                    session.get_one(Study, study_id),
+                    session.get_one(Product, product_id),
+                    table,
+                    mapping,
+                )
+
+        self.clear_error()
+        preview = attempt(
+            self, self.db, "reading the packing list", run, show_refusal=self.show_error
+        )
+        self.preview = preview
+        self.errors.clear()
+        if preview is None:
+            return
+        self.errors.addItems([str(error) for error in preview.errors])
+        self.errors.setVisible(bool(preview.errors))
+        self.result_label.setText(
+            f"{len(preview.expected)} lines read"
+            + (f"; {len(preview.errors)} problems:" if preview.errors else ".")
+        )
+        self.accept_button.setEnabled(bool(preview.expected))
+        self.accept_button.setText(
+            f"Use {len(preview.expected)} lines"
+            + (" (the lines with problems are left out)" if preview.errors else "")
+        )
+
+    def accept(self) -> None:
+        if self.preview is None or not self.preview.expected:
+            return
+        self.chosen.emit(list(self.preview.expected))
+        super().accept()
+
+
+def guess_column(key: str, headers: list[str]) -> str | None:
+    """A column whose name says what it holds (a convenience; the person can change it)."""
+    words = {
+        "kit_number": ("kit",),
+        "lot_number": ("lot", "batch"),
+        "expiry": ("exp",),
+        "quantity": ("qty", "quantity", "count"),
+    }[key]
+    for header in headers:
+        folded = header.casefold()
+        if any(word in folded for word in words):
+            return header
+    return None
+
+
+class ReceivingTab(StudyTab):
+    key = "receiving"
+
+    def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(ws, parent)
+        self.products: list[ProductRow] = []
+        self.expected: list[ExpectedLine] = []
+        self.packing_dialog: PackingListDialog | None = None
+        editable = ws.can("receive")
+
+        # the shipment ---------------------------------------------------------------------------
+        self.number = QLineEdit()
+        self.number.setObjectName("shipmentNumber")
+        self.sender_field = QLineEdit()
+        self.sender_field.setObjectName("shipmentSender")
+        self.sender_field.setPlaceholderText("depot")
+        self.carrier = QLineEdit()
+        self.carrier.setObjectName("shipmentCarrier")
+        self.tracking = QLineEdit()
+        self.tracking.setObjectName("shipmentTracking")
+        self.received_on = date_field("receivedOn", today())
+        self.location = QComboBox()
+        self.location.setObjectName("receiveLocation")
+        self.condition = QComboBox()
+        self.condition.setObjectName("shipmentCondition")
+        for condition in ShipmentCondition:
+            self.condition.addItem(condition.value, condition)
+        self.temperature = QComboBox()
+        self.temperature.setObjectName("temperatureMonitor")
+        for monitor in TemperatureMonitor:
+            self.temperature.addItem(monitor.value, monitor)
+        self.notes = QLineEdit()
+        self.notes.setObjectName("shipmentNotes")
+        header = QGroupBox("Shipment")
+        header.setObjectName("shipmentBox")
+        grid = QGridLayout(header)
+        pairs: tuple[tuple[str, QWidget], ...] = (
+            ("Shipment &number", self.number),
+            ("&Sender", self.sender_field),
+            ("&Carrier", self.carrier),
+            ("&Tracking", self.tracking),
+            ("&Received on", self.received_on),
+            ("Put &away at", self.location),
+            ("C&ondition", self.condition),
+            ("T&emperature monitor", self.temperature),
+            ("Not&es", self.notes),
+        )
+        for index, (title, field) in enumerate(pairs):
+            caption = QLabel(title)
+            caption.setBuddy(field)
+            grid.addWidget(caption, index // 3, (index % 3) * 2)
+            grid.addWidget(field, index // 3, (index % 3) * 2 + 1)
+        for field_column in (1, 3, 5):
+            grid.setColumnStretch(field_column, 1)
+
+        # the lines ------------------------------------------------------------------------------
+        self.scan = ScanPanel(ws.db)
+        self.scan.identified.connect(self._scanned)
+        self.product = QComboBox()
+        self.product.setObjectName("lineProduct")
+        self.lot = QLineEdit()
+        self.lot.setObjectName("lineLot")
+        self.expiry = date_field("lineExpiry", today())
+        self.quantity = QSpinBox()
+        self.quantity.setObjectName("lineQuantity")
+        self.quantity.setRange(1, 1_000_000)
+        self.kit = QLineEdit()
+        self.kit.setObjectName("lineKit")
+        self.damaged = QCheckBox("&Damaged")
+        self.damaged.setObjectName("lineDamaged")
+        self.add_button = QPushButton("&Add line")
+        self.add_button.setObjectName("addLineButton")
+        self.add_button.clicked.connect(self.add_typed_line)
+        self.remove_button = QPushButton("Remove line")
+        self.remove_button.setObjectName("removeLineButton")
+        self.remove_button.clicked.connect(self.remove_line)
+        self.lines: RowsModel[LineRow] = RowsModel(
+            [
+                Column("Kit", lambda r: r.line.kit_number),
+                Column("Lot", lambda r: r.line.lot_number),
+                Column("Expiry", lambda r: r.line.expiry),
+                Column("Quantity", lambda r: r.line.quantity, numeric=True),
+                Column("Damaged", lambda r: "damaged" if r.line.damaged else ""),
+                Column("Product", lambda r: r.product),
+            ],
+            status=lambda r: "quarantined" if r.line.damaged else None,
+            parent=self,
+        )
+        self.lines_view = table_view(self.lines, name="receivedLines")
+        self.lines_view.setMinimumHeight(80)
+        self.line_message = InlineMessage("lineMessage")
+        typed = QGridLayout()
+        typed.setHorizontalSpacing(8)
+        for index, (title, field) in enumerate(
+            (
+                ("Pro&duct", self.product),
+                ("&Lot", self.lot),
+                ("E&xpiry", self.expiry),
+                ("&Quantity", self.quantity),
+                ("&Kit", self.kit),
+            )
+        ):
+            caption = QLabel(title)
+            caption.setBuddy(field)
+            row, column_at = (0, 0) if index == 0 else divmod(index + 1, 2)
+            if index == 0:
+                typed.addWidget(caption, 0, 0)
+                typed.addWidget(field, 0, 1, 1, 3)
+                continue
+            typed.addWidget(caption, row, column_at * 2)
+            typed.addWidget(field, row, column_at * 2 + 1)
+        typed.addWidget(self.damaged, 3, 0, 1, 2)
+        typed.addWidget(self.add_button, 3, 3, Qt.AlignmentFlag.AlignRight)
+        typed.setColumnStretch(1, 1)
+        typed.setColumnStretch(3, 1)
+        lines_box = QGroupBox("What arrived")
+        lines_box.setObjectName("linesBox")
+        lines_layout = QVBoxLayout(lines_box)
+        lines_layout.addWidget(self.scan)
+        lines_layout.addWidget(
+            hint_label("Or type a line (a new lot, or a label that will not scan):")
+        )
+        lines_layout.addLayout(typed)
+        lines_layout.addWidget(self.line_message)
+        lines_layout.addWidget(self.lines_view)
+        lines_layout.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignLeft)
+
+        # the packing list and reconciliation ------------------------------------------------------
+        self.import_button = QPushButton("&Import packing list…")
+        self.import_button.setObjectName("importPackingList")
+        self.import_button.clicked.connect(self.choose_packing_list)
+        self.clear_list_button = QPushButton("Clear packing list")
+        self.clear_list_button.setObjectName("clearPackingList")
+        self.clear_list_button.clicked.connect(self.clear_packing_list)
+        self.packing_label = QLabel("No packing list: the receipt is recorded as counted.")
+        self.packing_label.setObjectName("packingLabel")
+        self.recon: RowsModel[ReconRow] = RowsModel(
+            [
+                Column("Kit", lambda r: r.line.kit_number),
+                Column("Lot", lambda r: r.line.lot_number),
+                Column("Expected", lambda r: r.line.expected, numeric=True),
+                Column("Received", lambda r: r.line.received, numeric=True),
+                Column("Missing", lambda r: r.line.missing or "", numeric=True),
+                Column("Extra", lambda r: r.line.extra or "", numeric=True),
+                Column("Damaged", lambda r: r.line.damaged or "", numeric=True),
+                Column("Product", lambda r: r.product),
+            ],
+            status=lambda r: r.status,
+            parent=self,
+        )
+        self.recon_view = table_view(self.recon, name="reconciliationTable")
+        self.recon_view.setMinimumHeight(80)
+        self.recon_summary = QLabel()
+        self.recon_summary.setObjectName("reconciliationSummary")
+        self.recon_summary.setWordWrap(True)
+        recon_box = QGroupBox("Reconciliation with the packing list")
+        recon_box.setObjectName("reconciliationBox")
+        recon_layout = QVBoxLayout(recon_box)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.import_button)
+        buttons.addWidget(self.clear_list_button)
+        buttons.addStretch(1)
+        recon_layout.addLayout(buttons)
+        recon_layout.addWidget(self.packing_label)
+        recon_layout.addWidget(self.recon_view)
+        recon_layout.addWidget(self.recon_summary)
+
+        self.receive_button = primary_button("Receive shipment", name="receiveButton")
+        self.receive_button.setToolTip("Ctrl+Enter")
+        self.receive_button.clicked.connect(self.receive)
+        self.message = InlineMessage("receiveMessage")
+        shortcut = QShortcut(QKeySequence("Ctrl+Return"), self)
+        shortcut.activated.connect(self.receive)
+
+        self.history: RowsModel[ShipmentRow] = RowsModel(
+            [
+                Column("Shipment", lambda r: r.number),
+                Column("Received", lambda r: r.received_on),
+                Column("Sender", lambda r: r.sender),
+                Column("Carrier", lambda r: r.carrier),
+                Column("Condition", lambda r: r.condition),
+                Column("Temperature", lambda r: r.temperature),
+                Column("Put away at", lambda r: r.location),
+                Column("By", lambda r: r.received_by),
+                Column("Packing list", lambda r: r.reconciliation),
+            ],
+            parent=self,
+        )
+        self.history_view = table_view(self.history, name="shipmentsTable")
+        self.history_view.setMinimumHeight(60)
+        history_box = QGroupBox("Shipments received")
+        QVBoxLayout(history_box).addWidget(self.history_view)
+
+        work = QSplitter(Qt.Orientation.Horizontal)
+        work.setChildrenCollapsible(False)
+        work.addWidget(lines_box)
+        work.addWidget(recon_box)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.message, 1)
+        bottom.addWidget(self.receive_button, 0, Qt.AlignmentFlag.AlignRight)
+        upper = QWidget()
+        column = QVBoxLayout(upper)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(header)
+        column.addWidget(work, 1)
+        column.addLayout(bottom)
+        # Owned by the tab either way; absent from view for a role that cannot receive.
+        upper.setVisible(editable)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(upper)
+        split.addWidget(history_box)
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 12, 12)
+        if not editable:
+            layout.addWidget(hint_label("Shipments are received by technicians and pharmacists."))
+        layout.addWidget(split)
+        self.editable = editable
+        self._update_reconciliation()
+
+    # reading ----------------------------------------------------------------------------------
+
+    def study_changed(self) -> None:
+        self.clear_form()
+
+    def reload(self) -> None:
+        assert self.study is not None
+        study_id = self.study.id
+        kinds = [*DISPENSING_KINDS, LocationKind.QUARANTINE]
+
+        def read(session: Session) -> tuple[list[ProductRow], list[Choice], list[ShipmentRow]]:
+            return (
+                product_rows(session, study_id),
+                location_choices(session, kinds),
+                shipment_rows(session, study_id),
+            )
+
+        found = self.ws.read(self, "reading the shipments", read)
+        if found is None:
+            return
+        self.products, locations, shipments = found
+        fill_combo(
+            self.product,
+            [Choice(p.id, p.description) for p in self.products],
+            keep=self.product.currentData(),
+        )
+        fill_combo(self.location, locations, keep=self.location.currentData())
+        self.scan.set_study(study_id)
+        self.history.set_rows(shipments)
+        fit_columns(self.history_view)
+
+    def _product_name(self, product_id: int) -> str:
+        return next((p.description for p in self.products if p.id == product_id), "?")
+
+    # lines -------------------------------------------------------------------------------------
+
+    def _scanned(self, item: ScannedItem) -> None:
+        if item.kit_number is not None:
+            if any(row.line.kit_number == item.kit_number for row in self.lines.rows):
+                self.scan.refuse(f"Kit {item.kit_number} is already on this receipt.")
+                return
+            assert item.lot_number is not None
+            assert item.expiry is not None
+            self._add(
+                ReceivedLine(
+                    product_id=item.product_id,
+                    lot_number=item.lot_number,
+                    expiry=item.expiry,
+                    quantity=1,
+                    kit_number=item.kit_number,
+                    damaged=self.damaged.isChecked(),
+                )
+            )
+            return
+        # A lot (bulk product): fill the typed line, the count is typed.
+        index = self.product.findData(item.product_id)
+        if index >= 0:
+            self.product.setCurrentIndex(index)
+        self.lot.setText(item.lot_number or "")
+        if item.expiry is not None:
+            self.expiry.setDate(qdate(item.expiry))
+        self.kit.clear()
+        self.quantity.setFocus()
+        self.quantity.selectAll()
+
+    def add_typed_line(self) -> None:
+        product_id = self.product.currentData()
+        if product_id is None:
+            self.line_message.show_error("This study has no product to receive.")
+            return
+        self._add(
+            ReceivedLine(
+                product_id=product_id,
+                lot_number=self.lot.text().strip(),
+                expiry=pydate(self.expiry.date()),
+                quantity=self.quantity.value(),
+                kit_number=self.kit.text().strip() or None,
+                damaged=self.damaged.isChecked(),
+            )
+        )
+        self.kit.clear()
+        self.lot.setFocus()
+
+    def _add(self, line: ReceivedLine) -> None:
+        self.lines.set_rows([*self.lines.rows, LineRow(line, self._product_name(line.product_id))])
+        fit_columns(self.lines_view)
+        self.line_message.clear_message()
+        self._update_reconciliation()
+
+    def remove_line(self) -> None:
+        row = selected_row(self.lines_view)
+        if row is None:
+            self.line_message.show_error("Choose the line to remove.")
+            return
+        rows = self.lines.rows
+        rows.remove(row)
+        self.lines.set_rows(rows)
+        self._update_reconciliation()
+
+    # packing list --------------------------------------------------------------------------
+
+    def choose_packing_list(self) -> None:
+        path, _filter = QFileDialog.getOpenFileName(
+            self, "Packing list", "", "Packing lists (*.csv *.txt *.tsv *.xlsx *.xlsm)"
+        )
+        if path:
+            self.import_packing_list(Path(path))
+
+    def import_packing_list(self, path: Path) -> PackingListDialog | None:
+        """Read the file and open the column mapping with its preview."""
+        if self.study is None:
+            return None
+        table = attempt(
+            self,
+            self.ws.db,
+            "reading the packing list",
+            lambda: read_table(path),
+            show_refusal=self.message.show_error,
+        )
+        if table is None:
+            return None
+        dialog = PackingListDialog(self.ws.db, self.study.id, self.products, table, parent=self)
+        dialog.chosen.connect(self.set_packing_list)
+        self.packing_dialog = dialog
+        open_dialog(dialog)
+        return dialog
+
+    def set_packing_list(self, expected: list[ExpectedLine]) -> None:
+        self.expected = list(expected)
+        units = sum(line.quantity for line in self.expected)
+        self.packing_label.setText(
+            f"Packing list: {len(self.expected)} lines, {units} units expected."
+        )
+        self._update_reconciliation()
+
+    def clear_packing_list(self) -> None:
+        self.expected = []
+        self.packing_label.setText("No packing list: the receipt is recorded as counted.")
+        self._update_reconciliation()
+
+    def _update_reconciliation(self) -> None:
+        received = [row.line for row in self.lines.rows]
+        result = reconcile(self.expected, received)
+        self.recon.set_rows(
+            [ReconRow(line, self._product_name(line.product_id)) for line in result.lines]
+        )
+        fit_columns(self.recon_view)
+        if not self.expected:
+            counted = sum(line.quantity for line in received)
+            text = f"{counted} units counted; no packing list to match."
+        elif result.matches:
+            text = "Everything on the packing list arrived, nothing more, nothing damaged."
+        else:
+            text = (
+                "Does not match the packing list: "
+                + reconciliation_summary(
+                    sum(line.missing for line in result.lines),
+                    sum(line.extra for line in result.lines),
+                    sum(line.damaged for line in result.lines),
+                )
+                + ". Check before receiving; the differences are kept with the receipt."
+            )
+        self.recon_summary.setText(text)
+
+    # recording --------------------------------------------------------------------------------
+
+    def receipt(self) -> ShipmentReceipt:
+        return ShipmentReceipt(
+            shipment_number=self.number.text(),
+            sender=self.sender_field.text(),
+            carrier=self.carrier.text(),
+            tracking_number=self.tracking.text() or None,
+            received_on=pydate(self.received_on.date()),
+            location_id=self.location.currentData() or 0,
+            lines=tuple(row.line for row in self.lines.rows),
+            packing_list=tuple(self.expected),
+            condition=ShipmentCondition(self.condition.currentData()),
+            temperature_monitor=TemperatureMonitor(self.temperature.currentData()),
+            notes=self.notes.text().strip() or None,
+        )
+
+    def receive(self) -> None:
+        if self.study is None or not self.editable:
+            return
+        receipt = self.receipt()
+        user, study_id = self.ws.user, self.study.id
+
+        def record() -> str:
+            with self.ws.db.unit_of_work() as session:
+                shipment = receive_shipment(
+                    session, user, session.get_one(Study, study_id), receipt
+                )
+                return shipment.shipment_number
+
+        self.message.clear_message()
+        number = attempt(
+            self, self.ws.db, "receiving the shipment", record, show_refusal=self.message.show_error
+        )
+        if number is None:
+            return
+        held = (
+            receipt.temperature_monitor is TemperatureMonitor.EXCURSION
+            or receipt.condition is ShipmentCondition.DAMAGED
+            or any(line.damaged for line in receipt.lines)
+        )
+        lines = len(receipt.lines)
+        text = f"Shipment {number} received: {lines} line{'' if lines == 1 else 's'}." + (
+            " Stock with an excursion or damage is in quarantine until the sponsor decides."
+            if held
+            else ""
+        )
+        self.clear_form()
+        self.ws.changed(text)
+        self.message.show_success(text)
+
+    def clear_form(self) -> None:
+        for field in (
+            self.number,
+            self.sender_field,
+            self.carrier,
+            self.tracking,
+            self.notes,
+            self.lot,
+            self.kit,
+        ):
+            field.clear()
+        self.received_on.setDate(qdate(today()))
+        self.condition.setCurrentIndex(0)
+        self.temperature.setCurrentIndex(0)
+        self.damaged.setChecked(False)
+        self.lines.set_rows([])
+        self.expected = []
+        self.packing_label.setText("No packing list: the receipt is recorded as counted.")
+        self.line_message.clear_message()
+        self._update_reconciliation()
+
+    def focus_scan(self) -> bool:
+        if not self.editable:
+            return False
+        self.scan.field.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        return True

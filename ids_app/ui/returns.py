@@ -1,0 +1,350 @@
+"""Returns: what a subject brings back, counted, with compliance; the monitor verifies each
+return with a signature (DOMAIN.md: returns, compliance; 21 CFR 11.50).
+
+Returned units go to a Returns location and never back to dispensable stock; the service
+(``inventory.returns``) decides what may come back and computes compliance.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelection, Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy.orm import Session
+
+from ids_app.db import today
+from ids_app.errors import IdsError
+from ids_app.inventory import returns as service
+from ids_app.inventory.models import DispenseOrder, Location, LocationKind, SubjectReturn
+from ids_app.ui.context import Workspace
+from ids_app.ui.dispensing import fill_combo
+from ids_app.ui.forms import InlineMessage, hint_label, open_dialog, primary_button
+from ids_app.ui.guard import attempt
+from ids_app.ui.queries import (
+    Choice,
+    DispensedRow,
+    ReturnRow,
+    ScannedItem,
+    dispensed_rows,
+    location_choices,
+    number_text,
+    return_rows,
+    signed_by,
+)
+from ids_app.ui.receiving import date_field, pydate, qdate
+from ids_app.ui.scan import ScanPanel
+from ids_app.ui.signature import SignatureDialog
+from ids_app.ui.study_tab import StudyTab
+from ids_app.ui.table_models import Column, RowsModel, fit_columns, selected_row, table_view
+from ids_app.users.models import SignatureMeaning
+
+
+class ReturnsTab(StudyTab):
+    key = "returns"
+
+    def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(ws, parent)
+        self.dialog: QWidget | None = None
+        self.can_record = ws.can("record_return")
+        self.can_verify = ws.can("verify_return")
+
+        # counting a return ------------------------------------------------------------------
+        self.dispensed: RowsModel[DispensedRow] = RowsModel(
+            [
+                Column("Subject", lambda r: r.order.subject_code),
+                Column("Visit", lambda r: r.order.visit),
+                Column("Dispensed", lambda r: r.order.picked),
+                Column("On", lambda r: r.dispensed_on),
+                Column("Quantity", lambda r: f"{r.order.quantity} {r.order.unit}"),
+                Column("Back so far", lambda r: r.returned, numeric=True),
+            ],
+            status=lambda r: "returned" if r.outstanding == 0 else None,
+            parent=self,
+        )
+        self.dispensed_view = table_view(self.dispensed, name="dispensedTable")
+        self.dispensed_view.selectionModel().selectionChanged.connect(self._order_chosen)
+        self.scan = ScanPanel(ws.db, "Scan the returned kit")
+        self.scan.identified.connect(self._scanned)
+        self.returned_on = date_field("returnedOn", today())
+        self.quantity = QSpinBox()
+        self.quantity.setObjectName("returnQuantity")
+        self.quantity.setRange(1, 100_000)
+        self.units_counted = QSpinBox()
+        self.units_counted.setObjectName("unitsCounted")
+        self.units_counted.setRange(0, 1_000_000)
+        self.condition = QLineEdit()
+        self.condition.setObjectName("returnCondition")
+        self.condition.setPlaceholderText("sealed, opened, damaged…")
+        self.location = QComboBox()
+        self.location.setObjectName("returnLocation")
+        self.compliance_label = QLabel()
+        self.compliance_label.setObjectName("compliancePreview")
+        self.record_button = primary_button("Record return", name="recordReturnButton")
+        self.record_button.clicked.connect(self.record)
+        self.record_message = InlineMessage("returnMessage")
+        for field in (self.units_counted, self.quantity):
+            field.valueChanged.connect(lambda _v: self._preview())
+        self.returned_on.dateChanged.connect(lambda _d: self._preview())
+
+        form = QFormLayout()
+        form.addRow("Returned &on", self.returned_on)
+        form.addRow("&Quantity back", self.quantity)
+        form.addRow("&Units counted", self.units_counted)
+        form.addRow("&Condition", self.condition)
+        form.addRow("&Kept in", self.location)
+        form.addRow("Compliance", self.compliance_label)
+        count_box = QGroupBox("Count a return: choose the dispense it comes from")
+        count_box.setObjectName("countReturnBox")
+        count_layout = QHBoxLayout(count_box)
+        left = QVBoxLayout()
+        left.addWidget(self.scan)
+        left.addWidget(self.dispensed_view)
+        right = QVBoxLayout()
+        right.addLayout(form)
+        right.addWidget(self.record_message)
+        right.addWidget(self.record_button, 0, Qt.AlignmentFlag.AlignRight)
+        right.addStretch(1)
+        count_layout.addLayout(left, 3)
+        count_layout.addLayout(right, 2)
+
+        # the returns and the monitor's verification --------------------------------------
+        self.returns: RowsModel[ReturnRow] = RowsModel(
+            [
+                Column("Subject", lambda r: r.subject_code),
+                Column("Visit", lambda r: r.visit),
+                Column("What", lambda r: r.picked),
+                Column("Returned", lambda r: r.returned_on),
+                Column("Back", lambda r: f"{r.quantity} {r.unit}"),
+                Column("Counted", lambda r: f"{r.units_counted} {r.dose_unit}"),
+                Column("Compliance", lambda r: r.compliance),
+                Column("Counted by", lambda r: r.counted_by),
+                Column(
+                    "Monitor",
+                    lambda r: r.monitor_verified or "awaiting the monitor",
+                    tooltip=lambda r: r.monitor_verified,
+                ),
+            ],
+            status=lambda r: r.status,
+            parent=self,
+        )
+        self.returns_view = table_view(self.returns, name="returnsTable")
+        self.verify_button = primary_button("Verify return and sign…", name="verifyReturnButton")
+        self.verify_button.clicked.connect(self.verify)
+        self.verify_message = InlineMessage("verifyReturnMessage")
+        returns_box = QGroupBox("Returns")
+        returns_box.setObjectName("returnsBox")
+        returns_layout = QVBoxLayout(returns_box)
+        returns_layout.addWidget(self.returns_view)
+        row = QHBoxLayout()
+        row.addWidget(self.verify_message, 1)
+        row.addWidget(self.verify_button, 0, Qt.AlignmentFlag.AlignRight)
+        returns_layout.addLayout(row)
+        self.verify_button.setVisible(self.can_verify)
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        # Kept in the layout (owned by the tab) but absent from view for other roles.
+        split.addWidget(count_box)
+        count_box.setVisible(self.can_record)
+        split.addWidget(returns_box)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 12, 12)
+        if not self.can_record:
+            layout.addWidget(
+                hint_label(
+                    "Returns are counted by technicians and pharmacists; the monitor verifies "
+                    "each one with a signature."
+                )
+            )
+        layout.addWidget(split)
+
+    def study_changed(self) -> None:
+        self.record_message.clear_message()
+        self.verify_message.clear_message()
+
+    def reload(self) -> None:
+        assert self.study is not None
+        study_id = self.study.id
+
+        def read(session: Session) -> tuple[list[DispensedRow], list[ReturnRow], list[Choice]]:
+            return (
+                dispensed_rows(session, study_id) if self.can_record else [],
+                return_rows(session, study_id=study_id),
+                location_choices(session, [LocationKind.RETURNS]),
+            )
+
+        found = self.ws.read(self, "reading the returns", read)
+        if found is None:
+            return
+        dispensed, returns, locations = found
+        keep = selected_row(self.dispensed_view)
+        self.dispensed.set_rows(dispensed)
+        fit_columns(self.dispensed_view)
+        if isinstance(keep, DispensedRow):
+            self.select_order(keep.order.id)
+        self.returns.set_rows(returns)
+        fit_columns(self.returns_view)
+        fill_combo(self.location, locations, keep=self.location.currentData())
+        self.scan.set_study(study_id)
+        self._preview()
+
+    def select_order(self, order_id: int) -> bool:
+        for number, row in enumerate(self.dispensed.rows):
+            if row.order.id == order_id:
+                self.dispensed_view.selectRow(number)
+                return True
+        return False
+
+    def select_record(self, record_id: int) -> None:
+        """Select a return (from My work)."""
+        for number, row in enumerate(self.returns.rows):
+            if row.id == record_id:
+                self.returns_view.selectRow(number)
+                self.returns_view.setFocus()
+                return
+
+    def _scanned(self, item: ScannedItem) -> None:
+        for number, row in enumerate(self.dispensed.rows):
+            if item.kit_number and row.order.kit_number == item.kit_number:
+                self.dispensed_view.selectRow(number)
+                self.units_counted.setFocus()
+                self.units_counted.selectAll()
+                return
+        self.scan.refuse(
+            f"No dispense of {item.summary.split(' — ')[0].lower()} is on record here."
+        )
+
+    def _order_chosen(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        row = selected_row(self.dispensed_view)
+        if isinstance(row, DispensedRow):
+            self.quantity.setValue(max(row.outstanding, 1))
+            self.units_counted.setSuffix(f" {row.dose_unit}")
+        self._preview()
+
+    def _preview(self) -> None:
+        """Compliance as the service computes it, if the return were recorded as typed."""
+        row = selected_row(self.dispensed_view)
+        if not isinstance(row, DispensedRow):
+            self.compliance_label.setText("Choose a dispense.")
+            return
+        try:
+            rate = service.compliance_between(
+                dispensed_on=row.dispensed_on,
+                returned_on=pydate(self.returned_on.date()),
+                units_dispensed=row.units_dispensed,
+                units_returned=row.counted_before + self.units_counted.value(),
+                doses_per_day=row.doses_per_day,
+            )
+        except IdsError as error:
+            self.compliance_label.setText(str(error))
+            return
+        if rate.percent is None:
+            self.compliance_label.setText("— (returned the day it was dispensed)")
+        else:
+            self.compliance_label.setText(
+                f"{rate.percent} % ({rate.units_taken} {row.dose_unit} taken of "
+                f"{number_text(rate.units_expected)} expected over {rate.days} days)"
+            )
+
+    def record(self) -> None:
+        row = selected_row(self.dispensed_view)
+        if not isinstance(row, DispensedRow):
+            self.record_message.show_error("Choose the dispense the return comes from.")
+            return
+        location_id = self.location.currentData()
+        if location_id is None:
+            self.record_message.show_error("There is no Returns location; ask a pharmacist.")
+            return
+        user = self.ws.user
+        returned_on = pydate(self.returned_on.date())
+        quantity, counted = self.quantity.value(), self.units_counted.value()
+        condition = self.condition.text()
+
+        def act() -> str:
+            with self.ws.db.unit_of_work() as session:
+                recorded = service.record_return(
+                    session,
+                    user,
+                    session.get_one(DispenseOrder, row.order.id),
+                    returned_on=returned_on,
+                    quantity=quantity,
+                    units_counted=counted,
+                    condition=condition,
+                    location=session.get_one(Location, location_id),
+                )
+                rate = service.compliance(session, recorded)
+            percent = f"{rate.percent} %" if rate.percent is not None else "—"
+            return (
+                f"Return of {row.order.picked} from subject {row.order.subject_code} recorded; "
+                f"compliance {percent}. It waits for the monitor's verification."
+            )
+
+        self.record_message.clear_message()
+        text = attempt(
+            self,
+            self.ws.db,
+            "recording the return",
+            act,
+            show_refusal=self.record_message.show_error,
+        )
+        if text is None:
+            return
+        self.condition.clear()
+        self.units_counted.setValue(0)
+        self.returned_on.setDate(qdate(today()))
+        self.ws.changed(text)
+        if not self.isVisible():
+            self.refresh()
+        self.record_message.show_success(text)
+
+    def verify(self) -> None:
+        row = selected_row(self.returns_view)
+        if not isinstance(row, ReturnRow):
+            self.verify_message.show_error("Choose the return to verify.")
+            return
+        user, db = self.ws.user, self.ws.db
+
+        def sign(password: str) -> str:
+            with db.unit_of_work() as session:
+                verified = service.verify_return(
+                    session, user, session.get_one(SubjectReturn, row.id), password=password
+                )
+                return signed_by(session, verified)
+
+        dialog = SignatureDialog(
+            db,
+            user,
+            meaning=SignatureMeaning.VERIFIED,
+            what=(
+                f"Return of {row.picked} by subject {row.subject_code} ({row.visit}) on "
+                f"{row.returned_on:%Y-%m-%d}: {row.quantity} {row.unit} back, "
+                f"{row.units_counted} {row.dose_unit} counted by {row.counted_by}. Sign when "
+                "you have checked the count yourself."
+            ),
+            sign=sign,
+            parent=self,
+        )
+        dialog.signed.connect(lambda text: self._verified(f"Return verified: {text}"))
+        self.dialog = dialog
+        open_dialog(dialog)
+
+    def _verified(self, text: str) -> None:
+        self.ws.changed(text)
+        if not self.isVisible():
+            self.refresh()
+        self.verify_message.show_success(text)
+
+    def focus_scan(self) -> bool:
+        if not self.can_record:
+            return False
+        self.scan.field.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        return True

@@ -1,0 +1,113 @@
+"""Settings: database location, idle lock time, site name, label size and printer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtPrintSupport import QPrinterInfo
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from ids_app.config import default_database_url, sqlite_url
+from ids_app.db import Database, parse_database_url
+from ids_app.errors import IdsError
+from ids_app.ui.forms import FormDialog, hint_label
+from ids_app.ui.settings import LABEL_SIZES, PDF_PRINTER, AppSettings
+
+
+class SettingsDialog(FormDialog):
+    def __init__(self, db: Database, settings: AppSettings, parent: QWidget | None = None) -> None:
+        super().__init__(
+            db,
+            title="Settings — IDS Accountability",
+            heading="Settings of this workstation",
+            intro=f"Kept in {settings.path}.",
+            accept_text="Save",
+            reject_text="Cancel",
+            parent=parent,
+        )
+        self.setObjectName("settingsDialog")
+        self.settings = settings
+        self.database_field = QLineEdit(settings.database_url)
+        self.database_field.setObjectName("databaseUrl")
+        self.database_field.setPlaceholderText(default_database_url())
+        browse = QPushButton("Browse…")
+        browse.setObjectName("browseDatabase")
+        browse.setAutoDefault(False)
+        browse.clicked.connect(self._browse)
+        database_row = QHBoxLayout()
+        database_row.addWidget(self.database_field, 1)
+        database_row.addWidget(browse)
+        self.idle_field = QSpinBox()
+        self.idle_field.setObjectName("idleMinutes")
+        self.idle_field.setRange(0, 240)
+        self.idle_field.setSuffix(" min")
+        self.idle_field.setSpecialValueText("never")
+        self.idle_field.setValue(settings.idle_minutes)
+        self.site_field = QLineEdit(settings.site_name)
+        self.site_field.setObjectName("siteName")
+        self.site_field.setPlaceholderText("e.g. University Hospital IDS")
+        self.phone_field = QLineEdit(settings.pharmacy_phone)
+        self.phone_field.setObjectName("pharmacyPhone")
+        self.phone_field.setPlaceholderText("printed on dispensing labels")
+        self.label_size = QComboBox()
+        self.label_size.setObjectName("labelSize")
+        for size, text in LABEL_SIZES.items():
+            self.label_size.addItem(text, size)
+        self.label_size.setCurrentIndex(max(self.label_size.findData(settings.label_size), 0))
+        self.printer = QComboBox()
+        self.printer.setObjectName("labelPrinter")
+        self.printer.addItems([PDF_PRINTER, *QPrinterInfo.availablePrinterNames()])
+        index = self.printer.findText(settings.label_printer)
+        self.printer.setCurrentIndex(max(index, 0))
+        self.form.addRow("Database", database_row)
+        self.form.addRow(
+            "",
+            hint_label(
+                f"Now open: {db.description}. Kept for this workstation; to open another "
+                "database today, start with ids-app --database URL."
+            ),
+        )
+        self.form.addRow("Lock the window after", self.idle_field)
+        self.form.addRow("Site (pharmacy) name", self.site_field)
+        self.form.addRow("Pharmacy phone", self.phone_field)
+        self.form.addRow("Label size", self.label_size)
+        self.form.addRow("Label printer", self.printer)
+        self.database_field.setFocus()
+
+    def _browse(self) -> None:
+        path, _filter = QFileDialog.getSaveFileName(
+            self,
+            "Database file",
+            self.database_field.text(),
+            "SQLite database (*.sqlite *.db);;All files (*)",
+            options=QFileDialog.Option.DontConfirmOverwrite,
+        )
+        if path:
+            self.database_field.setText(sqlite_url(Path(path)))
+
+    def accept(self) -> None:
+        url = self.database_field.text().strip()
+        if url:
+            try:
+                parse_database_url(url)
+            except IdsError as error:
+                self.show_error(str(error))
+                self.database_field.setFocus()
+                return
+        self.settings.database_url = url
+        self.settings.idle_minutes = self.idle_field.value()
+        self.settings.site_name = self.site_field.text()
+        self.settings.pharmacy_phone = self.phone_field.text()
+        self.settings.label_size = str(self.label_size.currentData())
+        self.settings.label_printer = self.printer.currentText()
+        self.settings.sync()
+        self.clear_error()
+        super().accept()

@@ -1,0 +1,144 @@
+"""Receiving through the real widgets: GS1 scans, a packing list, reconciliation, quarantine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+from sqlalchemy import func, select
+
+from ids_app.inventory.ledger import study_balances
+from ids_app.inventory.models import Kit, LedgerEntry, Shipment, StockState, TemperatureMonitor
+from ids_app.ui.main_window import MainWindow
+from ids_app.ui.overview import OverviewTab
+from ids_app.ui.receiving import PackingListDialog, ReceivingTab
+from tests.ui.conftest import WindowOpener
+from tests.ui.workflows import (
+    gs1_kit_scan,
+    gtin14,
+    import_kits,
+    lot_expiry,
+    scanner_types,
+    study_id,
+)
+
+pytestmark = pytest.mark.gui
+
+
+def receiving_tab(window: MainWindow, protocol: str) -> ReceivingTab:
+    assert window.open_study(study_id(window.db, protocol))
+    window.trigger("view.receiving")
+    tab = window.workspace.current_tab()
+    assert isinstance(tab, ReceivingTab)
+    return tab
+
+
+def fill_header(qtbot: QtBot, tab: ReceivingTab, number: str) -> None:
+    qtbot.keyClicks(tab.number, number)
+    qtbot.keyClicks(tab.sender_field, "Acme Depot (Memphis)")
+    qtbot.keyClicks(tab.carrier, "World Courier")
+
+
+def test_technician_receives_a_shipment_by_scanning_gs1_strings(
+    qtbot: QtBot, open_window: WindowOpener, tmp_path: Path
+) -> None:
+    window = open_window("tech")
+    import_kits(window.db, "ABC-123", ["1021", "1022", "1023", "1024"], "L2301")
+    expiry = lot_expiry(window.db, "L2301")
+    packing = tmp_path / "packing-list.csv"
+    packing.write_text(
+        "Kit,Lot,Expiry\n" + "".join(f"{kit},L2301,{expiry}\n" for kit in range(1021, 1026)),
+        encoding="utf-8",
+    )
+    tab = receiving_tab(window, "ABC-123")
+    dialog = tab.import_packing_list(packing)
+    assert isinstance(dialog, PackingListDialog)
+    assert dialog.result_label.text() == "5 lines read."
+    dialog.accept_button.click()
+    assert len(tab.expected) == 5
+
+    window.trigger("work.scan")
+    for kit in ("1021", "1022", "1023", "1024"):
+        scanner_types(qtbot, tab.scan.field, gs1_kit_scan(kit, "L2301", expiry))
+        assert tab.scan.refusal_text == ""
+    scanner_types(qtbot, tab.scan.field, gs1_kit_scan("1021", "L2301", expiry))
+    assert tab.scan.refusal_text == "Kit 1021 is already on this receipt."
+    assert [row.line.kit_number for row in tab.lines.rows] == ["1021", "1022", "1023", "1024"]
+
+    # The reconciliation shows the missing kit before anything is recorded.
+    missing = [row for row in tab.recon.rows if row.line.missing]
+    assert [row.line.kit_number for row in missing] == ["1025"]
+    assert tab.recon_summary.text().startswith(
+        "Does not match the packing list: 1 missing, 0 extra, 0 damaged."
+    )
+    tab.receive_button.click()
+    assert tab.message.error_text == "The shipment number is empty; type it from the packing slip."
+    assert len(tab.lines.rows) == 4  # the form keeps what was scanned
+
+    fill_header(qtbot, tab, "ACME-SHP-0002")
+    tab.location.setCurrentIndex(tab.location.findText("IDS Shelf A", Qt.MatchFlag.MatchStartsWith))
+    qtbot.keyClick(tab.number, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert tab.message.kind == "success", tab.message.text()
+    assert tab.lines.rows == []
+    assert tab.history.rows[0].number == "ACME-SHP-0002"
+    assert tab.history.rows[0].reconciliation == "1 missing, 0 extra, 0 damaged"
+    with window.db.read_session() as session:
+        kits = set(session.scalars(select(Kit.id).where(Kit.kit_number.in_(["1021", "1024"]))))
+        available = [
+            b
+            for b in study_balances(session, study_id(window.db, "ABC-123"))
+            if b.kit_id in kits and b.state is StockState.AVAILABLE
+        ]
+    assert len(available) == 2
+
+
+def test_wrong_scan_adds_no_line(qtbot: QtBot, open_window: WindowOpener) -> None:
+    window = open_window("tech")
+    tab = receiving_tab(window, "ABC-123")
+    scanner_types(qtbot, tab.scan.field, "7777")
+    assert tab.scan.refusal_text == "Code 7777 is not a kit or lot of study ABC-123."
+    assert tab.scan.field.property("scan") == "bad"
+    assert tab.lines.rows == []
+    # A kit of another study is named as such, and is not added either.
+    other = receiving_tab(window, "XYZ-789")
+    scanner_types(qtbot, other.scan.field, "1001")
+    assert other.scan.refusal_text == "Kit 1001 belongs to study ABC-123, not XYZ-789."
+    assert other.lines.rows == []
+
+
+def test_excursion_in_transit_puts_the_shipment_in_quarantine(
+    qtbot: QtBot, open_window: WindowOpener
+) -> None:
+    window = open_window("tech")
+    tab = receiving_tab(window, "XYZ-789")
+    expiry = lot_expiry(window.db, "ZB2401")
+    lot_scan = f"]d201{gtin14('0031234567891')}17{expiry:%y%m%d}10ZB2401"
+    scanner_types(qtbot, tab.scan.field, lot_scan)
+    assert tab.lot.text() == "ZB2401"
+    assert tab.expiry.date().toPython() == expiry
+    assert window.focusWidget() is tab.quantity
+    tab.quantity.setValue(6)
+    tab.add_button.click()
+    assert [row.line.quantity for row in tab.lines.rows] == [6]
+    fill_header(qtbot, tab, "ZB-0003")
+    tab.location.setCurrentIndex(tab.location.findText("Quarantine", Qt.MatchFlag.MatchStartsWith))
+    tab.temperature.setCurrentIndex(tab.temperature.findData(TemperatureMonitor.EXCURSION))
+    tab.receive_button.click()
+    assert "in quarantine until the sponsor decides" in tab.message.text()
+    with window.db.read_session() as session:
+        shipment = session.scalars(
+            select(Shipment).where(Shipment.shipment_number == "ZB-0003")
+        ).one()
+        held = session.scalar(
+            select(func.sum(LedgerEntry.quantity)).where(
+                LedgerEntry.shipment_id == shipment.id,
+                LedgerEntry.to_state == StockState.QUARANTINED,
+            )
+        )
+    assert held == 6
+    window.trigger("view.overview")
+    overview = window.workspace.current_tab()
+    assert isinstance(overview, OverviewTab)
+    assert any("ZB-0003" in row.details for row in overview.holds.rows)
