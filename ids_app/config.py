@@ -1,11 +1,13 @@
 """Where things live: the data directory (platformdirs) and which database to open.
 
 Order of precedence for the database: ``--database URL``, then ``IDS_DATABASE_URL``,
-then ``ids.sqlite`` in the user's data directory.
+then the workstation's Settings (``settings.ini`` in the data directory, written by the
+desktop app's Settings dialog), then ``ids.sqlite`` in the user's data directory.
 """
 
 from __future__ import annotations
 
+import configparser
 import os
 from pathlib import Path
 
@@ -36,5 +38,21 @@ def demo_database_url() -> str:
     return sqlite_url(data_dir() / "demo.sqlite")
 
 
+SETTINGS_FILE = "settings.ini"
+
+
+def settings_database_url() -> str | None:
+    """The database chosen in the desktop app's Settings, if any."""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(data_dir() / SETTINGS_FILE, encoding="utf-8")
+    except configparser.Error:
+        return None
+    value = parser.get("database", "url", fallback="").strip().strip('"')
+    return value or None
+
+
 def resolve_database_url(option: str | None) -> str:
-    return option or os.environ.get(DATABASE_ENV) or default_database_url()
+    return (
+        option or os.environ.get(DATABASE_ENV) or settings_database_url() or default_database_url()
+    )

@@ -40,6 +40,9 @@ class AuditEntry(Base):
         Index("ix_audit_entry_record", "table_name", "record_id"),
         Index("ix_audit_entry_user_at", "user_id", "at"),
         Index("ix_audit_entry_at", "at"),
+        # The trail viewer pages through one table, or one user's entries, by id.
+        Index("ix_audit_entry_table_id", "table_name", "id"),
+        Index("ix_audit_entry_username", "username", "id"),
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
@@ -145,6 +145,23 @@ def reconcile(
     )
 
 
+def _with_known_states(receipt: ShipmentReceipt) -> ShipmentReceipt:
+    """The receipt with its condition and monitor result as the states we know.
+
+    A screen may hand over the plain text of a drop-down ("excursion"); read as anything
+    but the excursion it names, it would put held stock on the shelf.
+    """
+    try:
+        condition = ShipmentCondition(receipt.condition)
+        monitor = TemperatureMonitor(receipt.temperature_monitor)
+    except ValueError:
+        raise InvalidInput(
+            "The shipment's condition or temperature monitor result is not one we know; "
+            "choose it from the list."
+        ) from None
+    return replace(receipt, condition=condition, temperature_monitor=monitor)
+
+
 def _check_receipt(session: Session, study: Study, receipt: ShipmentReceipt) -> None:
     if study.status is StudyStatus.CLOSED:
         raise InvalidInput(f"Study {study.protocol_number} is closed; it receives no stock.")
@@ -242,6 +259,7 @@ def receive_shipment(
 ) -> Shipment:
     """Record a shipment and put its stock on the shelf, or in quarantine when it must be."""
     require_role(session, actor, *RECEIVING_ROLES, to="receive shipments")
+    receipt = _with_known_states(receipt)
     _check_receipt(session, study, receipt)
     location = get_location(session, receipt.location_id)
     if not location.dispenses and location.kind is not LocationKind.QUARANTINE:

@@ -204,3 +204,14 @@ def test_a_reversed_receipt_no_longer_counts_as_received(db: Database, example: 
         reverse_entry(session, example.people.pharm, first.id, "kit belongs to another site")
         stored = shipment_reconciliation(session, shipment)
     assert sum(line.received for line in stored.lines) == 2
+
+
+def test_an_excursion_given_as_plain_text_still_quarantines(db: Database, example: Example) -> None:
+    receive_kits(db, example, range(1001, 1003), temperature_monitor="excursion")
+    assert _states(db, example) == {StockState.QUARANTINED: 2}
+
+
+def test_an_unknown_monitor_result_is_refused(db: Database, example: Example) -> None:
+    with pytest.raises(InvalidInput, match="choose it from the list"):
+        receive_kits(db, example, range(1001, 1003), temperature_monitor="lukewarm")
+    assert _entry_count(db) == 0
