@@ -10,8 +10,11 @@ pharmacy had used the app all along.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +27,6 @@ from ids_app.inventory.models import (
     DispenseOrder,
     DisposalKind,
     HoldDecisionKind,
-    HoldReason,
     Location,
     LocationKind,
     Lot,
@@ -33,7 +35,7 @@ from ids_app.inventory.models import (
     SubjectReturn,
     TemperatureMonitor,
 )
-from ids_app.inventory.quarantine import decide_hold, quarantine_stock
+from ids_app.inventory.quarantine import decide_hold
 from ids_app.inventory.receiving import (
     ExpectedLine,
     ReceivedLine,
@@ -42,6 +44,14 @@ from ids_app.inventory.receiving import (
 )
 from ids_app.inventory.returns import record_return, verify_return
 from ids_app.inventory.transfers import transfer_stock
+from ids_app.storage.excursions import decide_excursion
+from ids_app.storage.models import Excursion, TemperatureUnit
+from ids_app.storage.readings import (
+    LoggerExport,
+    LoggerMapping,
+    import_logger_file,
+    read_logger_file,
+)
 from ids_app.studies.kit_import import KitListMapping, import_kit_list
 from ids_app.studies.models import (
     Blinding,
@@ -488,31 +498,10 @@ def _injectable_setup(t: Timeline, demo: Demo) -> None:
 
 
 def _excursions(t: Timeline, demo: Demo, expiry: dt.date) -> None:
-    """A satellite fridge excursion (released), and a shipment too warm in transit
-    (condemned by the sponsor and destroyed at a facility)."""
+    """A satellite fridge excursion found in its logger file (released by the sponsor),
+    and a shipment too warm in transit (condemned and destroyed at a facility)."""
 
-    @t.on(56)
-    def hold_satellite(session: Session) -> None:
-        demo.ids["satellite hold"] = quarantine_stock(
-            session,
-            demo.user("tech"),
-            _study(session, "XYZ-789"),
-            reason=HoldReason.EXCURSION,
-            details="Satellite fridge read 11.4 °C for 2 h 40 min after a power cut",
-            location=_location(session, "Infusion Center Satellite"),
-        ).id
-
-    @t.on(57)
-    def release(session: Session) -> None:
-        decide_hold(
-            session,
-            demo.user("pharm"),
-            session.get_one(QuarantineHold, demo.ids["satellite hold"]),
-            _lot(session, "XYZ-789", "ZB2401"),
-            decision=HoldDecisionKind.RELEASE,
-            sponsor_reference="Zenith TE-2026-031: stability data support use",
-            password=demo.password("pharm"),
-        )
+    _fridge_logs(t, demo)
 
     @t.on(66)
     def warm_shipment(session: Session) -> None:
@@ -571,6 +560,85 @@ def _excursions(t: Timeline, demo: Demo, expiry: dt.date) -> None:
             ],
             witness_username="pharm2",
             witness_password=demo.password("pharm2"),
+        )
+
+
+FRIDGES = ("IDS Fridge 1", "Infusion Center Satellite")
+# The satellite's power cut: day 56 from 01:10 UTC, above 8 °C for 2 h 30 min.
+POWER_CUT_DAY, POWER_CUT_START, POWER_CUT_READINGS = 56, 2 + 1, 6
+LOG_MAPPING = LoggerMapping(
+    "Time",
+    "Temperature",
+    unit=TemperatureUnit.CELSIUS,
+    time_zone="UTC",
+    layout="generic CSV (Time, Temperature)",
+)
+
+
+def _fridge_temperature(location: str, day: int, slot: int) -> float:
+    """A fridge's half-hourly reading: about 4.6 °C with a daily swing and door openings."""
+    phase = FRIDGES.index(location)  # two fridges, two slightly different days
+    value = (
+        4.6
+        + phase * 0.4
+        + 0.5 * math.sin(2 * math.pi * slot / 48 + phase)
+        + 0.3 * math.sin(day * 1.7 + slot)
+    )
+    if slot in (18, 30) and (day + slot) % 3 == 0:  # the door open during rounds
+        value += 1.9
+    cut = slot - POWER_CUT_START
+    if location == FRIDGES[1] and day == POWER_CUT_DAY and 0 <= cut < POWER_CUT_READINGS:
+        value = (8.9, 10.2, 11.4, 11.1, 9.8, 8.4)[cut]
+    return round(value, 1)
+
+
+def _log_file(folder: Path, location: str, start: dt.datetime, days: range) -> Path:
+    lines = ["Time,Temperature"]
+    for day in days:
+        for slot in range(48):
+            at = start + dt.timedelta(days=day, minutes=30 * slot)
+            lines.append(f"{at:%Y-%m-%d %H:%M:%S},{_fridge_temperature(location, day, slot)}")
+    path = folder / f"{location.replace(' ', '-')}-days-{days.start}-{days.stop - 1}.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _fridge_logs(t: Timeline, demo: Demo) -> None:
+    """Each fridge's data logger is read out twice; the satellite's first file holds a power
+    cut, which quarantines what was in that fridge until the sponsor rules."""
+    start = t.start.replace(hour=0)
+    with tempfile.TemporaryDirectory(prefix="ids-demo-logs-") as folder:
+        exports = [
+            (days, fridge, read_logger_file(_log_file(Path(folder), fridge, start, days)))
+            for days in (range(0, POWER_CUT_DAY + 1), range(POWER_CUT_DAY + 1, HISTORY_DAYS - 7))
+            for fridge in FRIDGES
+        ]
+    for days, fridge, export in exports:
+
+        @t.on(days.stop, 9 * 60)
+        def read_out(session: Session, export: LoggerExport = export, fridge: str = fridge) -> None:
+            import_logger_file(
+                session,
+                demo.user("tech"),
+                export,
+                LOG_MAPPING,
+                location=_location(session, fridge),
+                device_id=f"EL-{fridge[:3].upper()}",
+            )
+
+    @t.on(POWER_CUT_DAY + 2)
+    def release(session: Session) -> None:
+        excursion = session.scalars(select(Excursion).order_by(Excursion.id)).first()
+        if excursion is None:
+            raise RuntimeError("the satellite's power cut opened no excursion")
+        decide_excursion(
+            session,
+            demo.user("pharm"),
+            excursion,
+            _lot(session, "XYZ-789", "ZB2401"),
+            decision=HoldDecisionKind.RELEASE,
+            sponsor_reference="Zenith TE-2026-031: stability data support use",
+            password=demo.password("pharm"),
         )
 
 

@@ -20,10 +20,13 @@ from ids_app.inventory.models import (
     Disposal,
     HoldDecision,
     HoldDecisionKind,
+    HoldReason,
     OrderState,
+    QuarantineHold,
     StockState,
     SubjectReturn,
 )
+from ids_app.storage.models import Excursion, TemperatureReading
 from ids_app.studies.models import Study
 from tests import databases
 
@@ -72,6 +75,17 @@ def test_demo_has_the_injectable_study_with_an_excursion_and_a_destruction(
         assert session.scalar(select(func.count()).select_from(Disposal)) == 2
         states = set(session.scalars(select(DispenseOrder.state)))
         assert states == {OrderState.DISPENSED}
+
+
+def test_demo_fridge_logs_hold_one_excursion_found_and_released(demo: Database) -> None:
+    with demo.read_session() as session:
+        (excursion,) = session.scalars(select(Excursion)).all()
+        assert excursion.max_c == 11.4
+        assert session.scalar(select(func.count()).select_from(TemperatureReading)) > 10_000
+        held = session.scalars(
+            select(QuarantineHold).where(QuarantineHold.reason == HoldReason.EXCURSION)
+        ).all()
+        assert any("Infusion Center Satellite" in hold.details for hold in held)
 
 
 def test_demo_trail_verifies_and_reads_in_time_order(demo: Database) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import RowMapping, select
 from sqlalchemy.orm import Session
 
 from ids_app.audit.models import GENESIS_HASH, AuditChainHead, AuditEntry
@@ -37,30 +37,31 @@ class ChainReport:
         )
 
 
-def _check_entry(entry: AuditEntry, expected_id: int, prev_hash: str) -> str | None:
-    if entry.id != expected_id:
-        return f"entries {expected_id} to {entry.id - 1} are missing (deleted)"
-    if entry.prev_hash != prev_hash:
-        return f"its link to entry {entry.id - 1} was altered"
-    values = {column.name: getattr(entry, column.name) for column in AuditEntry.__table__.columns}
-    if entry_hash(prev_hash, values) != entry.hash:
+def _check_entry(entry: RowMapping, expected_id: int, prev_hash: str) -> str | None:
+    if entry["id"] != expected_id:
+        return f"entries {expected_id} to {entry['id'] - 1} are missing (deleted)"
+    if entry["prev_hash"] != prev_hash:
+        return f"its link to entry {entry['id'] - 1} was altered"
+    if entry_hash(prev_hash, dict(entry)) != entry["hash"]:
         return "its content was changed after it was written (it no longer matches its hash)"
     return None
 
 
 def verify_chain(session: Session) -> ChainReport:
-    """Recompute every hash in id order; stop at the first entry that does not hold."""
+    """Recompute every hash in id order; stop at the first entry that does not hold.
+
+    Rows are streamed as plain rows in batches, never kept as objects, so a trail of
+    millions of entries is walked in constant memory.
+    """
     prev_hash, expected_id, checked = GENESIS_HASH, 1, 0
-    entries = session.scalars(
-        select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=BATCH)
-    )
-    for entry in entries:
+    rows = session.execute(
+        select(AuditEntry.__table__).order_by(AuditEntry.id).execution_options(yield_per=BATCH)
+    ).mappings()
+    for entry in rows:
         problem = _check_entry(entry, expected_id, prev_hash)
         if problem is not None:
-            return ChainReport(checked, ChainBreak(entry.id, problem))
-        prev_hash, expected_id, checked = entry.hash, entry.id + 1, checked + 1
-        if checked % BATCH == 0:
-            session.expunge_all()
+            return ChainReport(checked, ChainBreak(entry["id"], problem))
+        prev_hash, expected_id, checked = entry["hash"], entry["id"] + 1, checked + 1
     head = session.get(AuditChainHead, CHAIN_HEAD_ID)
     if head is None:
         return ChainReport(checked, ChainBreak(expected_id, "the chain's head record is missing"))

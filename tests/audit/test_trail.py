@@ -121,3 +121,15 @@ def test_audit_entries_are_numbered_without_gaps(
     assert ids == list(range(1, len(ids) + 1))
     with db.read_session() as session:
         assert session.scalar(select(func.count()).select_from(AuditEntry)) == len(ids)
+
+
+def test_verify_walks_a_trail_longer_than_one_batch(
+    db: Database, make_user: Callable[..., User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ids_app.audit.verification.BATCH", 3)
+    make_user("tech", Role.TECHNICIAN)
+    make_user("pharm", Role.PHARMACIST)
+    with db.read_session() as session:
+        report = verify_chain(session)
+    assert report.intact, report.summary()
+    assert report.entries_checked == len(_entries(db)) > 3 * 3
