@@ -24,7 +24,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import Enum as SaEnum
 from sqlalchemy.types import TypeDecorator
 
-from ids_app.errors import DatabaseProblem, RecordedRefusal
+from ids_app.errors import ConnectionLost, DatabaseProblem, RecordedRefusal
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -209,7 +209,13 @@ class Database:
             with self.engine.connect() as conn:
                 conn.exec_driver_sql("SELECT 1")
         except SaDatabaseError as error:
-            raise DatabaseProblem(self.explain(error)) from None
+            raise self.problem(error) from None
+
+    def problem(self, error: SaDatabaseError) -> DatabaseProblem:
+        """The driver's error as a refusal; a server that is gone is one worth retrying."""
+        if isinstance(error, OperationalError) and not self.is_sqlite:
+            return ConnectionLost(self.explain(error))
+        return DatabaseProblem(self.explain(error))
 
     def explain(self, error: SaDatabaseError) -> str:
         original = error.orig
@@ -260,7 +266,7 @@ class Database:
             raise
         except SaDatabaseError as error:
             session.rollback()
-            raise DatabaseProblem(self.explain(error)) from error
+            raise self.problem(error) from error
         except BaseException:
             session.rollback()
             raise

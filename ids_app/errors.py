@@ -31,6 +31,13 @@ class DatabaseProblem(IdsError):
     """The database cannot be opened, is not ours, or is from a newer version."""
 
 
+class ConnectionLost(DatabaseProblem):
+    """The database server could not be reached, or the connection dropped mid-action.
+
+    Nothing of the action was saved (it was one transaction), so trying again is safe.
+    """
+
+
 class RecordedRefusal(IdsError):
     """A refusal that is itself part of the record.
 

@@ -76,7 +76,7 @@ def _inspect_state(db: Database) -> tuple[str | None, bool]:
         with db.engine.connect() as conn:
             return current_revision(conn), bool(inspect(conn).get_table_names())
     except SaDatabaseError as error:
-        raise DatabaseProblem(db.explain(error)) from None
+        raise db.problem(error) from None
 
 
 def _backup_path(db: Database, revision: str) -> Path:

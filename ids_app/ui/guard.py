@@ -17,7 +17,7 @@ from sqlalchemy.exc import DatabaseError as SaDatabaseError
 
 from ids_app.config import data_dir
 from ids_app.db import Database
-from ids_app.errors import IdsError
+from ids_app.errors import ConnectionLost, IdsError
 from ids_app.ui.forms import explain
 
 T = TypeVar("T")
@@ -67,23 +67,44 @@ def attempt(
     ``doing`` completes "Something went wrong while …". A refusal goes to
     ``show_refusal`` (an inline label) when given, else to a message box.
     """
-    try:
-        return action()
-    except (IdsError, SaDatabaseError) as error:
-        message = explain(db, error)
-        if show_refusal is not None:
-            show_refusal(message)
-        else:
-            show_message(parent, "Not done", message, QMessageBox.Icon.Warning)
-        return None
-    except Exception as error:  # anything else: the person must hear of it, the log keeps it
-        path = log_unexpected(error, doing)
-        show_message(
-            parent,
-            UNEXPECTED_TITLE,
-            f"Something went wrong while {doing}: {error}.\n\nNothing was recorded and what "
-            f"you typed is still in the form. The details are in {path}; please send that "
-            "file to your administrator.",
-            QMessageBox.Icon.Critical,
-        )
-        return None
+    while True:
+        try:
+            return action()
+        except (IdsError, SaDatabaseError) as error:
+            refusal = db.problem(error) if isinstance(error, SaDatabaseError) else error
+            if isinstance(refusal, ConnectionLost) and ask_to_retry(parent, str(refusal)):
+                continue  # nothing was saved, and the form still holds what was typed
+            message = explain(db, error)
+            if show_refusal is not None:
+                show_refusal(message)
+            else:
+                show_message(parent, "Not done", message, QMessageBox.Icon.Warning)
+            return None
+        except Exception as error:  # anything else: the person must hear of it, the log keeps it
+            path = log_unexpected(error, doing)
+            show_message(
+                parent,
+                UNEXPECTED_TITLE,
+                f"Something went wrong while {doing}: {error}.\n\nNothing was recorded and "
+                f"what you typed is still in the form. The details are in {path}; please send "
+                "that file to your administrator.",
+                QMessageBox.Icon.Critical,
+            )
+            return None
+
+
+RETRY_TITLE = "Connection lost"
+
+
+def ask_to_retry(parent: QWidget | None, message: str) -> bool:
+    """Offer to try the same action again once the server answers (issue: connection loss).
+
+    Modal on purpose: the action waits for the answer, and the form keeps what was typed.
+    """
+    box = QMessageBox(QMessageBox.Icon.Warning, RETRY_TITLE, message, parent=parent)
+    box.setObjectName("retryBox")
+    retry = box.addButton("Try again", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(retry)
+    box.exec()
+    return box.clickedButton() is retry
