@@ -33,7 +33,7 @@ from ids_app.inventory.models import (
 )
 from ids_app.inventory.receiving import received_at
 from ids_app.studies.models import Product, Study
-from ids_app.users.models import Role, SignatureMeaning, User
+from ids_app.users.models import Role, Signature, SignatureMeaning, User
 from ids_app.users.permissions import require_role
 from ids_app.users.services import SignInRefused, find_user
 from ids_app.users.signatures import manifestation, sign_record, signature_holds, signatures_of
@@ -378,3 +378,41 @@ def destruction_certificate(
             for entry, lot, product, kit in rows
         ),
     )
+
+
+class DisposalAlreadyVerified(IdsError):
+    """A monitor verifies a destruction once; a second review is a new visit's count."""
+
+
+def monitor_verifications(session: Session, disposal: Disposal) -> list[Signature]:
+    """The monitors' signed reviews of a disposal, oldest first."""
+    return [
+        signature
+        for signature in signatures_of(session, disposal)
+        if signature.role is Role.MONITOR and signature.meaning is SignatureMeaning.VERIFIED
+    ]
+
+
+def verify_disposal(
+    session: Session, monitor: User, disposal: Disposal, *, password: str
+) -> Signature:
+    """The sponsor's monitor reviews a destruction or return to sponsor and signs it.
+
+    Only a signature is added: the disposal itself is written once and never changed,
+    and the signature is bound to its content (21 CFR 11.50, 11.70).
+    """
+    require_role(session, monitor, Role.MONITOR, to="verify destructions")
+    earlier = monitor_verifications(session, disposal)
+    if earlier:
+        raise DisposalAlreadyVerified(
+            f"{disposal.disposal_number} was already verified: {manifestation(earlier[0])}."
+        )
+    return sign_record(session, monitor.username, password, SignatureMeaning.VERIFIED, disposal)
+
+
+def disposals_awaiting_monitor(session: Session, study_id: int) -> list[Disposal]:
+    """Destructions and returns to sponsor no monitor has verified yet."""
+    disposals = session.scalars(
+        select(Disposal).where(Disposal.study_id == study_id).order_by(Disposal.performed_on)
+    ).all()
+    return [d for d in disposals if not monitor_verifications(session, d)]

@@ -22,7 +22,8 @@ EVERYONE = frozenset(Role)
 PHARMACIST_ONLY = frozenset({Role.PHARMACIST})
 
 # What each control needs. Where a service checks a single role inline (verify_order,
-# decide_hold, resolve_discrepancy, transfer_to_study, verify_return), that role is named.
+# decide_hold, resolve_discrepancy, transfer_to_study, verify_return, verify_disposal), that
+# role is named.
 PERMISSIONS: dict[str, frozenset[Role]] = {
     "order": frozenset(ORDER_ROLES),
     "prepare": frozenset(ORDER_ROLES),
@@ -37,6 +38,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "quarantine": frozenset(QUARANTINE_ROLES),
     "decide_hold": PHARMACIST_ONLY,
     "dispose": frozenset(DISPOSAL_ROLES),
+    "verify_disposal": frozenset({Role.MONITOR}),
     # Monitor mode is read-only except verifying returns (the desktop issue's brief), so the
     # monitor's count (which counts.COUNT_ROLES allows) is not offered on screen.
     "count": frozenset(COUNT_ROLES) - {Role.MONITOR},
@@ -75,6 +77,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("view.destruction", "Destruction", "view", "Ctrl+7"),
     ActionSpec("view.counts", "Counts", "view", "Ctrl+8"),
     ActionSpec("view.transfers", "Transfers", "view", "Ctrl+9"),
+    ActionSpec("view.reports", "Reports", "view", "Ctrl+Shift+R"),
     ActionSpec("view.audit", "Audit trail", "view", "Ctrl+0"),
     ActionSpec("view.find_study", "Find a study", "view", "Ctrl+F"),
     ActionSpec("view.refresh", "Refresh", "view", "F5"),
@@ -101,6 +104,7 @@ STUDY_TABS = (
     ("destruction", "Destruction"),
     ("counts", "Counts"),
     ("transfers", "Transfers"),
+    ("reports", "Reports"),
 )
 
 

@@ -22,16 +22,17 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from ids_app.db import today
-from ids_app.inventory.disposal import DisposalItem, dispose
+from ids_app.inventory.disposal import DisposalItem, dispose, verify_disposal
 from ids_app.inventory.models import Disposal, DisposalKind
 from ids_app.studies.models import Study
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import InlineMessage, hint_label, open_dialog, primary_button
 from ids_app.ui.queries import DisposableRow, DisposalRow, disposable_rows, disposal_rows
 from ids_app.ui.receiving import date_field, pydate, qdate
-from ids_app.ui.signature import WitnessDialog
+from ids_app.ui.signature import SignatureDialog, WitnessDialog
 from ids_app.ui.study_tab import StudyTab
-from ids_app.ui.table_models import Column, RowsModel, fit_columns, table_view
+from ids_app.ui.table_models import Column, RowsModel, fit_columns, selected_row, table_view
+from ids_app.users.models import SignatureMeaning
 from ids_app.users.signatures import manifestation, signatures_of
 
 
@@ -62,6 +63,7 @@ class DestructionTab(StudyTab):
         super().__init__(ws, parent)
         self.dialog: QWidget | None = None
         self.can_dispose = ws.can("dispose")
+        self.can_verify = ws.can("verify_disposal")
 
         self.stock: RowsModel[Choosing] = RowsModel(
             [
@@ -151,12 +153,29 @@ class DestructionTab(StudyTab):
                 Column("Quantity", lambda r: r.quantity),
                 Column("By", lambda r: r.performed_by),
                 Column("Witness", lambda r: r.witness, tooltip=lambda r: r.witness),
+                Column(
+                    "Monitor",
+                    lambda r: r.monitor or "awaiting the monitor",
+                    tooltip=lambda r: r.monitor,
+                ),
             ],
             parent=self,
         )
         self.history_view = table_view(self.history, name="disposalsTable")
         history_box = QGroupBox("Destructions and returns recorded")
-        QVBoxLayout(history_box).addWidget(self.history_view)
+        history_layout = QVBoxLayout(history_box)
+        history_layout.addWidget(self.history_view)
+        self.verify_button = primary_button(
+            "Verify as monitor and sign…", name="verifyDisposalButton"
+        )
+        self.verify_button.clicked.connect(self.verify)
+        self.verify_message = InlineMessage("verifyDisposalMessage")
+        verify_row = QHBoxLayout()
+        verify_row.addWidget(self.verify_message, 1)
+        verify_row.addWidget(self.verify_button)
+        history_layout.addLayout(verify_row)
+        self.verify_button.setVisible(self.can_verify)
+        self.verify_message.setVisible(self.can_verify)
 
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(stock_box)
@@ -173,7 +192,7 @@ class DestructionTab(StudyTab):
             layout.addWidget(
                 hint_label(
                     "Technicians and pharmacists destroy or return stock, with a second person "
-                    "witnessing. No service records a monitor's verification of a destruction yet."
+                    "witnessing; the sponsor's monitor verifies each one and signs."
                 )
             )
         layout.addWidget(split)
@@ -262,6 +281,47 @@ class DestructionTab(StudyTab):
         if not self.isVisible():
             self.refresh()
         self.message.show_success(message)
+
+    def verify(self) -> None:
+        row = selected_row(self.history_view)
+        if not isinstance(row, DisposalRow):
+            self.verify_message.show_error("Choose the destruction or return to verify.")
+            return
+        user, db = self.ws.user, self.ws.db
+
+        def sign(password: str) -> str:
+            with db.unit_of_work() as session:
+                signature = verify_disposal(
+                    session, user, session.get_one(Disposal, row.id), password=password
+                )
+                return manifestation(signature)
+
+        dialog = SignatureDialog(
+            db,
+            user,
+            meaning=SignatureMeaning.VERIFIED,
+            what=_verify_text(row),
+            sign=sign,
+            parent=self,
+        )
+        dialog.signed.connect(self._verified)
+        self.dialog = dialog
+        open_dialog(dialog)
+
+    def _verified(self, text: str) -> None:
+        message = f"Verified: {text}"
+        self.ws.changed(message)
+        if not self.isVisible():
+            self.refresh()
+        self.verify_message.show_success(message)
+
+
+def _verify_text(row: DisposalRow) -> str:
+    return (
+        f"{row.kind.capitalize()} {row.number} on {row.performed_on:%Y-%m-%d}: {row.quantity}, "
+        f"{row.method}, authorized by {row.authorization}; witnessed by {row.witness}. Sign "
+        "when you have checked the record against the certificate and the stock."
+    )
 
 
 def _witness_line(session: Session, disposal: Disposal) -> str:

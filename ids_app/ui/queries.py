@@ -22,7 +22,12 @@ from ids_app.audit.models import AuditEntry
 from ids_app.db import Base
 from ids_app.inventory.counts import open_discrepancies
 from ids_app.inventory.dispensing import dispensed_on
-from ids_app.inventory.disposal import DisposalItem, destruction_certificate, disposable_stock
+from ids_app.inventory.disposal import (
+    DisposalItem,
+    destruction_certificate,
+    disposable_stock,
+    monitor_verifications,
+)
 from ids_app.inventory.expiry import expiring_stock
 from ids_app.inventory.ledger import Balance, balances, study_balances, study_stock
 from ids_app.inventory.models import (
@@ -948,6 +953,7 @@ def disposable_rows(session: Session, study_id: int, today: dt.date) -> list[Dis
 
 @dataclass(frozen=True)
 class DisposalRow:
+    id: int
     number: str
     kind: str
     method: str
@@ -957,6 +963,7 @@ class DisposalRow:
     witness: str
     lines: int
     quantity: str
+    monitor: str
 
 
 def disposal_rows(session: Session, study_id: int) -> list[DisposalRow]:
@@ -977,8 +984,10 @@ def disposal_rows(session: Session, study_id: int) -> list[DisposalRow]:
             for line in certificate.lines:
                 by_unit[line.unit] = by_unit.get(line.unit, 0) + line.quantity
             quantity = ", ".join(f"{n} {unit}" for unit, n in sorted(by_unit.items()))
+        verified = monitor_verifications(session, disposal)
         rows.append(
             DisposalRow(
+                disposal.id,
                 disposal.disposal_number,
                 disposal.kind.value,
                 disposal.method,
@@ -988,6 +997,7 @@ def disposal_rows(session: Session, study_id: int) -> list[DisposalRow]:
                 witness,
                 lines,
                 quantity,
+                manifestation(verified[0]) if verified else "",
             )
         )
     return rows

@@ -18,7 +18,9 @@ from ids_app.inventory.disposal import (
     DisposalRefused,
     destruction_certificate,
     disposable_stock,
+    disposals_awaiting_monitor,
     dispose,
+    verify_disposal,
 )
 from ids_app.inventory.ledger import study_balances
 from ids_app.inventory.models import (
@@ -455,3 +457,46 @@ def test_certificate_refuses_a_disposal_changed_after_it_was_signed(
     raw_sql(db, forgery)
     with db.read_session() as session, pytest.raises(IdsError, match="no valid witness signature"):
         destruction_certificate(session, session.get_one(Disposal, disposal.id))
+
+
+def test_monitor_verifies_a_destruction_once_with_a_signature(
+    db: Database, example: Example
+) -> None:
+    _returned_kit(db, example, "1007", verify=True)
+    disposal = _dispose(db, example, [_kit_item(db, "1007", example.returns, RETURNED)])
+    with db.read_session() as session:
+        assert [d.id for d in disposals_awaiting_monitor(session, example.study.id)] == [
+            disposal.id
+        ]
+    with db.unit_of_work() as session:
+        signature = verify_disposal(
+            session,
+            example.people.monitor,
+            session.get_one(Disposal, disposal.id),
+            password=PASSWORD,
+        )
+    assert (signature.meaning, signature.printed_name) == (
+        SignatureMeaning.VERIFIED,
+        "Morgan Monitor",
+    )
+    with db.read_session() as session:
+        assert disposals_awaiting_monitor(session, example.study.id) == []
+    with pytest.raises(IdsError, match="already verified"), db.unit_of_work() as session:
+        verify_disposal(
+            session,
+            example.people.monitor,
+            session.get_one(Disposal, disposal.id),
+            password=PASSWORD,
+        )
+
+
+def test_only_a_monitor_verifies_a_destruction(db: Database, example: Example) -> None:
+    _returned_kit(db, example, "1007", verify=True)
+    disposal = _dispose(db, example, [_kit_item(db, "1007", example.returns, RETURNED)])
+    with pytest.raises(PermissionDenied, match="Only a monitor"), db.unit_of_work() as session:
+        verify_disposal(
+            session,
+            example.people.pharm2,
+            session.get_one(Disposal, disposal.id),
+            password=PASSWORD,
+        )

@@ -177,6 +177,27 @@ def test_destruction_is_witnessed_at_the_same_workstation(
         ).one()
 
 
+def test_monitor_verifies_a_destruction_with_a_signature(
+    qtbot: QtBot, open_window: WindowOpener
+) -> None:
+    technician = open_window("tech")
+    ttab = open_tab(technician, "ABC-123", "destruction")
+    assert isinstance(ttab, DestructionTab)
+    assert not ttab.verify_button.isVisible()  # only the monitor verifies
+    monitor = open_window("monitor")
+    tab = open_tab(monitor, "ABC-123", "destruction")
+    assert isinstance(tab, DestructionTab)
+    assert not tab.dispose_button.isVisible()
+    assert tab.history.rows[0].monitor == ""  # the demo's destruction awaits the monitor
+    tab.history_view.selectRow(0)
+    tab.verify_button.click()
+    dialog = tab.dialog
+    assert isinstance(dialog, SignatureDialog)
+    with qtbot.waitSignal(dialog.signed):
+        sign_in_dialog(qtbot, dialog, "demo-monitor")
+    assert tab.history.rows[0].monitor.startswith("Morgan Monitor, Monitor — Verified")
+
+
 def test_count_finds_a_missing_kit_and_a_pharmacist_resolves_it(
     qtbot: QtBot, open_window: WindowOpener
 ) -> None:
