@@ -77,7 +77,6 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("view.destruction", "Destruction", "view", "Ctrl+7"),
     ActionSpec("view.counts", "Counts", "view", "Ctrl+8"),
     ActionSpec("view.transfers", "Transfers", "view", "Ctrl+9"),
-    ActionSpec("view.reports", "Reports", "view", "Ctrl+Shift+R"),
     ActionSpec("view.audit", "Audit trail", "view", "Ctrl+0"),
     ActionSpec("view.find_study", "Find a study", "view", "Ctrl+F"),
     ActionSpec("view.refresh", "Refresh", "view", "F5"),
@@ -104,7 +103,6 @@ STUDY_TABS = (
     ("destruction", "Destruction"),
     ("counts", "Counts"),
     ("transfers", "Transfers"),
-    ("reports", "Reports"),
 )
 
 
