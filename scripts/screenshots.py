@@ -43,14 +43,18 @@ from ids_app.studies.tables import Table, TableRow
 from ids_app.ui.counts import CountsTab
 from ids_app.ui.destruction import DestructionTab
 from ids_app.ui.dispensing import DispensingTab
+from ids_app.ui.kit_list_dialog import KitListDialog
 from ids_app.ui.main_window import APP_TITLE, MainWindow
 from ids_app.ui.receiving import ReceivingTab
+from ids_app.ui.reports_tab import ReportsTab
 from ids_app.ui.returns import ReturnsTab
 from ids_app.ui.settings import AppSettings
 from ids_app.ui.settings_dialog import SettingsDialog
+from ids_app.ui.setup_tab import SetupTab
 from ids_app.ui.sign_in import FirstAdministratorDialog, SignInDialog
 from ids_app.ui.signature import SignatureDialog, WitnessDialog
 from ids_app.ui.style import apply_style
+from ids_app.ui.temperature_tab import TemperatureTab
 from ids_app.ui.transfers import TransfersTab
 from ids_app.users import services
 from ids_app.users.models import User
@@ -232,6 +236,21 @@ def more_kits(db: Database, kits: list[str]) -> dt.date:
 # --- the pictures ------------------------------------------------------------------------------
 
 
+def sample_kit_list(expiry: dt.date) -> Path:
+    """A sponsor's kit list with two rows to fix, for the import dialog's picture."""
+    path = FOLDER / "ABC-123-kit-list.csv"
+    rows = [
+        ("2001", "L2301", f"{expiry:%d-%b-%Y}", "A"),
+        ("2002", "L2301", f"{expiry:%d-%b-%Y}", "B"),
+        ("2003", "L2301", "31/02/2027", "A"),
+        ("1012", "L2301", f"{expiry:%d-%b-%Y}", "B"),
+        ("2005", "L2302", f"{expiry:%d-%b-%Y}", "A"),
+    ]
+    lines = ["Kit Number,Lot Number,Expiry Date,Treatment", *(",".join(r) for r in rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def shell_screens() -> None:
     empty = open_database("ids.sqlite")
     save(FirstAdministratorDialog(empty), "first-administrator.png")
@@ -289,6 +308,15 @@ def workflow_screens(demo: Database) -> None:
     save(unblinded, "dispensing-own-order.png")
     unblinded.open_study(xyz, "quarantine")
     save(unblinded, "quarantine.png")
+    unblinded.open_study(abc, "setup")
+    setup = unblinded.workspace.current_tab()
+    assert isinstance(setup, SetupTab)
+    save(unblinded, "setup.png")
+    kit_list = setup.open_kit_list()
+    assert isinstance(kit_list, KitListDialog)
+    kit_list.load(sample_kit_list(expiry))
+    save(kit_list, "kit-list-import.png")
+    kit_list.reject()
     unblinded.close()
 
     tech = window_for(demo, "tech")
@@ -364,6 +392,15 @@ def workflow_screens(demo: Database) -> None:
     transfers.quantity.setValue(6)
     save(tech, "transfers.png")
 
+    tech.open_study(abc, "temperature")
+    temperature = tech.workspace.current_tab()
+    assert isinstance(temperature, TemperatureTab)
+    temperature.choose_location("Infusion Center Satellite")
+    temperature.period.setCurrentIndex(temperature.period.findData(90))
+    if temperature.excursions.rowCount():
+        temperature.excursions_view.selectRow(0)
+    save(tech, "temperature.png")
+
     tech.lock("Locked after 10 minutes without use.")
     save(tech, "lock-screen.png")
     tech.lock_screen.password_field.setText(PASSWORDS["tech"])
@@ -392,6 +429,15 @@ def workflow_screens(demo: Database) -> None:
     # The README's main window: a pharmacist's My work.
     pharm_again = window_for(demo, "pharm2")
     save(pharm_again, "main-window.png")
+    pharm_again.open_study(abc, "reports")
+    reports = pharm_again.workspace.current_tab()
+    assert isinstance(reports, ReportsTab)
+    reports.ask_path = lambda _title, _suggested, _filter: str(FOLDER / "ABC-123-binder.pdf")
+    reports.binder_button.click()
+    if reports.worker is not None:
+        reports.worker.wait()
+    settle()
+    save(pharm_again, "reports.png")
     pharm_again.close()
 
 

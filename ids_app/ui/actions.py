@@ -16,6 +16,7 @@ from ids_app.inventory.quarantine import QUARANTINE_ROLES
 from ids_app.inventory.receiving import RECEIVING_ROLES
 from ids_app.inventory.returns import RETURN_ROLES
 from ids_app.inventory.transfers import TRANSFER_ROLES
+from ids_app.studies.services import SETUP_ROLES
 from ids_app.users.models import Role, User
 
 EVERYONE = frozenset(Role)
@@ -63,6 +64,7 @@ class ActionSpec:
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("study.new", "New study…", "work", "Ctrl+Shift+N", roles=frozenset(SETUP_ROLES)),
     ActionSpec("file.settings", "Settings…", "file", "Ctrl+,"),
     ActionSpec("file.lock", "Lock the window", "file", "Ctrl+Shift+L"),
     ActionSpec("file.change_password", "Change password…", "file"),
@@ -70,6 +72,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("file.quit", "Quit", "file", "Ctrl+Q"),
     ActionSpec("view.my_work", "My work", "view", "Ctrl+1", tip="What waits for you"),
     ActionSpec("view.overview", "Overview", "view", "Ctrl+2"),
+    ActionSpec("view.setup", "Setup", "view", "Ctrl+Shift+S"),
     ActionSpec("view.dispensing", "Dispensing", "view", "Ctrl+3"),
     ActionSpec("view.receiving", "Receiving", "view", "Ctrl+4"),
     ActionSpec("view.returns", "Returns", "view", "Ctrl+5"),
@@ -77,6 +80,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("view.destruction", "Destruction", "view", "Ctrl+7"),
     ActionSpec("view.counts", "Counts", "view", "Ctrl+8"),
     ActionSpec("view.transfers", "Transfers", "view", "Ctrl+9"),
+    ActionSpec("view.temperature", "Temperature", "view", "Ctrl+Shift+T"),
+    ActionSpec("view.reports", "Reports", "view", "Ctrl+Shift+R"),
     ActionSpec("view.audit", "Audit trail", "view", "Ctrl+0"),
     ActionSpec("view.find_study", "Find a study", "view", "Ctrl+F"),
     ActionSpec("view.refresh", "Refresh", "view", "F5"),
@@ -96,6 +101,7 @@ MENUS = (("file", "&File"), ("view", "&View"), ("work", "&Work"), ("help", "&Hel
 # The workspace tabs in order, with the view action that shows each.
 STUDY_TABS = (
     ("overview", "Overview"),
+    ("setup", "Setup"),
     ("dispensing", "Dispensing"),
     ("receiving", "Receiving"),
     ("returns", "Returns"),
@@ -103,6 +109,8 @@ STUDY_TABS = (
     ("destruction", "Destruction"),
     ("counts", "Counts"),
     ("transfers", "Transfers"),
+    ("temperature", "Temperature"),
+    ("reports", "Reports"),
 )
 
 

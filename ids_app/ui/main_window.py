@@ -35,11 +35,15 @@ from ids_app.ui.my_work import MyWorkPage
 from ids_app.ui.overview import OverviewTab
 from ids_app.ui.quarantine import QuarantineTab
 from ids_app.ui.receiving import ReceivingTab
+from ids_app.ui.reports_tab import ReportsTab
 from ids_app.ui.returns import ReturnsTab
 from ids_app.ui.settings import AppSettings
+from ids_app.ui.setup_dialogs import open_new_study
+from ids_app.ui.setup_tab import SetupTab
 from ids_app.ui.sign_in import ChangePasswordDialog, sign_out
 from ids_app.ui.study_list import StudyListPanel
 from ids_app.ui.study_tab import StudyTab
+from ids_app.ui.temperature_tab import TemperatureTab
 from ids_app.ui.transfers import TransfersTab
 from ids_app.ui.workspace import StudyWorkspace
 from ids_app.users.models import User
@@ -148,6 +152,7 @@ class MainWindow(QMainWindow):
         """The workflow tabs, in STUDY_TABS order; only finished screens are listed."""
         built: dict[str, StudyTab] = {
             "overview": OverviewTab(self.ws),
+            "setup": SetupTab(self.ws),
             "dispensing": DispensingTab(self.ws),
             "receiving": ReceivingTab(self.ws),
             "returns": ReturnsTab(self.ws),
@@ -155,6 +160,8 @@ class MainWindow(QMainWindow):
             "destruction": DestructionTab(self.ws),
             "counts": CountsTab(self.ws),
             "transfers": TransfersTab(self.ws),
+            "temperature": TemperatureTab(self.ws),
+            "reports": ReportsTab(self.ws),
         }
         return [(title, built[key]) for key, title in STUDY_TABS if key in built]
 
@@ -163,6 +170,7 @@ class MainWindow(QMainWindow):
 
     def _handlers(self) -> dict[str, Callable[[], object]]:
         handlers: dict[str, Callable[[], object]] = {
+            "study.new": lambda: open_new_study(self.ws, self),
             "file.settings": self.open_settings,
             "file.lock": lambda: self.lock("Locked by you."),
             "file.change_password": self.open_change_password,

@@ -48,6 +48,7 @@ from ids_app.ui.table_models import (
     fit_height,
     table_view,
 )
+from ids_app.ui.temperature_alerts import storage_alert_text
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,11 @@ class OverviewTab(StudyTab):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)
         layout.addLayout(header)
+        self.storage_alert = QLabel()
+        self.storage_alert.setObjectName("storageAlert")
+        self.storage_alert.setWordWrap(True)
         layout.addWidget(alerts_widget)
+        layout.addWidget(self.storage_alert)
         layout.addWidget(stock_box, 1)
 
     def reload(self) -> None:
@@ -304,6 +309,10 @@ class OverviewTab(StudyTab):
         ):
             box.model.set_rows(rows)
             box.show_count()
+        storage = self.ws.read(self, "reading the storage alerts", storage_alert_text) or ""
+        self.storage_alert.setText(storage)
+        self.storage_alert.setVisible(bool(storage))
+        set_status(self.storage_alert, "quarantined" if storage else None)
 
     def _open_order(self, index: QModelIndex) -> None:
         row = self.verifications.data(index, ROW_ROLE)
