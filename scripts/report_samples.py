@@ -2,8 +2,9 @@
 
     .venv/bin/python scripts/report_samples.py
 
-Needs poppler's ``pdftoppm``. The workbook has no renderer here, so its picture is drawn
-from the cells read back with openpyxl (values, with formulas shown as written).
+Needs poppler's ``pdftoppm`` and ``pdftotext``. The workbook has no renderer here, so its
+picture is drawn from the cells read back with openpyxl (values, with formulas shown as
+written).
 """
 
 from __future__ import annotations
@@ -37,11 +38,25 @@ from ids_app.reports.rendering import write_pdf  # noqa: E402
 from ids_app.users.services import get_user  # noqa: E402
 
 
-def png(pdf: Path, name: str, *, first: int, last: int, dpi: int = 60) -> None:
+def png(
+    pdf: Path, name: str, *, first: int, last: int, dpi: int = 60, single: bool = False
+) -> None:
+    """Pages as name-NN.png; ``single``: one page as name.png, a link that survives the
+    page moving when a section grows."""
     pages = ["-f", str(first), "-l", str(last)]
+    once = ["-singlefile"] if single else []
     subprocess.run(
-        ["pdftoppm", "-png", "-r", str(dpi), *pages, str(pdf), str(HERE / name)], check=True
+        ["pdftoppm", "-png", "-r", str(dpi), *pages, *once, str(pdf), str(HERE / name)],
+        check=True,
     )
+
+
+def page_with(pdf: Path, text: str) -> int:
+    """The number of the first page whose text holds ``text``."""
+    found = subprocess.run(
+        ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    return next(n for n, page in enumerate(found.split("\f"), start=1) if text in page)
 
 
 def _shown(value: object) -> str:
@@ -95,6 +110,10 @@ def main() -> None:
         binder = export_audit_binder(db, tech, "ABC-123", work / "binder.pdf")
         png(binder.path, "binder", first=1, last=3)
         png(binder.path, "binder-darf", first=6, last=6)
+        # The demo's injectable study keeps fridge logs; its satellite had a power cut.
+        injectable = export_audit_binder(db, tech, "XYZ-789", work / "injectable.pdf")
+        page = page_with(injectable.path, "Infusion Center Satellite: satellite, 2 to 8 °C")
+        png(injectable.path, "binder-temperature", first=page, last=page, single=True)
         label = export_dispensing_label(
             db,
             tech,

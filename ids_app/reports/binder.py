@@ -42,6 +42,7 @@ SECTIONS = (
     Section("returns", "Returns and compliance", wide=True),
     Section("quarantine", "Quarantine and excursions"),
     Section("disposal", "Destruction and return to sponsor"),
+    Section("temperature", "Temperature log and excursions"),
     Section("counts", "Counts, discrepancies and resolutions", wide=True),
     Section("corrections", "Corrections", wide=True),
     Section("audit", "Audit-trail extract", wide=True),

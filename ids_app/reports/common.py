@@ -1,11 +1,17 @@
-"""Small facts the report sections share: the site's name, initials, product wording."""
+"""Small facts the report sections share: the site's name, initials, product wording,
+what a hold put in quarantine."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from fractions import Fraction
 
-from ids_app.reports.records import ProductInfo
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ids_app.inventory.models import LedgerEntry, QuarantineHold, StockState
+from ids_app.reports.records import HeldStock, ProductInfo
 from ids_app.studies.models import Product
 
 SITE_ENV = "IDS_SITE_NAME"
@@ -70,3 +76,37 @@ def product_info(product: Product) -> ProductInfo:
         rule=rule,
         gtin=product.gtin,
     )
+
+
+def hold_entries(session: Session, hold: QuarantineHold) -> list[LedgerEntry]:
+    """Every ledger entry made under a hold, in order."""
+    return list(
+        session.scalars(
+            select(LedgerEntry).where(LedgerEntry.hold_id == hold.id).order_by(LedgerEntry.id)
+        )
+    )
+
+
+def put_on_hold(entries: Iterable[LedgerEntry]) -> list[LedgerEntry]:
+    """What came into quarantine under a hold (moves inside quarantine carry it too)."""
+    return [
+        e
+        for e in entries
+        if e.to_state is StockState.QUARANTINED and e.from_state is not StockState.QUARANTINED
+    ]
+
+
+def held_summary(held: Iterable[HeldStock]) -> str:
+    """What a hold took, one phrase per product, lot and place: "6 kits of ABC 10 mg or
+    placebo tablet, lot L2301 (kits 1013, 1014, …) at IDS Shelf A", not a line per kit."""
+    groups: dict[tuple[str, str, str, str], list[HeldStock]] = {}
+    for item in held:
+        key = (item.product, item.lot_number, item.location, item.unit)
+        groups.setdefault(key, []).append(item)
+    phrases = []
+    for (product, lot_number, location, unit), items in groups.items():
+        kits = [item.kit_number for item in items if item.kit_number]
+        listed = f" (kit{'s' if len(kits) > 1 else ''} {', '.join(kits)})" if kits else ""
+        count = quantity(sum(item.quantity for item in items), unit)
+        phrases.append(f"{count} of {product}, lot {lot_number}{listed} at {location}")
+    return "; ".join(phrases)

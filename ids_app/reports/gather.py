@@ -43,7 +43,7 @@ from ids_app.inventory.returns import compliance
 from ids_app.reports.accountability import darf_records
 from ids_app.reports.audit_extract import audit_rows
 from ids_app.reports.blinding import Blinder
-from ids_app.reports.common import initials, product_info, site_name
+from ids_app.reports.common import hold_entries, initials, product_info, put_on_hold, site_name
 from ids_app.reports.period import WHOLE_RECORD, EmptyPeriod, Period
 from ids_app.reports.progress import Steps
 from ids_app.reports.records import (
@@ -71,6 +71,7 @@ from ids_app.reports.records import (
     StudyInfo,
     StudyRecord,
 )
+from ids_app.reports.temperature import gather_temperature
 from ids_app.studies.models import Prescriber, Product, Study, StudyStaff, Subject
 from ids_app.studies.services import get_study, is_unblinded
 from ids_app.users.models import Role, Signature, SignatureMeaning, User
@@ -83,7 +84,7 @@ REPORT_ROLES = (Role.TECHNICIAN, Role.PHARMACIST, Role.MONITOR, Role.ADMINISTRAT
 NO_SIGNATURE = "no valid signature on file"
 
 # Sections read one after another, each one progress step.
-GATHER_STEPS = 12
+GATHER_STEPS = 13
 
 
 def report_study(session: Session, actor: User, protocol_number: str, *, to: str) -> Study:
@@ -185,6 +186,37 @@ class Lookups:
         if location_id is None:
             return state.value
         return f"{state.value} at {self.location_name(location_id)}"
+
+    def held(
+        self, lot_id: int, kit_id: int | None, location_id: int | None, quantity: int
+    ) -> HeldStock:
+        lot = self.lots[lot_id]
+        product = self.products[lot.product_id]
+        return HeldStock(
+            product=product.description,
+            lot_number=lot.lot_number,
+            kit_number=self.kit_number(kit_id),
+            location=self.location_name(location_id),
+            quantity=quantity,
+            unit=product.unit,
+        )
+
+    def decision_row(self, decision: HoldDecision, entries: Iterable[LedgerEntry]) -> DecisionRow:
+        """A signed decision on a lot; ``entries`` are its hold's, for the quantity decided."""
+        return DecisionRow(
+            lot_number=self.lots[decision.lot_id].lot_number,
+            decision=decision.decision.value,
+            sponsor_reference=self.blinder.required_text(decision.sponsor_reference),
+            decided_at=decision.decided_at,
+            signature=self.signed(
+                decision, "hold_decision", decision.id, SignatureMeaning.APPROVED
+            ),
+            quantity=sum(
+                e.quantity
+                for e in entries
+                if e.lot_id == decision.lot_id and e.kind in (EntryKind.RELEASE, EntryKind.CONDEMN)
+            ),
+        )
 
 
 SIGNED_TABLES: dict[str, Any] = {
@@ -539,17 +571,7 @@ def _holds(session: Session, look: Lookups) -> tuple[HoldRow, ...]:
             look.period.holds(d.decided_at) for d in decisions
         ):
             continue
-        entries = list(
-            session.scalars(
-                select(LedgerEntry).where(LedgerEntry.hold_id == hold.id).order_by(LedgerEntry.id)
-            )
-        )
-        # What came into quarantine under the hold (moves inside quarantine carry it too).
-        held = [
-            e
-            for e in entries
-            if e.to_state is StockState.QUARANTINED and e.from_state is not StockState.QUARANTINED
-        ]
+        entries = hold_entries(session, hold)
         rows.append(
             HoldRow(
                 hold_id=hold.id,
@@ -559,46 +581,17 @@ def _holds(session: Session, look: Lookups) -> tuple[HoldRow, ...]:
                 placed_by=look.user_name(hold.placed_by_id),
                 shipment_number=shipments.get(hold.shipment_id) if hold.shipment_id else None,
                 held=tuple(
-                    _held(look, e.lot_id, e.kit_id, e.to_location_id, e.quantity) for e in held
+                    look.held(e.lot_id, e.kit_id, e.to_location_id, e.quantity)
+                    for e in put_on_hold(entries)
                 ),
-                decisions=tuple(
-                    DecisionRow(
-                        lot_number=look.lots[d.lot_id].lot_number,
-                        decision=d.decision.value,
-                        sponsor_reference=look.blinder.required_text(d.sponsor_reference),
-                        decided_at=d.decided_at,
-                        signature=look.signed(d, "hold_decision", d.id, SignatureMeaning.APPROVED),
-                        quantity=sum(
-                            e.quantity
-                            for e in entries
-                            if e.lot_id == d.lot_id
-                            and e.kind in (EntryKind.RELEASE, EntryKind.CONDEMN)
-                        ),
-                    )
-                    for d in decisions
-                ),
+                decisions=tuple(look.decision_row(d, entries) for d in decisions),
                 still_held=tuple(
-                    _held(look, b.lot_id, b.kit_id, b.location_id, b.quantity)
+                    look.held(b.lot_id, b.kit_id, b.location_id, b.quantity)
                     for b in held_stock(session, hold)
                 ),
             )
         )
     return tuple(rows)
-
-
-def _held(
-    look: Lookups, lot_id: int, kit_id: int | None, location_id: int | None, quantity: int
-) -> HeldStock:
-    lot = look.lots[lot_id]
-    product = look.products[lot.product_id]
-    return HeldStock(
-        product=product.description,
-        lot_number=lot.lot_number,
-        kit_number=look.kit_number(kit_id),
-        location=look.location_name(location_id),
-        quantity=quantity,
-        unit=product.unit,
-    )
 
 
 def _disposals(session: Session, look: Lookups) -> tuple[DisposalRow, ...]:
@@ -770,6 +763,8 @@ def gather_study_record(
     steps.step()
     disposals = _disposals(session, look)
     steps.step()
+    temperature = gather_temperature(session, look)
+    steps.step()
     counts = _counts(session, look)
     steps.step()
     corrections = _corrections(session, look)
@@ -799,4 +794,5 @@ def gather_study_record(
         counts=counts,
         corrections=corrections,
         audit=audit,
+        temperature=temperature,
     )

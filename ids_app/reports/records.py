@@ -428,6 +428,168 @@ class AuditRow:
     hash_prefix: str
 
 
+def span_text(seconds: int | None) -> str:
+    """A duration as people say it: "45 min", "2 h 40 min", "3 d 4 h"."""
+    if seconds is None:
+        return "unknown"
+    minutes = round(seconds / 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min"
+
+
+@dataclass(frozen=True)
+class ReadingSourceInfo:
+    """Where a location's readings came from: "manual" or "logger", and the device."""
+
+    source: str
+    device: str | None
+    count: int
+
+
+@dataclass(frozen=True)
+class LogFileInfo:
+    """A logger file imported for a location, traceable to the original (ALCOA+)."""
+
+    file_name: str
+    layout: str
+    device: str
+    unit: str
+    time_zone: str | None
+    first_reading_at: dt.datetime
+    last_reading_at: dt.datetime
+    reading_count: int
+    skipped_count: int
+    imported_by: str
+    imported_at: dt.datetime
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ExcursionHoldInfo:
+    """A hold the excursion placed on this study's stock, and what it still holds."""
+
+    hold_id: int
+    placed_at: dt.datetime
+    held: tuple[HeldStock, ...]
+    still_held: tuple[HeldStock, ...]
+
+
+@dataclass(frozen=True)
+class ExposedDispense:
+    """Exposed stock that reached a subject after the excursion began and before it was
+    on record: it could not be held, so the sponsor must be told."""
+
+    dispensed_at: dt.datetime
+    subject_code: str | None
+    product: str
+    lot_number: str
+    kit_number: str | None
+    quantity: int
+    unit: str
+
+
+@dataclass(frozen=True)
+class ExcursionInfo:
+    """An excursion at a location or in transit, with this study's holds and decisions.
+
+    Durations are whole seconds (a timedelta has no place in the hashed data); None when
+    only a thermometer's min/max memory showed the excursion.
+    """
+
+    excursion_id: int
+    place: str
+    shipment_number: str | None
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    duration_seconds: int | None
+    still_open: bool
+    evidence: str
+    range_text: str
+    minimum_minutes: int
+    min_c: float
+    max_c: float
+    mkt_c: float | None
+    holds: tuple[ExcursionHoldInfo, ...]
+    decisions: tuple[DecisionRow, ...]
+    dispensed_after: tuple[ExposedDispense, ...]
+    awaiting_decision: bool
+
+    @property
+    def duration(self) -> str:
+        return span_text(self.duration_seconds)
+
+
+@dataclass(frozen=True)
+class LocationTemperature:
+    """One location's temperatures over the section's period (USP <1079>, <659>)."""
+
+    name: str
+    kind: str
+    range_min_c: float
+    range_max_c: float
+    range_text: str
+    checked_daily: bool
+    start: dt.datetime
+    end: dt.datetime
+    reading_count: int
+    sources: tuple[ReadingSourceInfo, ...]
+    min_c: float | None
+    max_c: float | None
+    mkt_c: float | None
+    out_of_range_seconds: int
+    covered_seconds: int
+    chart_svg: str | None
+    excursions: tuple[ExcursionInfo, ...]
+    log_files: tuple[LogFileInfo, ...]
+
+    @property
+    def logged(self) -> bool:
+        """Anything to chart: readings in the period, or an excursion overlapping it."""
+        return bool(self.reading_count or self.excursions)
+
+    @property
+    def out_of_range(self) -> str:
+        return span_text(self.out_of_range_seconds)
+
+    @property
+    def covered(self) -> str:
+        return span_text(self.covered_seconds)
+
+    @property
+    def out_of_range_share(self) -> float | None:
+        """Time out of range as a share of the time the readings cover."""
+        return self.out_of_range_seconds / self.covered_seconds if self.covered_seconds else None
+
+
+@dataclass(frozen=True)
+class TemperatureRecord:
+    """The temperature log of the study's locations and its shipments in transit.
+
+    ``start`` and ``end`` bound every location's figures; ``ends_at_last_reading`` says the
+    period was still running when the record was read, so it stops at its last reading.
+    """
+
+    start: dt.datetime
+    end: dt.datetime
+    ends_at_last_reading: bool
+    locations: tuple[LocationTemperature, ...]
+    transit: tuple[ExcursionInfo, ...]
+
+    @property
+    def logged(self) -> bool:
+        return any(location.logged for location in self.locations)
+
+    @property
+    def excursions(self) -> tuple[ExcursionInfo, ...]:
+        at_locations = tuple(x for loc in self.locations for x in loc.excursions)
+        return at_locations + self.transit
+
+
 @dataclass(frozen=True)
 class StudyRecord:
     """Everything a study's binder and workbook hold, for one period and edition."""
@@ -454,6 +616,7 @@ class StudyRecord:
     counts: tuple[CountRow, ...]
     corrections: tuple[CorrectionRow, ...]
     audit: tuple[AuditRow, ...]
+    temperature: TemperatureRecord
 
     @property
     def unblinded(self) -> bool:

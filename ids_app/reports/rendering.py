@@ -15,10 +15,11 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from ids_app.reports.common import quantity
+from ids_app.reports.common import held_summary, quantity
 
 TEMPLATES = Path(__file__).with_name("templates")
 DASH = "—"
+MINUS = "\u2212"
 
 
 def local_time(moment: dt.datetime | None) -> str:
@@ -47,7 +48,25 @@ def signed(value: int | None) -> str:
     in print."""
     if value is None or value == 0:
         return ""
-    return f"+{value}" if value > 0 else f"\u2212{-value}"
+    return f"+{value}" if value > 0 else f"{MINUS}{-value}"
+
+
+def celsius(value: float | None, digits: int | None = None) -> str:
+    """A temperature as recorded (7.778 °C), or to ``digits`` decimals for a computed one
+    (MKT); with a true minus sign (U+2212), legible in print."""
+    if value is None:
+        return DASH
+    text = f"{value:g}" if digits is None else f"{value:.{digits}f}"
+    return f"{text.replace('-', MINUS)} °C"
+
+
+def percent(share: float | None) -> str:
+    """A share as a percentage; below 0.1 % it says so rather than "0.0 %"."""
+    if share is None:
+        return DASH
+    if 0 < share < 0.001:
+        return "under 0.1 %"
+    return f"{share * 100:.1f} %"
 
 
 def css_string(value: object) -> Markup:
@@ -77,6 +96,9 @@ def environment() -> jinja2.Environment:
         signed=signed,
         css_string=css_string,
         quantity=quantity,
+        celsius=celsius,
+        percent=percent,
+        held_summary=held_summary,
     )
     return env
 

@@ -18,7 +18,13 @@ from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
 from openpyxl.styles import Alignment, Font, PatternFill  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 
-from ids_app.reports.records import AccountabilityRecord, Printing, StudyRecord
+from ids_app.reports.common import held_summary, quantity
+from ids_app.reports.records import (
+    AccountabilityRecord,
+    ExcursionInfo,
+    Printing,
+    StudyRecord,
+)
 
 SHEETS = (
     "Summary",
@@ -29,6 +35,8 @@ SHEETS = (
     "Returns & compliance",
     "Quarantine & excursions",
     "Destruction",
+    "Temperature",
+    "Excursions",
     "Discrepancies",
     "Audit trail",
 )
@@ -45,7 +53,7 @@ class Column:
 
     header: str
     width: float
-    kind: str = "text"  # text, int, float, percent, date, time
+    kind: str = "text"  # text, int, float, percent, share, date, time, celsius, mkt, hours
 
     @property
     def number_format(self) -> str | None:
@@ -55,6 +63,11 @@ class Column:
             "int": "0",
             "float": "0.##",
             "percent": "0%",
+            "share": "0.0%",
+            # A reading as recorded (7.778 °C) but never "8." for 8 °C.
+            "celsius": "0.0##",
+            "mkt": "0.00",
+            "hours": "0.00",
         }.get(self.kind)
 
 
@@ -147,6 +160,11 @@ def _quoted(text: str) -> str:
 
 def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
+
+
+def _hours(seconds: int | None) -> float | None:
+    """A duration as a number of hours: sums and filters work on it, unlike "2 h 40 min"."""
+    return None if seconds is None else round(seconds / 3600, 2)
 
 
 def _accountability_columns(unblinded: bool) -> list[Column]:
@@ -656,6 +674,141 @@ def _destruction(book: Workbook, record: StudyRecord) -> None:
     sheet.finish()
 
 
+def _temperature(book: Workbook, record: StudyRecord) -> None:
+    """One summary row per location that held the study's stock (USP <1079>, <659>)."""
+    sheet = SheetWriter(
+        book,
+        "Temperature",
+        [
+            Column("Location", 22),
+            Column("Kind", 10),
+            Column("Range low (°C)", 9, "celsius"),
+            Column("Range high (°C)", 9, "celsius"),
+            Column("From", 16, "time"),
+            Column("To", 16, "time"),
+            Column("Readings", 9, "int"),
+            Column("Manual readings", 9, "int"),
+            Column("Logger readings", 9, "int"),
+            Column("Devices", 28),
+            Column("Lowest (°C)", 9, "celsius"),
+            Column("Highest (°C)", 9, "celsius"),
+            Column("MKT (°C)", 9, "mkt"),
+            Column("Hours out of range", 10, "hours"),
+            Column("Hours covered", 10, "hours"),
+            Column("Share out of range", 10, "share"),
+            Column("Excursions", 10, "int"),
+            Column("Awaiting decision", 10, "int"),
+            Column("Logger files", 30),
+        ],
+    )
+    for loc in record.temperature.locations:
+        sheet.row(
+            [
+                loc.name,
+                loc.kind,
+                loc.range_min_c,
+                loc.range_max_c,
+                excel_time(loc.start),
+                excel_time(loc.end),
+                loc.reading_count,
+                sum(s.count for s in loc.sources if s.source == "manual"),
+                sum(s.count for s in loc.sources if s.source == "logger"),
+                ", ".join(sorted({s.device for s in loc.sources if s.device})) or None,
+                loc.min_c,
+                loc.max_c,
+                loc.mkt_c,
+                _hours(loc.out_of_range_seconds),
+                _hours(loc.covered_seconds),
+                loc.out_of_range_share,
+                len(loc.excursions),
+                sum(1 for x in loc.excursions if x.awaiting_decision),
+                ", ".join(f.file_name for f in loc.log_files) or None,
+            ]
+        )
+    sheet.finish()
+
+
+def _excursion_values(x: ExcursionInfo) -> list[Any]:
+    holds = "; ".join(
+        f"Hold {h.hold_id}: {held_summary(h.held) or 'no further stock'}" for h in x.holds
+    )
+    dispensed = "; ".join(
+        f"{quantity(d.quantity, d.unit)} of {d.product}, lot {d.lot_number}"
+        + (f", kit {d.kit_number}" if d.kit_number else "")
+        + (f", subject {d.subject_code}" if d.subject_code else "")
+        for d in x.dispensed_after
+    )
+    return [
+        x.excursion_id,
+        x.place if x.shipment_number is None else "in transit",
+        x.shipment_number,
+        excel_time(x.started_at),
+        excel_time(x.ended_at),
+        _hours(x.duration_seconds),
+        "open" if x.still_open else "closed",
+        x.evidence,
+        x.range_text,
+        x.minimum_minutes,
+        x.min_c,
+        x.max_c,
+        x.mkt_c,
+        holds or None,
+        _yes(x.awaiting_decision),
+        len(x.dispensed_after),
+        dispensed or None,
+    ]
+
+
+def _excursions(book: Workbook, record: StudyRecord) -> None:
+    """Every excursion at the study's locations and in transit: one row per signed
+    decision, or one row while none is recorded."""
+    sheet = SheetWriter(
+        book,
+        "Excursions",
+        [
+            Column("Excursion", 9, "int"),
+            Column("Where", 22),
+            Column("Shipment", 12),
+            Column("Started at", 16, "time"),
+            Column("Ended at", 16, "time"),
+            Column("Hours", 8, "hours"),
+            Column("Status", 8),
+            Column("Shown by", 12),
+            Column("Range", 12),
+            Column("Minimum duration (min)", 10, "int"),
+            Column("Lowest (°C)", 9, "celsius"),
+            Column("Highest (°C)", 9, "celsius"),
+            Column("MKT (°C)", 9, "mkt"),
+            Column("Stock held", 40),
+            Column("Awaiting decision", 10),
+            Column("Dispensed after exposure", 10, "int"),
+            Column("Dispensed after exposure: what", 36),
+            Column("Lot number", 11),
+            Column("Decision", 10),
+            Column("Quantity decided", 9, "int"),
+            Column("Sponsor's reference", 30),
+            Column("Decided at", 16, "time"),
+            Column("Signature", 44),
+        ],
+    )
+    for x in record.temperature.excursions:
+        for d in x.decisions or (None,):
+            decision: list[Any] = (
+                [
+                    d.lot_number,
+                    d.decision,
+                    d.quantity,
+                    d.sponsor_reference,
+                    excel_time(d.decided_at),
+                    d.signature,
+                ]
+                if d is not None
+                else [None] * 6
+            )
+            sheet.row(_excursion_values(x) + decision)
+    sheet.finish()
+
+
 def _discrepancies(book: Workbook, record: StudyRecord) -> None:
     sheet = SheetWriter(
         book,
@@ -748,6 +901,8 @@ DATA_SHEETS: tuple[SheetMaker, ...] = (
     _returns,
     _quarantine,
     _destruction,
+    _temperature,
+    _excursions,
     _discrepancies,
     _audit,
 )

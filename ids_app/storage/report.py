@@ -10,9 +10,10 @@ another sponsor's lots at the same fridge are not its business.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ids_app.db import utc_now
@@ -28,7 +29,12 @@ from ids_app.inventory.quarantine import held_stock
 from ids_app.storage.chart import location_chart
 from ids_app.storage.excursions import describe, dispensed_after_exposure, excursion_holds
 from ids_app.storage.mkt import PeriodSummary, excursion_mkt, location_summary
-from ids_app.storage.models import Excursion, TemperatureLogFile, TemperatureReading
+from ids_app.storage.models import (
+    Excursion,
+    ReadingSource,
+    TemperatureLogFile,
+    TemperatureReading,
+)
 from ids_app.storage.queries import excursion_decisions, excursions_at, log_files
 
 ON_SITE = (StockState.AVAILABLE, StockState.QUARANTINED, StockState.RETURNED, StockState.CONDEMNED)
@@ -48,19 +54,29 @@ class ExcursionReport:
 
 
 @dataclass(frozen=True)
+class ReadingCount:
+    """How many readings one source gave: the daily thermometer, or a logger by serial."""
+
+    source: ReadingSource
+    device_id: str | None
+    count: int
+
+
+@dataclass(frozen=True)
 class LocationSection:
     location: Location
     summary: PeriodSummary
     chart_svg: str
     excursions: list[ExcursionReport]
     log_files: list[TemperatureLogFile]
+    sources: list[ReadingCount]
 
 
 def excursion_report(
     session: Session, excursion: Excursion, *, study_id: int | None = None
 ) -> ExcursionReport:
-    """An excursion with its MKT, holds, decisions and exposed stock already dispensed;
-    with ``study_id``, only that study's part."""
+    """An excursion with its MKT, holds, decisions and the exposed stock dispensed before
+    it was found; with ``study_id``, only that study's part."""
     if excursion.location_id is not None:
         where = f"at {session.get_one(Location, excursion.location_id).name}"
     else:
@@ -78,10 +94,13 @@ def excursion_report(
         mkt_c=excursion_mkt(session, excursion),
         holds=holds,
         decisions=[d for d in excursion_decisions(session, excursion) if d.hold_id in hold_ids],
+        # Until the excursion was on record: from then on the exposed stock was held, and
+        # what went out later was released by the sponsor or was never exposed.
         dispensed_after=[
             entry
             for entry in dispensed_after_exposure(session, excursion)
-            if study_id is None or entry.study_id == study_id
+            if (study_id is None or entry.study_id == study_id)
+            and entry.occurred_at <= excursion.opened_at
         ],
         awaiting_decision=any(held_stock(session, hold) for hold in holds),
     )
@@ -133,7 +152,39 @@ def location_section(
         chart_svg=location_chart(session, location, start, end, tz=tz),
         excursions=excursions,
         log_files=files,
+        sources=reading_sources(session, location, start, end),
     )
+
+
+def reading_sources(
+    session: Session, location: Location, start: dt.datetime, end: dt.datetime
+) -> list[ReadingCount]:
+    """The readings taken in [start, end) counted by source and device (ALCOA+: where each
+    came from), manual first."""
+    r = TemperatureReading
+    rows = session.execute(
+        select(r.source, r.device_id, func.count(r.id))
+        .where(r.location_id == location.id, r.taken_at >= start, r.taken_at < end)
+        .group_by(r.source, r.device_id)
+    ).all()
+    counts = [ReadingCount(source, device_id, count) for source, device_id, count in rows]
+    return sorted(counts, key=lambda c: (c.source is not ReadingSource.MANUAL, c.device_id or ""))
+
+
+def last_reading_at(
+    session: Session,
+    locations: Sequence[Location],
+    start: dt.datetime,
+    end: dt.datetime | None = None,
+) -> dt.datetime | None:
+    """When the latest reading at any of ``locations`` in [start, end) was taken."""
+    r = TemperatureReading
+    query = select(r.taken_at).where(
+        r.location_id.in_([location.id for location in locations]), r.taken_at >= start
+    )
+    if end is not None:
+        query = query.where(r.taken_at < end)
+    return session.scalar(query.order_by(r.taken_at.desc()).limit(1))
 
 
 def transit_excursions(session: Session, study_id: int) -> list[ExcursionReport]:

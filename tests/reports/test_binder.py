@@ -288,7 +288,7 @@ def test_progress_is_reported_and_a_cancel_leaves_no_file(demo: Demo, tmp_path: 
             progress=lambda done, total: seen.append((done, total)),
             cancelled=cancelled,
         )
-    assert seen == [(1, 15), (2, 15), (3, 15)]
+    assert seen == [(1, 16), (2, 16), (3, 16)]  # 13 sections read, PDF, audit entry, done
     assert list(tmp_path.iterdir()) == []
     assert _exports(demo) == exports_before
 
