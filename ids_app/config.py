@@ -18,11 +18,12 @@ DATABASE_ENV = "IDS_DATABASE_URL"
 DATA_DIR_ENV = "IDS_DATA_DIR"
 
 
-def data_dir() -> Path:
+def data_dir(*, create: bool = True) -> Path:
     """The user's data directory, created on first use (``IDS_DATA_DIR`` overrides it)."""
     override = os.environ.get(DATA_DIR_ENV)
     path = Path(override).expanduser() if override else user_data_path(APP_NAME, appauthor=False)
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 
@@ -41,15 +42,20 @@ def demo_database_url() -> str:
 SETTINGS_FILE = "settings.ini"
 
 
-def settings_database_url() -> str | None:
-    """The database chosen in the desktop app's Settings, if any."""
+def workstation_setting(section: str, key: str) -> str | None:
+    """A value kept by the desktop app's Settings dialog (``settings.ini``), if set."""
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read(data_dir() / SETTINGS_FILE, encoding="utf-8")
+        parser.read(data_dir(create=False) / SETTINGS_FILE, encoding="utf-8")
     except configparser.Error:
         return None
-    value = parser.get("database", "url", fallback="").strip().strip('"')
+    value = parser.get(section, key, fallback="").strip().strip('"')
     return value or None
+
+
+def settings_database_url() -> str | None:
+    """The database chosen in the desktop app's Settings, if any."""
+    return workstation_setting("database", "url")
 
 
 def resolve_database_url(option: str | None) -> str:

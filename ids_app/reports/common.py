@@ -10,6 +10,7 @@ from fractions import Fraction
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ids_app.config import workstation_setting
 from ids_app.inventory.models import LedgerEntry, QuarantineHold, StockState
 from ids_app.reports.records import HeldStock, ProductInfo
 from ids_app.studies.models import Product
@@ -19,8 +20,13 @@ DEFAULT_SITE = "Investigational Drug Service"
 
 
 def site_name() -> str:
-    """The institution printed on the DARF header and the cover (``$IDS_SITE_NAME``)."""
-    return os.environ.get(SITE_ENV, "").strip() or DEFAULT_SITE
+    """The institution printed on the DARF header and the cover: ``$IDS_SITE_NAME``, else
+    the site name kept in the workstation's Settings."""
+    return (
+        os.environ.get(SITE_ENV, "").strip()
+        or workstation_setting("general", "site_name")
+        or DEFAULT_SITE
+    )
 
 
 def initials(full_name: str) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from ids_app.config import workstation_setting
 from ids_app.errors import InvalidInput, NotFound
 from ids_app.inventory.dispensing import dispensed_on
 from ids_app.inventory.models import DispenseOrder, Kit, Lot, OrderState
@@ -53,13 +54,24 @@ class LabelSettings:
         directions: str | None = None,
         beyond_use: dt.date | None = None,
     ) -> LabelSettings:
-        """Settings from the options given, else ``$IDS_PHARMACY_NAME``/``$IDS_PHARMACY_PHONE``."""
-        name = (pharmacy or os.environ.get(PHARMACY_ENV, "")).strip()
-        number = (phone or os.environ.get(PHONE_ENV, "")).strip()
+        """Settings from the options given, else ``$IDS_PHARMACY_NAME``/``$IDS_PHARMACY_PHONE``,
+        else the site name and phone kept in the workstation's Settings."""
+        name = (
+            pharmacy
+            or os.environ.get(PHARMACY_ENV, "")
+            or workstation_setting("general", "site_name")
+            or ""
+        ).strip()
+        number = (
+            phone
+            or os.environ.get(PHONE_ENV, "")
+            or workstation_setting("general", "pharmacy_phone")
+            or ""
+        ).strip()
         if not name or not number:
             raise InvalidInput(
                 "A dispensing label needs the pharmacy's name and phone number: give --pharmacy "
-                f"and --phone, or set ${PHARMACY_ENV} and ${PHONE_ENV}."
+                f"and --phone, set ${PHARMACY_ENV} and ${PHONE_ENV}, or fill them in Settings."
             )
         width, height = parse_size(size) if size else (4.0, 2.0)
         return cls(name, number, width, height, (directions or "").strip() or None, beyond_use)
