@@ -190,7 +190,11 @@ class DispenseOrder(Base):
     closed_at: Mapped[dt.datetime | None]
     closed_reason: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_dispense_order_subject", "subject_id", "ordered_at"),)
+    __table_args__ = (
+        Index("ix_dispense_order_subject", "subject_id", "ordered_at"),
+        # A study's orders, newest first, a page at a time (the Dispensing tab).
+        Index("ix_dispense_order_study_id", "study_id", "id"),
+    )
 
 
 class SubjectReturn(Base):

@@ -1,4 +1,4 @@
-"""Indexes for reading the audit trail by table or by user name, page by page.
+"""Indexes for reading page by page: the audit trail by table or user, a study's orders.
 
 Revision ID: 0005
 Revises: 0004
@@ -18,6 +18,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_index("ix_audit_entry_table_id", "audit_entry", ["table_name", "id"])
     op.create_index("ix_audit_entry_username", "audit_entry", ["username", "id"])
+    op.create_index("ix_dispense_order_study_id", "dispense_order", ["study_id", "id"])
 
 
 def downgrade() -> None:
