@@ -232,7 +232,9 @@ def _write(path: Path, runs: list[Run], argon2: Timing, studies: int) -> None:
         )
         lines.append(f"| {timing.name} | {cells} | {timing.note} |")
     lines.append("")
-    path.write_text("\n".join(lines))
+    from bench.desktop import write_section  # each benchmark writes only its own section
+
+    write_section(path, "ledger", "\n".join(lines))
 
 
 def main() -> None:
