@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtSvgWidgets import QSvgWidget
 from PySide6.QtWidgets import (
     QComboBox,
@@ -37,6 +37,7 @@ from ids_app.errors import InvalidInput
 from ids_app.inventory.locations import get_location
 from ids_app.inventory.models import HoldDecisionKind, Location, Lot
 from ids_app.inventory.quarantine import held_stock
+from ids_app.reports.progress import CancelCheck, ProgressCallback, ReportCancelled
 from ids_app.storage.chart import location_chart
 from ids_app.storage.excursions import decide_excursion, excursion_holds
 from ids_app.storage.mkt import PeriodSummary, location_summary
@@ -60,6 +61,7 @@ from ids_app.ui.guard import attempt
 from ids_app.ui.signature import SignatureDialog
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.table_models import Column, RowsModel, fit_columns, selected_row, table_view
+from ids_app.ui.worker import Worker
 from ids_app.users.models import Role, SignatureMeaning
 
 PERIODS = (("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90))
@@ -192,6 +194,8 @@ def _number(text: str, what: str, *, required: bool) -> float | None:
 
 
 class TemperatureTab(StudyTab):
+    import_finished = Signal(bool)  # the logger import ended: True when it was recorded
+
     key = "temperature"
 
     def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
@@ -734,7 +738,10 @@ class TemperatureTab(StudyTab):
         device = self.device.text().strip() or None
         db, user = self.ws.db, self.ws.user
 
-        def run() -> str:
+        def run(progress: ProgressCallback, cancelled: CancelCheck) -> str:
+            del progress  # one unit of work: the whole file or nothing
+            if cancelled():
+                raise ReportCancelled("The import was cancelled; nothing was recorded.")
             with db.unit_of_work() as session:
                 done = import_logger_file(
                     session,
@@ -750,14 +757,27 @@ class TemperatureTab(StudyTab):
                 text += f" {opened} excursion{'' if opened == 1 else 's'} found."
             return text
 
-        message = attempt(
-            self, db, "importing the logger file", run, show_refusal=self.import_message.show_error
-        )
-        if message is None:
-            return
+        # A logger's months of readings take a second or two: the window stays responsive.
+        self.import_button.setEnabled(False)
+        self.import_message.clear_message()
+        worker = Worker(db, run, "importing the logger file")
+        worker.succeeded.connect(self._imported)
+        worker.failed.connect(self._import_failed)
+        worker.cancelled.connect(self._import_failed)
+        self.import_worker = worker
+        worker.start_job()
+
+    def _imported(self, message: object) -> None:
+        text = str(message)
         self.export = None
         self.file_label.setText("No file chosen.")
         self._clear_import()
-        self.ws.changed(message)
+        self.ws.changed(text)
         self.show_location()
-        self.import_message.show_success(message)
+        self.import_message.show_success(text)
+        self.import_finished.emit(True)
+
+    def _import_failed(self, text: str) -> None:
+        self.import_message.show_error(text)
+        self.import_button.setEnabled(self.preview is not None and self.preview.ok)
+        self.import_finished.emit(False)

@@ -64,7 +64,7 @@ def test_daily_reading_is_recorded(open_window: WindowOpener) -> None:
 
 
 def test_logger_preview_lists_the_bad_line_and_imports_nothing(
-    open_window: WindowOpener, tmp_path: Path
+    qtbot: QtBot, open_window: WindowOpener, tmp_path: Path
 ) -> None:
     window = open_window("tech")
     tab = temperature_tab(window)
@@ -85,7 +85,10 @@ def test_logger_preview_lists_the_bad_line_and_imports_nothing(
     assert tab.preview is not None
     assert "Line 4" in tab.preview_text.toPlainText()
     assert not tab.import_button.isEnabled()
-    tab.import_file()  # the service re-checks even if called
+    with qtbot.waitSignal(tab.import_finished, timeout=30_000) as finished:
+        tab.import_file()  # the service re-checks even if called
+    assert finished.args == [False]
+    assert tab.import_message.kind == "error"
     assert reading_count(window.db) == before
 
 
@@ -110,7 +113,7 @@ def test_overview_names_locations_missing_todays_reading(open_window: WindowOpen
 
 
 def test_a_good_logger_file_is_previewed_then_imported(
-    open_window: WindowOpener, tmp_path: Path
+    qtbot: QtBot, open_window: WindowOpener, tmp_path: Path
 ) -> None:
     window = open_window("tech")
     tab = temperature_tab(window)
@@ -126,7 +129,9 @@ def test_a_good_logger_file_is_previewed_then_imported(
     tab.preview_button.click()
     assert tab.import_button.isEnabled(), tab.preview_text.toPlainText()
     assert "4 readings" in tab.preview_text.toPlainText()
-    tab.import_button.click()
+    with qtbot.waitSignal(tab.import_finished, timeout=30_000) as finished:
+        tab.import_button.click()
+    assert finished.args == [True]
     assert tab.import_message.kind == "success", tab.import_message.text()
     assert reading_count(window.db) == before + 4
 
