@@ -102,6 +102,13 @@ def today() -> dt.date:
     return utc_now().astimezone().date()
 
 
+def moment_of(day: dt.date) -> dt.datetime:
+    """When something recorded for ``day`` happened: now for today's record, noon UTC for
+    a record entered after its day (a receipt, a return, a destruction)."""
+    now = utc_now()
+    return now if day == today() else dt.datetime.combine(day, dt.time(12), dt.UTC)
+
+
 @contextmanager
 def simulated_clock(at: dt.datetime) -> Iterator[None]:
     """Set the clock for building demo history; never used for a pharmacy's records."""

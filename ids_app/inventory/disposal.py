@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ids_app.audit.trail import attribute_changes
-from ids_app.db import today
+from ids_app.db import moment_of, today
 from ids_app.errors import IdsError, InvalidInput
 from ids_app.inventory.expiry import SHELF_STATES, is_expired
 from ids_app.inventory.ledger import Links, Place, balances, move, product_of
@@ -31,7 +31,6 @@ from ids_app.inventory.models import (
     StockState,
     SubjectReturn,
 )
-from ids_app.inventory.receiving import received_at
 from ids_app.studies.models import Product, Study
 from ids_app.users.models import Role, Signature, SignatureMeaning, User
 from ids_app.users.permissions import require_role
@@ -286,7 +285,7 @@ def dispose(
             quantity=item.quantity,
             source=Place(item.state, item.location_id),
             target=end,
-            occurred_at=received_at(performed_on),
+            occurred_at=moment_of(performed_on),
             reason=f"{kind.value}, disposal {number}",
             reference=authorization,
             links=Links(disposal_id=disposal.id),

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from ids_app.audit.trail import attribute_changes
-from ids_app.db import today, utc_now
+from ids_app.db import moment_of, today
 from ids_app.errors import InvalidInput, NotFound
 from ids_app.inventory.ledger import Links, Place, move
 from ids_app.inventory.locations import check_storage_fits, get_location
@@ -322,7 +322,7 @@ def _put_away(
             shipment_id=shipment.id,
         )
     location = get_location(session, receipt.location_id)
-    occurred = received_at(receipt.received_on)
+    occurred = moment_of(receipt.received_on)
     for line in receipt.lines:
         product = _product(session, study, line.product_id)
         _check_line_shape(product, line)
@@ -349,12 +349,6 @@ def _put_away(
             reason="received" if hold is None else f"received into quarantine: {hold.details}",
             links=Links(shipment_id=shipment.id, hold_id=hold.id if hold else None),
         )
-
-
-def received_at(day: dt.date) -> dt.datetime:
-    """Now for today's receipt; noon UTC for a receipt entered after the day."""
-    now = utc_now()
-    return now if day == today() else dt.datetime.combine(day, dt.time(12), dt.UTC)
 
 
 def shipment_reconciliation(session: Session, shipment: Shipment) -> Reconciliation:

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ids_app.audit.trail import attribute_changes
-from ids_app.db import today, utc_now
+from ids_app.db import moment_of, today, utc_now
 from ids_app.errors import IdsError, InvalidInput
 from ids_app.inventory.dispensing import dispensed_on, lock_order
 from ids_app.inventory.ledger import Links, Place, move
@@ -32,7 +32,6 @@ from ids_app.inventory.models import (
     StockState,
     SubjectReturn,
 )
-from ids_app.inventory.receiving import received_at
 from ids_app.studies.models import Product
 from ids_app.users.models import Role, SignatureMeaning, User
 from ids_app.users.permissions import require_role
@@ -224,7 +223,7 @@ def record_return(
         source=Place(StockState.DISPENSED),
         target=Place(StockState.RETURNED, place.id),
         # A return entered on the day it was dispensed still follows the dispense.
-        occurred_at=max(received_at(returned_on), dispense.occurred_at),
+        occurred_at=max(moment_of(returned_on), dispense.occurred_at),
         reason="returned by the subject",
         links=Links(subject_return_id=subject_return.id, dispense_order_id=order.id),
     )
