@@ -91,11 +91,10 @@ def balances(session: Session, *conditions: Any, by_kit: bool = True) -> list[Ba
 
     With ``by_kit=False`` kits are summed together (``kit_id`` is None): the shelf view.
     """
+    if not by_kit:
+        return _shelf_balances(session, *conditions)
     moves = _signed_movements(*conditions)
-    keys = [moves.c.product_id, moves.c.lot_id]
-    if by_kit:
-        keys.append(moves.c.kit_id)
-    keys += [moves.c.location_id, moves.c.state]
+    keys = [moves.c.product_id, moves.c.lot_id, moves.c.kit_id, moves.c.location_id, moves.c.state]
     total = func.sum(moves.c.delta)
     rows = session.execute(
         select(*keys, total)
@@ -103,11 +102,47 @@ def balances(session: Session, *conditions: Any, by_kit: bool = True) -> list[Ba
         .having(total != 0)
         .order_by(*(key.nulls_first() for key in keys))  # one order on every database
     )
-    if by_kit:
-        return [
-            Balance(row[0], row[1], row[2], row[3], StockState(row[4]), int(row[5])) for row in rows
-        ]
-    return [Balance(row[0], row[1], None, row[2], StockState(row[3]), int(row[4])) for row in rows]
+    return [
+        Balance(row[0], row[1], row[2], row[3], StockState(row[4]), int(row[5])) for row in rows
+    ]
+
+
+def _shelf_balances(session: Session, *conditions: Any) -> list[Balance]:
+    """Kits summed per product, lot, location and state.
+
+    Arrivals and departures are each summed on their own covering index, whose column
+    order is the grouping order, so neither needs a sort; the two short lists are then
+    netted here. A single grouped UNION ALL (as the kit-by-kit view uses) must sort every
+    movement first: at 100,000 movements that took ~70 ms on SQLite against ~17 ms this way,
+    and the study's overview opens with this list.
+    """
+    e = LedgerEntry
+    net: dict[tuple[int, int, int | None, StockState], int] = {}
+    for location, state, sign in (
+        (e.to_location_id, e.to_state, 1),
+        (e.from_location_id, e.from_state, -1),
+    ):
+        keys = (e.product_id, e.lot_id, location, state)
+        for product_id, lot_id, location_id, place_state, quantity in session.execute(
+            select(*keys, func.sum(e.quantity))
+            .where(state.is_not(None), *conditions)
+            .group_by(*keys)
+        ):
+            key = (product_id, lot_id, location_id, StockState(place_state))
+            net[key] = net.get(key, 0) + sign * int(quantity)
+    return [
+        Balance(product_id, lot_id, None, location_id, state, quantity)
+        for (product_id, lot_id, location_id, state), quantity in sorted(
+            net.items(), key=lambda item: _shelf_order(item[0])
+        )
+        if quantity != 0
+    ]
+
+
+def _shelf_order(key: tuple[int, int, int | None, StockState]) -> tuple[int, int, int, str]:
+    """Product, lot, location (none first), state: the order of the kit-by-kit view."""
+    product_id, lot_id, location_id, state = key
+    return (product_id, lot_id, -1 if location_id is None else location_id, state.value)
 
 
 def study_balances(session: Session, study_id: int) -> list[Balance]:

@@ -7,7 +7,7 @@ stock names its hold, so what a hold still holds is read from the ledger, never 
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, func, literal, select, union_all
+from sqlalchemy import ColumnElement, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from ids_app.audit.trail import attribute_changes
@@ -145,6 +145,8 @@ def _held(session: Session, *conditions: ColumnElement[bool]) -> list[tuple[int,
     there, shared out oldest hold first when two holds hold stock at the same place.
     """
     e = LedgerEntry
+    # ``hold_id > 0`` rather than IS NOT NULL: SQLite serves a range from the hold index but
+    # scans the whole ledger for IS NOT NULL (~20 ms at 100,000 movements).
     arrivals = select(
         e.hold_id,
         e.product_id,
@@ -152,7 +154,7 @@ def _held(session: Session, *conditions: ColumnElement[bool]) -> list[tuple[int,
         e.kit_id,
         e.to_location_id.label("location_id"),
         e.quantity.label("delta"),
-    ).where(e.hold_id.is_not(None), e.to_state == StockState.QUARANTINED, *conditions)
+    ).where(e.hold_id > 0, e.to_state == StockState.QUARANTINED, *conditions)
     departures = select(
         e.hold_id,
         e.product_id,
@@ -160,7 +162,7 @@ def _held(session: Session, *conditions: ColumnElement[bool]) -> list[tuple[int,
         e.kit_id,
         e.from_location_id.label("location_id"),
         (literal(0) - e.quantity).label("delta"),
-    ).where(e.hold_id.is_not(None), e.from_state == StockState.QUARANTINED, *conditions)
+    ).where(e.hold_id > 0, e.from_state == StockState.QUARANTINED, *conditions)
     moves = union_all(arrivals, departures).subquery()
     keys = (
         moves.c.hold_id,
@@ -176,10 +178,17 @@ def _held(session: Session, *conditions: ColumnElement[bool]) -> list[tuple[int,
         .having(total > 0)
         .order_by(moves.c.hold_id, moves.c.lot_id, moves.c.location_id, moves.c.kit_id)
     ).all()
+    if not rows:
+        return []
     lot_ids = {row.lot_id for row in rows}
     really_there = {
         (b.lot_id, b.kit_id, b.location_id): b.quantity
-        for b in balances(session, LedgerEntry.lot_id.in_(lot_ids))
+        for b in balances(
+            session,
+            LedgerEntry.lot_id.in_(lot_ids),
+            # Only movements into or out of quarantine: a lot's other history can be long.
+            or_(e.to_state == StockState.QUARANTINED, e.from_state == StockState.QUARANTINED),
+        )
         if b.state is StockState.QUARANTINED
     }
     held: list[tuple[int, Balance]] = []

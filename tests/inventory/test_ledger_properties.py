@@ -31,7 +31,7 @@ from ids_app.inventory.counts import (
 )
 from ids_app.inventory.dispensing import create_order, prepare_order, verify_order
 from ids_app.inventory.disposal import DisposalItem, dispose
-from ids_app.inventory.ledger import balances, reverse_entry, study_balances
+from ids_app.inventory.ledger import balances, reverse_entry, study_balances, study_stock
 from ids_app.inventory.locations import add_location
 from ids_app.inventory.models import (
     ON_SITE_STATES,
@@ -503,6 +503,21 @@ class LedgerWalk(RuleBasedStateMachine):
         with self.db.read_session() as session:
             for row in study_balances(session, self.example.study.id):
                 assert row.quantity > 0, row
+
+    @invariant()
+    def shelf_view_is_the_kits_summed(self) -> None:
+        """The overview's per-lot stock (summed apart) equals the kit-by-kit balances added up."""
+        with self.db.read_session() as session:
+            kit_by_kit = study_balances(session, self.example.study.id)
+            shelf = study_stock(session, self.example.study.id)
+        summed: dict[tuple[int, int, int | None, StockState], int] = {}
+        for row in kit_by_kit:
+            key = (row.product_id, row.lot_id, row.location_id, row.state)
+            summed[key] = summed.get(key, 0) + row.quantity
+        assert {(r.product_id, r.lot_id, r.location_id, r.state): r.quantity for r in shelf} == {
+            key: quantity for key, quantity in summed.items() if quantity
+        }
+        assert all(row.kit_id is None and row.quantity for row in shelf)
 
     @invariant()
     def every_lot_reconciles(self) -> None:
