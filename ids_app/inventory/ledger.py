@@ -128,7 +128,8 @@ def _shelf_balances(session: Session, *conditions: Any) -> list[Balance]:
             .where(state.is_not(None), *conditions)
             .group_by(*keys)
         ):
-            key = (product_id, lot_id, location_id, StockState(place_state))
+            assert place_state is not None  # the query keeps stated places only
+            key = (product_id, lot_id, location_id, place_state)
             net[key] = net.get(key, 0) + sign * int(quantity)
     return [
         Balance(product_id, lot_id, None, location_id, state, quantity)
