@@ -49,12 +49,7 @@ from ids_app.ui.forms import (
     primary_button,
 )
 from ids_app.ui.guard import attempt
-from ids_app.ui.labels import (
-    label_after_verification,
-    label_module_available,
-    printer_note,
-    save_label,
-)
+from ids_app.ui.labels import SavedLabel, label_after_verification, save_label
 from ids_app.ui.queries import (
     Choice,
     OrderRow,
@@ -454,10 +449,8 @@ class OrderPanel(QWidget):
         )
         dispensed = row.state is OrderState.DISPENSED
         self.label_note.setVisible(dispensed)
-        self.label_note.setText(label_after_verification())
-        self.label_button.setVisible(
-            dispensed and label_module_available() and self.ws.can("print_label")
-        )
+        self.label_note.setText(label_after_verification(self.ws.settings))
+        self.label_button.setVisible(dispensed and self.ws.can("print_label"))
 
     def set_locations(self, choices: list[Choice]) -> None:
         fill_combo(self.location, choices, keep=self.location.currentData())
@@ -548,7 +541,8 @@ class OrderPanel(QWidget):
         )
         dialog.signed.connect(
             lambda text: self.tab.acted(
-                row.id, f"Order {row.id} dispensed: {text}. {label_after_verification()}"
+                row.id,
+                f"Order {row.id} dispensed: {text}. {label_after_verification(self.ws.settings)}",
             )
         )
         self.tab.dialog = dialog
@@ -560,7 +554,7 @@ class OrderPanel(QWidget):
         order_id = self.detail.row.id
         user, db, settings = self.ws.user, self.ws.db, self.ws.settings
 
-        def make() -> Path:
+        def make() -> SavedLabel:
             QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
             try:
                 return save_label(db, user, order_id, settings)
@@ -568,11 +562,11 @@ class OrderPanel(QWidget):
                 QApplication.restoreOverrideCursor()
 
         self.message.clear_message()
-        path = attempt(self, db, "making the label", make, show_refusal=self.message.show_error)
-        if path is None:
+        saved = attempt(self, db, "making the label", make, show_refusal=self.message.show_error)
+        if saved is None:
             return
-        self.last_label = path
-        self.message.show_success(f"Label saved: {path}.{printer_note(settings)}")
+        self.last_label = saved.path
+        self.message.show_success(saved.message)
 
     def reject(self) -> None:
         self._close_with_reason("reject")

@@ -6,6 +6,7 @@ code outside the UI can read them with ``configparser``. Window geometry is kept
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -22,10 +23,24 @@ LABEL_SIZES = {
     "2x1": "2 x 1 in (51 x 25 mm)",
 }
 PDF_PRINTER = "PDF file"
+MISSING_PRINTER = "{} (not found)"
 
 
 def settings_path() -> Path:
     return data_dir() / SETTINGS_NAME
+
+
+def printer_choices(saved: str, available: Sequence[str]) -> list[tuple[str, str]]:
+    """(text shown, printer name) for the label printer: PDF first, then the printers here.
+
+    A saved printer that is gone stays listed, marked, so that opening and saving Settings
+    does not quietly switch the labels to another printer.
+    """
+    names = [PDF_PRINTER, *(name for name in available if name != PDF_PRINTER)]
+    choices = [(name, name) for name in names]
+    if saved and saved not in names:
+        choices.append((MISSING_PRINTER.format(saved), saved))
+    return choices
 
 
 class AppSettings:

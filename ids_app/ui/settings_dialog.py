@@ -19,7 +19,7 @@ from ids_app.config import default_database_url, sqlite_url
 from ids_app.db import Database, parse_database_url
 from ids_app.errors import IdsError
 from ids_app.ui.forms import FormDialog, hint_label
-from ids_app.ui.settings import LABEL_SIZES, PDF_PRINTER, AppSettings
+from ids_app.ui.settings import LABEL_SIZES, AppSettings, printer_choices
 
 
 class SettingsDialog(FormDialog):
@@ -64,9 +64,10 @@ class SettingsDialog(FormDialog):
         self.label_size.setCurrentIndex(max(self.label_size.findData(settings.label_size), 0))
         self.printer = QComboBox()
         self.printer.setObjectName("labelPrinter")
-        self.printer.addItems([PDF_PRINTER, *QPrinterInfo.availablePrinterNames()])
-        index = self.printer.findText(settings.label_printer)
-        self.printer.setCurrentIndex(max(index, 0))
+        saved = settings.label_printer
+        for text, name in printer_choices(saved, QPrinterInfo.availablePrinterNames()):
+            self.printer.addItem(text, name)
+        self.printer.setCurrentIndex(max(self.printer.findData(saved), 0))
         self.form.addRow("Database", database_row)
         self.form.addRow(
             "",
@@ -107,7 +108,7 @@ class SettingsDialog(FormDialog):
         self.settings.site_name = self.site_field.text()
         self.settings.pharmacy_phone = self.phone_field.text()
         self.settings.label_size = str(self.label_size.currentData())
-        self.settings.label_printer = self.printer.currentText()
+        self.settings.label_printer = str(self.printer.currentData())
         self.settings.sync()
         self.clear_error()
         super().accept()
