@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from ids_app import __version__
 from ids_app.db import Database
-from ids_app.ui.actions import MENUS, STUDY_TABS, actions_for
+from ids_app.ui.actions import ACTIONS, MENUS, STUDY_TABS, actions_for
 from ids_app.ui.audit_viewer import AuditTrailPage
 from ids_app.ui.context import Workspace
 from ids_app.ui.counts import CountsTab
@@ -51,6 +51,15 @@ from ids_app.users.models import User
 APP_TITLE = "IDS Accountability"
 DEFAULT_SIZE = (1280, 800)
 STUDY_TAB_KEYS = frozenset(key for key, _title in STUDY_TABS)
+
+
+def _section_shortcuts() -> dict[str, str]:
+    """Each workflow's shortcut, shown in the workspace list's tooltips."""
+    return {
+        spec.id.removeprefix("view."): spec.shortcut
+        for spec in ACTIONS
+        if spec.id.removeprefix("view.") in STUDY_TAB_KEYS and spec.shortcut
+    }
 
 
 class MainWindow(QMainWindow):
@@ -92,7 +101,7 @@ class MainWindow(QMainWindow):
         self.study_list = StudyListPanel(self.ws)
         self.my_work = MyWorkPage(self.ws)
         self.tabs = self._build_tabs()
-        self.workspace = StudyWorkspace(self.ws, self.tabs)
+        self.workspace = StudyWorkspace(self.ws, self.tabs, _section_shortcuts())
         self.pages = QStackedWidget()
         self.pages.setObjectName("pages")
         self.pages.addWidget(self.my_work)
@@ -109,7 +118,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.pages)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([340, 940])
+        self.splitter.setSizes([300, 980])
 
         self.lock_screen = LockScreen(db, user)
         self.lock_screen.unlocked.connect(self._unlocked)

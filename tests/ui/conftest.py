@@ -79,7 +79,7 @@ def open_window(qtbot: QtBot, demo_db: Database) -> Iterator[WindowOpener]:
 
 def visible_texts(root: QWidget) -> list[str]:
     """Every text a person could read in ``root`` and its visible children: labels,
-    fields, buttons, tooltips, combo items, tab titles, group titles and table cells."""
+    fields, buttons, tooltips, combo items, list items, group titles and table cells."""
     from PySide6.QtWidgets import (
         QAbstractButton,
         QAbstractItemView,
@@ -87,8 +87,8 @@ def visible_texts(root: QWidget) -> list[str]:
         QGroupBox,
         QLabel,
         QLineEdit,
+        QListWidget,
         QPlainTextEdit,
-        QTabWidget,
     )
 
     from ids_app.ui.table_models import RowsModel
@@ -106,8 +106,9 @@ def visible_texts(root: QWidget) -> list[str]:
             texts.extend(widget.itemText(i) for i in range(widget.count()))
         elif isinstance(widget, QGroupBox):
             texts.append(widget.title())
-        elif isinstance(widget, QTabWidget):
-            texts.extend(widget.tabText(i) for i in range(widget.count()))
+        elif isinstance(widget, QListWidget):
+            for row in range(widget.count()):
+                texts.extend((widget.item(row).text(), widget.item(row).toolTip()))
         if isinstance(widget, QAbstractItemView):
             model = widget.model()
             if isinstance(model, RowsModel):
