@@ -315,6 +315,7 @@ def workflow_screens(demo: Database) -> None:
     kit_list = setup.open_kit_list()
     assert isinstance(kit_list, KitListDialog)
     kit_list.load(sample_kit_list(expiry))
+    kit_list.wait_for_work()
     save(kit_list, "kit-list-import.png")
     kit_list.reject()
     unblinded.close()

@@ -3,6 +3,10 @@
 The kit list says which kits exist, in which lot, expiring when, and in which arm.
 Receiving later matches every scanned kit against it. A list loads whole or not at all:
 half a kit list would make the next shipment look wrong.
+
+Checking and importing a long list take a while, so both report progress every
+``ROWS_PER_STEP`` rows and stop there when the person cancels; the import stops inside its
+unit of work, which rolls back, so a cancelled import leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from ids_app.audit.trail import attribute_changes
 from ids_app.errors import InvalidInput, PermissionDenied
 from ids_app.inventory.models import Kit, Lot
 from ids_app.inventory.receiving import find_or_create_lot
+from ids_app.reports.progress import CancelCheck, ProgressCallback, ReportCancelled
 from ids_app.studies.models import Arm, Product, Study, StudyStatus
 from ids_app.studies.services import SETUP_ROLES, is_unblinded
 from ids_app.studies.tables import (
@@ -33,10 +38,40 @@ from ids_app.users.models import User
 from ids_app.users.permissions import require_role
 
 ERRORS_SHOWN = 3
+ROWS_PER_STEP = 100  # rows between two progress reports (and two looks at Cancel)
+PREVIEW_CANCELLED = "Checking the kit list was cancelled; nothing was imported."
+IMPORT_CANCELLED = "The import was cancelled; no kit was imported."
 
 
 class KitListRejected(InvalidInput):
     """The kit list has wrong rows; none of it was imported."""
+
+
+class KitListCancelled(ReportCancelled):
+    """The person pressed Cancel; nothing of the list was kept."""
+
+
+def _no_progress(done: int, total: int) -> None:
+    """Nobody is watching: the CLI, the demo and the tests that do not ask."""
+
+
+def _not_cancelled() -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class _Pace:
+    """Tells the caller how far the work is and stops it when the person cancelled."""
+
+    total: int
+    progress: ProgressCallback
+    cancelled: CancelCheck
+    stopped: str  # what the person is told when they cancel
+
+    def step(self, done: int) -> None:
+        self.progress(done, self.total)
+        if self.cancelled():
+            raise KitListCancelled(self.stopped)
 
 
 @dataclass(frozen=True)
@@ -120,9 +155,39 @@ def _arm_codes(study: Study) -> dict[str, str]:
 
 
 def preview_kit_list(
-    session: Session, study: Study, product: Product, table: Table, mapping: KitListMapping
+    session: Session,
+    actor: User,
+    study: Study,
+    product: Product,
+    table: Table,
+    mapping: KitListMapping,
+    *,
+    progress: ProgressCallback = _no_progress,
+    cancelled: CancelCheck = _not_cancelled,
 ) -> KitListPreview:
-    """What importing ``table`` would create, and every row that stops it, with its line."""
+    """What importing ``table`` would create, and every row that stops it, with its line.
+
+    ``progress(done, total)`` hears of the rows checked every ``ROWS_PER_STEP`` rows, and
+    the check stops there (raising :class:`KitListCancelled`) once ``cancelled()`` is true.
+    For an ``actor`` blinded in the study no arm is named: the kits' arms are left out and
+    a wrong treatment is reported without its value.
+    """
+    require_role(session, actor, *SETUP_ROLES, to="import kit lists")
+    pace = _Pace(len(table.rows), progress, cancelled, PREVIEW_CANCELLED)
+    names_arms = is_unblinded(session, actor, study)
+    return _check_rows(session, study, product, table, mapping, names_arms=names_arms, pace=pace)
+
+
+def _check_rows(
+    session: Session,
+    study: Study,
+    product: Product,
+    table: Table,
+    mapping: KitListMapping,
+    *,
+    names_arms: bool,
+    pace: _Pace,
+) -> KitListPreview:
     _check_product(study, product)
     no_columns = missing_columns(table, mapping.columns)
     if no_columns is not None:
@@ -131,6 +196,7 @@ def preview_kit_list(
         return KitListPreview(
             [], [RowError(table.header_line, "There are no kits under the header row.")]
         )
+    pace.step(0)
     known_kits = set(session.scalars(select(Kit.kit_number).where(Kit.study_id == study.id)))
     lots = LotExpiries(
         session.execute(
@@ -141,7 +207,9 @@ def preview_kit_list(
     first_lines: dict[str, int] = {}
     drafts: list[KitDraft] = []
     errors: list[RowError] = []
-    for row in table.rows:
+    if mapping.arm is not None and not names_arms:
+        errors.append(RowError(table.header_line, _blinded_column(mapping.arm, study)))
+    for done, row in enumerate(table.rows, start=1):
         problems: list[str] = []
         kit_number = row.text(mapping.kit_number)
         if not kit_number:
@@ -170,24 +238,43 @@ def preview_kit_list(
                 problems.append(conflict)
         arm_code = None
         if mapping.arm is not None:
-            arm_code = _arm_of(row, mapping.arm, arm_codes, study, problems)
+            arm_code = _arm_of(row, mapping.arm, arm_codes, study, problems, names_arms=names_arms)
         if problems or expiry is None:
             errors.extend(RowError(row.line, problem) for problem in problems)
         else:
-            drafts.append(KitDraft(row.line, kit_number, lot_number, expiry, arm_code))
+            drafts.append(
+                KitDraft(row.line, kit_number, lot_number, expiry, arm_code if names_arms else None)
+            )
+        if done % ROWS_PER_STEP == 0 or done == len(table.rows):
+            pace.step(done)
     return KitListPreview(drafts, errors)
 
 
+def _blinded_column(column: str, study: Study) -> str:
+    return (
+        f"The '{column}' column shows each kit's arm; only staff unblinded for "
+        f"{study.protocol_number} may import it."
+    )
+
+
 def _arm_of(
-    row: TableRow, column: str, arm_codes: dict[str, str], study: Study, problems: list[str]
+    row: TableRow,
+    column: str,
+    arm_codes: dict[str, str],
+    study: Study,
+    problems: list[str],
+    *,
+    names_arms: bool,
 ) -> str | None:
-    # Only unblinded setup staff import a list with arms, so the cell may be named.
     value = row.text(column)
     if not value:
         problems.append("The treatment is empty; every kit needs its arm.")
         return None
     code = arm_codes.get(value.casefold())
-    if code is None:
+    if code is None and not names_arms:
+        # The cell may hold an arm's name, and the arms are not for a blinded user to read.
+        problems.append(f"The treatment is not an arm of {study.protocol_number}.")
+    elif code is None:
         listed = ", ".join(arm.code for arm in study.arms)
         problems.append(
             f"Treatment '{value}' is not an arm of {study.protocol_number} (arms: {listed})."
@@ -211,33 +298,47 @@ def import_kit_list(
     product: Product,
     table: Table,
     mapping: KitListMapping,
+    *,
+    progress: ProgressCallback = _no_progress,
+    cancelled: CancelCheck = _not_cancelled,
 ) -> list[Kit]:
     """Create the listed lots and kits, or nothing. Kits get no ledger entry: they are
-    received later, when the depot ships them."""
+    received later, when the depot ships them.
+
+    Each row is checked, then its kit created: ``progress(done, total)`` counts both, every
+    ``ROWS_PER_STEP`` rows, and :class:`KitListCancelled` is raised there once
+    ``cancelled()`` is true, so the caller's unit of work rolls back.
+    """
     require_role(session, actor, *SETUP_ROLES, to="import kit lists")
     if mapping.arm is not None and not is_unblinded(session, actor, study):
-        raise PermissionDenied(
-            f"The kit list's '{mapping.arm}' column shows each kit's arm; only staff "
-            f"unblinded for {study.protocol_number} may import it."
-        )
+        raise PermissionDenied(_blinded_column(mapping.arm, study))
     if study.status is StudyStatus.CLOSED:
         raise InvalidInput(f"Study {study.protocol_number} is closed; it takes no new kits.")
-    preview = preview_kit_list(session, study, product, table, mapping)
+    rows = len(table.rows)
+    pace = _Pace(2 * rows, progress, cancelled, IMPORT_CANCELLED)
+    preview = _check_rows(session, study, product, table, mapping, names_arms=True, pace=pace)
     if preview.errors:
         raise KitListRejected(_rejection(preview.errors))
     attribute_changes(session, actor, reason=f"kit list imported from {table.source}")
     arms: dict[str, Arm] = {arm.code: arm for arm in study.arms}
-    kits = []
-    for draft in preview.to_create:
-        lot = find_or_create_lot(session, product, draft.lot_number, draft.expiry)
-        kit = Kit(
-            study_id=study.id,
-            product_id=product.id,
-            lot_id=lot.id,
-            kit_number=draft.kit_number,
-            arm_id=arms[draft.arm_code].id if draft.arm_code else None,
-        )
-        session.add(kit)
-        kits.append(kit)
-    session.flush()  # the caller lists the new kits by id
+    lots: dict[str, Lot] = {}
+    kits: list[Kit] = []
+    drafts = preview.to_create
+    for start in range(0, len(drafts), ROWS_PER_STEP):
+        for draft in drafts[start : start + ROWS_PER_STEP]:
+            lot = lots.get(draft.lot_number)
+            if lot is None:
+                lot = find_or_create_lot(session, product, draft.lot_number, draft.expiry)
+                lots[draft.lot_number] = lot
+            kit = Kit(
+                study_id=study.id,
+                product_id=product.id,
+                lot_id=lot.id,
+                kit_number=draft.kit_number,
+                arm_id=arms[draft.arm_code].id if draft.arm_code else None,
+            )
+            session.add(kit)
+            kits.append(kit)
+        session.flush()  # the step's kits are written before it counts as done
+        pace.step(rows + len(kits))
     return kits

@@ -3,14 +3,21 @@ that would be created and every wrong row with its line, then import all or noth
 
 What is wrong with a row is decided by ``kit_import.preview_kit_list``; the import
 (``kit_import.import_kit_list``) checks again and refuses a list with any wrong row. A user
-blinded for the study maps no treatment column, so no arm is read, shown or named.
+blinded for the study maps no treatment column, so no arm is read, shown or named (and the
+service words its errors without arms for them too).
+
+Reading, checking and importing run on a worker thread (the desktop issue's item 10): a
+progress bar counts the rows, Cancel stops the work at its next step, and the inputs that
+would change the work are disabled meanwhile. A cancelled import rolls back whole.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -18,13 +25,17 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QProgressBar,
     QPushButton,
     QWidget,
 )
 
+from ids_app.reports.progress import CancelCheck, ProgressCallback
 from ids_app.studies.kit_import import (
     KIT_LIST_PRESETS,
+    PREVIEW_CANCELLED,
     KitDraft,
+    KitListCancelled,
     KitListMapping,
     KitListPreview,
     guess_kit_list_mapping,
@@ -35,9 +46,9 @@ from ids_app.studies.models import Product, Study
 from ids_app.studies.tables import Table, read_table
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import FormDialog, subheading_label
-from ids_app.ui.guard import attempt
 from ids_app.ui.queries import ProductRow, StudyRow
 from ids_app.ui.table_models import Column, RowsModel, fit_columns, table_view
+from ids_app.ui.worker import Worker
 
 NO_COLUMN = "(none)"
 GUESSED = "As the file's header suggests"
@@ -52,6 +63,8 @@ FILE_FILTER = "Kit lists (*.csv *.txt *.tsv *.xlsx *.xlsm)"
 
 class KitListDialog(FormDialog):
     imported = Signal(str)
+    checked = Signal(bool)  # reading and checking ended; True when a preview is shown
+    import_finished = Signal(bool)  # True when the kits were imported
 
     def __init__(
         self,
@@ -76,7 +89,7 @@ class KitListDialog(FormDialog):
                 )
             ),
             accept_text="Import kits",
-            reject_text="Cancel",
+            reject_text="Close",
             parent=parent,
         )
         self.setObjectName("kitListDialog")
@@ -87,6 +100,12 @@ class KitListDialog(FormDialog):
         self.table: Table | None = None
         self.preview: KitListPreview | None = None
         self.result_message = ""
+        self.worker: Worker | None = None
+        self._done: Callable[[object], None] = self._checked
+        self._refused_by_job: Callable[[str], None] = self._check_refused
+        self._writes = False
+        self._stopping = False  # Cancel was pressed for the work now running
+        self._stale = False  # the mapping changed while the list was being checked
 
         self.file_label = QLabel("No file chosen.")
         self.file_label.setObjectName("kitListFile")
@@ -140,6 +159,21 @@ class KitListDialog(FormDialog):
         self.errors.setObjectName("kitListErrors")
         self.errors.setMinimumHeight(80)
 
+        self.progress = QProgressBar()
+        self.progress.setObjectName("kitListProgress")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancelKitListWork")
+        self.cancel_button.setAutoDefault(False)
+        self.cancel_button.clicked.connect(self.cancel_work)
+        self.status = QLabel()
+        self.status.setObjectName("kitListStatus")
+        self.progress_row = QWidget()
+        bar_row = QHBoxLayout(self.progress_row)
+        bar_row.setContentsMargins(0, 0, 0, 0)
+        bar_row.addWidget(self.status)
+        bar_row.addWidget(self.progress, 1)
+        bar_row.addWidget(self.cancel_button)
+
         self.form.addRow("File", file_row)
         self.form.addRow("&Product", self.product)
         self.form.addRow("&Mapping", self.preset)
@@ -148,6 +182,7 @@ class KitListDialog(FormDialog):
                 continue
             self.form.addRow(title, self.columns[key])
         self.form.addRow("&Date format", self.date_format)
+        self.form.addRow(self.progress_row)
         self.form.addRow(self.summary)
         self.form.addRow(subheading_label("Kits to be created"))
         self.form.addRow(self.kits_view)
@@ -162,6 +197,7 @@ class KitListDialog(FormDialog):
             combo.currentIndexChanged.connect(lambda _i: self.refresh_preview())
         self.date_format.editingFinished.connect(self.refresh_preview)
         self.accept_button.setEnabled(False)
+        self.form.setRowVisible(self.progress_row, False)
         self._show_errors([])
         self.summary.setText("Choose the kit list file.")
         self.file_button.setFocus()
@@ -173,20 +209,27 @@ class KitListDialog(FormDialog):
         if path:
             self.load(Path(path))
 
-    def load(self, path: Path) -> bool:
-        """Read the file, fill the mapping from the presets, and show the preview."""
+    def load(self, path: Path) -> None:
+        """Read the file on the worker, then fill the mapping from the presets and check
+        it; ``checked`` tells when that has ended."""
+        if self.worker is not None:
+            return
         self.clear_error()
-        table = attempt(
-            self,
-            self.db,
-            "reading the kit list",
-            lambda: read_table(path),
-            show_refusal=self._refused,
-        )
-        if table is None:
-            return False
+
+        def read(progress: ProgressCallback, cancelled: CancelCheck) -> Table:
+            del progress  # one file read: nothing to count until the rows are checked
+            table = read_table(path)
+            if cancelled():
+                raise KitListCancelled(PREVIEW_CANCELLED)
+            return table
+
+        self._start("reading the kit list", read, self._read, self._check_refused)
+
+    def _read(self, result: object) -> None:
+        assert isinstance(result, Table)
+        table = result
         self.table = table
-        self.file_label.setText(f"{path.name}: {len(table.rows)} rows under the header.")
+        self.file_label.setText(f"{table.source}: {len(table.rows)} rows under the header.")
         for combo in self.columns.values():
             combo.blockSignals(True)
             combo.clear()
@@ -198,11 +241,6 @@ class KitListDialog(FormDialog):
         self.preset.setCurrentIndex(0)
         self.preset.blockSignals(False)
         self.apply_preset()
-        return True
-
-    def _refused(self, message: str) -> None:
-        self.show_error(message)
-        self.accept_button.setEnabled(False)
 
     def apply_preset(self) -> None:
         if self.table is None:
@@ -237,6 +275,11 @@ class KitListDialog(FormDialog):
         return KitListMapping(kit, lot, expiry, arm, self.date_format.text().strip() or None)
 
     def refresh_preview(self) -> None:
+        """Check the list with the mapping chosen, on the worker; ``checked`` tells when
+        the check has ended."""
+        if self.worker is not None:
+            self._stale = True  # checked again once the work now running has ended
+            return
         self.clear_error()
         self.preview = None
         self.accept_button.setEnabled(False)
@@ -245,28 +288,40 @@ class KitListDialog(FormDialog):
         table, mapping, product_id = self.table, self.mapping(), self.product.currentData()
         if table is None:
             self.summary.setText("Choose the kit list file.")
-            return
-        if product_id is None:
+        elif product_id is None:
             self.summary.setText("This study has no kit-tracked product to list kits for.")
-            return
-        if mapping is None:
+        elif mapping is None:
             self.summary.setText("Choose which columns hold the kit number, lot and expiry.")
+        else:
+            self.summary.clear()
+            self._check(table, mapping, product_id)
             return
-        study_id = self.study_id
+        self.checked.emit(False)
 
-        def run() -> KitListPreview:
-            with self.db.read_session() as session:
+    def _check(self, table: Table, mapping: KitListMapping, product_id: int) -> None:
+        db, user, study_id = self.db, self.ws.user, self.study_id
+
+        def check(progress: ProgressCallback, cancelled: CancelCheck) -> KitListPreview:
+            with db.read_session() as session:
                 return preview_kit_list(
                     session,
+                    user,
                     session.get_one(Study, study_id),
                     session.get_one(Product, product_id),
                     table,
                     mapping,
+                    progress=progress,
+                    cancelled=cancelled,
                 )
 
-        preview = attempt(self, self.db, "checking the kit list", run, show_refusal=self._refused)
-        if preview is None:
+        self.progress.setFormat("%v of %m rows checked")
+        self._start("checking the kit list", check, self._checked, self._check_refused)
+
+    def _checked(self, result: object) -> None:
+        assert isinstance(result, KitListPreview)
+        if self._recheck():
             return
+        preview = result
         self.preview = preview
         self.kits.set_rows(preview.to_create)
         fit_columns(self.kits_view)
@@ -280,8 +335,29 @@ class KitListDialog(FormDialog):
             )
         else:
             self.summary.setText(f"{kits} kit{'' if kits == 1 else 's'} will be created.")
-        self.accept_button.setEnabled(not preview.errors and kits > 0)
+        self.accept_button.setEnabled(self._ready())
         self.accept_button.setText(f"Import {kits} kit{'' if kits == 1 else 's'}")
+        self.checked.emit(True)
+
+    def _check_refused(self, message: str) -> None:
+        if self._recheck():
+            return
+        self.show_error(message)
+        self.accept_button.setEnabled(False)
+        if self.table is not None and self.preview is None:
+            self.summary.setText("Not checked: change the mapping or choose the file again.")
+        self.checked.emit(False)
+
+    def _recheck(self) -> bool:
+        """Check again when the mapping changed meanwhile; True when that has started."""
+        if not self._stale:
+            return False
+        self._stale = False
+        self.refresh_preview()
+        return True
+
+    def _ready(self) -> bool:
+        return self.preview is not None and not self.preview.errors and bool(self.preview.to_create)
 
     def _show_errors(self, errors: list[str]) -> None:
         self.errors.clear()
@@ -293,15 +369,23 @@ class KitListDialog(FormDialog):
 
     def accept(self) -> None:
         table, mapping, product_id = self.table, self.mapping(), self.product.currentData()
-        if table is None or mapping is None or product_id is None:
+        if self.worker is not None or table is None or mapping is None or product_id is None:
             return
-        user, study_id = self.ws.user, self.study_id
+        db, user, study_id = self.db, self.ws.user, self.study_id
 
-        def record() -> str:
-            with self.db.unit_of_work() as session:
+        def record(progress: ProgressCallback, cancelled: CancelCheck) -> str:
+            # One unit of work: a cancel raises inside it, so nothing of the list is kept.
+            with db.unit_of_work() as session:
                 study = session.get_one(Study, study_id)
                 kits = import_kit_list(
-                    session, user, study, session.get_one(Product, product_id), table, mapping
+                    session,
+                    user,
+                    study,
+                    session.get_one(Product, product_id),
+                    table,
+                    mapping,
+                    progress=progress,
+                    cancelled=cancelled,
                 )
                 return (
                     f"{len(kits)} kit{'' if len(kits) == 1 else 's'} of {study.protocol_number} "
@@ -309,11 +393,119 @@ class KitListDialog(FormDialog):
                 )
 
         self.clear_error()
-        message = attempt(
-            self, self.db, "importing the kit list", record, show_refusal=self.show_error
+        self.progress.setFormat("%p%")
+        self._start(
+            "importing the kit list", record, self._imported, self._import_refused, writes=True
         )
-        if message is None:
-            return
+
+    def _imported(self, result: object) -> None:
+        message = str(result)
         self.result_message = message
         self.imported.emit(message)
+        self.import_finished.emit(True)
         super().accept()
+
+    def _import_refused(self, message: str) -> None:
+        self.show_error(message)
+        if not self._recheck():
+            self.accept_button.setEnabled(self._ready())
+        self.import_finished.emit(False)
+
+    # the worker --------------------------------------------------------------------------
+
+    def _start(
+        self,
+        doing: str,
+        job: Callable[[ProgressCallback, CancelCheck], Any],
+        done: Callable[[object], None],
+        refused: Callable[[str], None],
+        *,
+        writes: bool = False,
+    ) -> None:
+        """Run ``job`` on a worker; ``done`` gets its result, ``refused`` the words of a
+        refusal, failure or cancellation. ``doing`` completes "Something went wrong while …".
+        A job that ``writes`` has committed when it succeeds, so a Cancel pressed too late
+        does not undo it; a reading or check is dropped instead."""
+        worker = Worker(self.db, job, doing)
+        # Bound methods: if the dialog is closed meanwhile, Qt drops what the worker says.
+        worker.progressed.connect(self._progressed)
+        worker.succeeded.connect(self._succeeded)
+        worker.failed.connect(self._ended)
+        worker.cancelled.connect(self._ended)
+        self.worker = worker
+        self._done, self._refused_by_job, self._writes = done, refused, writes
+        self._stopping = False
+        self.status.setText(f"{doing[0].upper()}{doing[1:]}…")
+        self.progress.setRange(0, 0)  # busy until the first step reports
+        self.cancel_button.setEnabled(True)
+        self._set_inputs_enabled(False)
+        self.form.setRowVisible(self.progress_row, True)
+        self.cancel_button.setFocus()
+        worker.start_job()
+
+    def _succeeded(self, result: object) -> None:
+        stopped, done, refused = self._stopping, self._done, self._refused_by_job
+        self._idle()
+        if stopped and not self._writes:
+            refused(PREVIEW_CANCELLED)  # Cancel was pressed as the answer came
+        else:
+            done(result)
+        self._settle_focus()
+
+    def _ended(self, message: str) -> None:
+        refused = self._refused_by_job
+        self._idle()
+        refused(message)
+        self._settle_focus()
+
+    def _progressed(self, done: int, total: int) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+
+    def _idle(self) -> None:
+        self.worker = None  # the worker deletes itself once it has ended
+        self._stopping = False
+        self.form.setRowVisible(self.progress_row, False)
+        self.status.clear()
+        self._set_inputs_enabled(True)
+
+    def _set_inputs_enabled(self, enabled: bool) -> None:
+        inputs: list[QWidget] = [
+            self.file_button,
+            self.product,
+            self.preset,
+            self.date_format,
+            self.reject_button,  # Esc still works: it cancels, as the Cancel button does
+            *self.columns.values(),
+        ]
+        for widget in inputs:
+            widget.setEnabled(enabled)
+        self.accept_button.setEnabled(enabled and self._ready())
+
+    def _settle_focus(self) -> None:
+        if self.worker is None and self.isVisible():
+            button = self.accept_button if self.accept_button.isEnabled() else self.file_button
+            button.setFocus()
+
+    def cancel_work(self) -> None:
+        """Stop the reading, check or import at its next step; an import keeps nothing."""
+        if self.worker is None:
+            return
+        self.worker.cancel()
+        self._stopping = True
+        self.status.setText("Cancelling…")
+        self.cancel_button.setEnabled(False)
+
+    def reject(self) -> None:
+        # Esc or Close while the list is being worked on stops the work; the dialog stays
+        # open to say how it ended.
+        if self.worker is not None:
+            self.cancel_work()
+            return
+        super().reject()
+
+    def wait_for_work(self) -> None:
+        """Block until the work running now, and any it leads to, has ended and is shown."""
+        while self.worker is not None:
+            self.worker.wait()
+            QCoreApplication.processEvents()

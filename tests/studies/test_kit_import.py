@@ -15,7 +15,11 @@ from ids_app.db import Database
 from ids_app.errors import InvalidInput, PermissionDenied
 from ids_app.inventory.models import Kit, LedgerEntry, Lot
 from ids_app.studies.kit_import import (
+    IMPORT_CANCELLED,
     KIT_LIST_PRESETS,
+    PREVIEW_CANCELLED,
+    ROWS_PER_STEP,
+    KitListCancelled,
     KitListMapping,
     KitListPreview,
     KitListRejected,
@@ -31,6 +35,8 @@ from tests.factories import EXPIRY, Example, make_example, receive_kits
 
 ISO = EXPIRY.isoformat()
 GENERIC = "Kit Number,Lot Number,Expiry Date,Treatment\n"
+# ABC-123's arms, by code or name, and the wrong treatment 'C' the lists below carry.
+ARM_TEXT = re.compile(r"\b[ABC]\b|ABC 10 mg|Placebo")
 
 
 @pytest.fixture
@@ -77,13 +83,17 @@ def _mapping(table: Table) -> KitListMapping:
 
 
 def _preview(
-    db: Database, example: Example, path: Path, mapping: KitListMapping | None = None
+    db: Database,
+    example: Example,
+    actor: User,
+    path: Path,
+    mapping: KitListMapping | None = None,
 ) -> KitListPreview:
     table = read_table(path)
     with db.read_session() as session:
         study = session.get_one(Study, example.study.id)
         product = session.get_one(Product, example.product.id)
-        return preview_kit_list(session, study, product, table, mapping or _mapping(table))
+        return preview_kit_list(session, actor, study, product, table, mapping or _mapping(table))
 
 
 def _import(
@@ -134,11 +144,161 @@ def test_imported_kits_are_then_received_against_the_list(
     assert _kit_count(db) == 1
 
 
+def _long_list(tmp_path: Path, rows: int) -> Path:
+    lines = "".join(f"{5001 + n},L2301,{ISO},{'AB'[n % 2]}\n" for n in range(rows))
+    return _csv(tmp_path, GENERIC + lines)
+
+
+def _counts(db: Database) -> list[int]:
+    """Kits, lots and audit entries on record."""
+    with db.read_session() as session:
+        return [
+            session.scalar(select(func.count()).select_from(model)) or 0
+            for model in (Kit, Lot, AuditEntry)
+        ]
+
+
+def test_blinded_preview_names_no_arm_where_the_unblinded_pharmacist_sees_them(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    path = _csv(
+        tmp_path,
+        GENERIC + f"1001,L1,{ISO},A\n1002,L1,{ISO},Placebo\n1003,L1,{ISO},C\n1004,,{ISO},B\n",
+    )
+    seen = _preview(db, example, unblinded, path)
+    assert [draft.arm_code for draft in seen.to_create] == ["A", "B"]
+    assert [str(error) for error in seen.errors] == [
+        "Line 4: Treatment 'C' is not an arm of ABC-123 (arms: A, B).",
+        "Line 5: The lot number is empty.",
+    ]
+
+    blinded = example.people.pharm  # on the study's staff, not unblinded
+    hidden = _preview(db, example, blinded, path)
+    assert [draft.kit_number for draft in hidden.to_create] == ["1001", "1002"]
+    assert [draft.arm_code for draft in hidden.to_create] == [None, None]
+    assert [str(error) for error in hidden.errors] == [
+        "Line 1: The 'Treatment' column shows each kit's arm; only staff unblinded for "
+        "ABC-123 may import it.",
+        "Line 4: The treatment is not an arm of ABC-123.",
+        "Line 5: The lot number is empty.",
+    ]
+    shown = [str(error) for error in seen.errors] + [str(d.arm_code) for d in seen.to_create]
+    assert any(ARM_TEXT.search(text) for text in shown)  # the control: the search can fail
+    texts = [str(error) for error in hidden.errors] + [repr(d) for d in hidden.to_create]
+    assert [text for text in texts if ARM_TEXT.search(text)] == []
+
+
+def test_monitor_may_not_preview_a_kit_list(db: Database, example: Example, tmp_path: Path) -> None:
+    path = _csv(tmp_path, f"Kit Number,Lot Number,Expiry Date\n1001,L1,{ISO}\n")
+    with pytest.raises(PermissionDenied, match="may import kit lists"):
+        _preview(db, example, example.people.monitor, path)
+
+
+def test_preview_reports_rows_checked_in_steps_up_to_the_total(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    table = read_table(_long_list(tmp_path, 250))
+    reported: list[tuple[int, int]] = []
+    with db.read_session() as session:
+        preview = preview_kit_list(
+            session,
+            unblinded,
+            session.get_one(Study, example.study.id),
+            session.get_one(Product, example.product.id),
+            table,
+            _mapping(table),
+            progress=lambda done, total: reported.append((done, total)),
+        )
+    assert len(preview.to_create) == 250
+    assert ROWS_PER_STEP == 100
+    assert reported == [(0, 250), (100, 250), (200, 250), (250, 250)]
+
+
+def test_import_reports_rows_checked_then_kits_created_with_increasing_counts(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    table = read_table(_long_list(tmp_path, 250))
+    reported: list[tuple[int, int]] = []
+    with db.unit_of_work() as session:
+        kits = import_kit_list(
+            session,
+            unblinded,
+            session.get_one(Study, example.study.id),
+            session.get_one(Product, example.product.id),
+            table,
+            _mapping(table),
+            progress=lambda done, total: reported.append((done, total)),
+        )
+    assert len(kits) == 250
+    done = [count for count, _total in reported]
+    assert done == sorted(set(done))  # strictly increasing
+    assert done[0] == 0
+    assert {total for _done, total in reported} == {500}  # 250 rows checked, 250 kits made
+    assert done[-1] == 500
+    assert 250 in done  # the checking ends before the first kit is created
+    assert _kit_count(db) == 250
+
+
+def test_cancelling_the_import_midway_leaves_no_kit_lot_or_audit_entry(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    table = read_table(_long_list(tmp_path, 450))
+    before = _counts(db)
+    reported: list[int] = []
+    written_when_cancelled: list[int] = []
+    with pytest.raises(KitListCancelled, match=f"^{re.escape(IMPORT_CANCELLED)}$"):
+        with db.unit_of_work() as session:
+
+            def cancelled() -> bool:
+                # Cancel once some kits are written in this unit of work, not before.
+                if reported[-1] < 450 + 2 * ROWS_PER_STEP:
+                    return False
+                kits = session.scalar(select(func.count()).select_from(Kit)) or 0
+                written_when_cancelled.append(kits)
+                return True
+
+            import_kit_list(
+                session,
+                unblinded,
+                session.get_one(Study, example.study.id),
+                session.get_one(Product, example.product.id),
+                table,
+                _mapping(table),
+                progress=lambda done, _total: reported.append(done),
+                cancelled=cancelled,
+            )
+    assert written_when_cancelled == [before[0] + 2 * ROWS_PER_STEP]
+    assert reported[-1] < 900  # it stopped before the end
+    assert _counts(db) == before
+
+
+def test_cancelling_the_preview_stops_it(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    table = read_table(_long_list(tmp_path, 250))
+    reported: list[int] = []
+    with (
+        db.read_session() as session,
+        pytest.raises(KitListCancelled, match=f"^{re.escape(PREVIEW_CANCELLED)}$"),
+    ):
+        preview_kit_list(
+            session,
+            unblinded,
+            session.get_one(Study, example.study.id),
+            session.get_one(Product, example.product.id),
+            table,
+            _mapping(table),
+            progress=lambda done, _total: reported.append(done),
+            cancelled=lambda: bool(reported) and reported[-1] >= ROWS_PER_STEP,
+        )
+    assert reported == [0, ROWS_PER_STEP]
+
+
 def test_kit_list_row_with_unknown_arm_is_reported_with_its_line(
-    db: Database, example: Example, tmp_path: Path
+    db: Database, example: Example, unblinded: User, tmp_path: Path
 ) -> None:
     path = _csv(tmp_path, GENERIC + f"1001,L2301,{ISO},A\n1002,L2301,{ISO},C\n")
-    preview = _preview(db, example, path)
+    preview = _preview(db, example, unblinded, path)
     assert [(error.line, error.message) for error in preview.errors] == [
         (3, "Treatment 'C' is not an arm of ABC-123 (arms: A, B).")
     ]
@@ -146,18 +306,18 @@ def test_kit_list_row_with_unknown_arm_is_reported_with_its_line(
 
 
 def test_arm_is_matched_by_code_or_name_ignoring_case(
-    db: Database, example: Example, tmp_path: Path
+    db: Database, example: Example, unblinded: User, tmp_path: Path
 ) -> None:
     path = _csv(
         tmp_path, GENERIC + f"1001,L1,{ISO},a\n1002,L1,{ISO},PLACEBO\n1003,L1,{ISO},abc 10 mg\n"
     )
-    preview = _preview(db, example, path)
+    preview = _preview(db, example, unblinded, path)
     assert preview.errors == []
     assert [draft.arm_code for draft in preview.to_create] == ["A", "B", "A"]
 
 
 def test_each_bad_row_is_reported_with_its_line(
-    db: Database, example: Example, tmp_path: Path
+    db: Database, example: Example, unblinded: User, tmp_path: Path
 ) -> None:
     path = _csv(
         tmp_path,
@@ -169,7 +329,9 @@ def test_each_bad_row_is_reported_with_its_line(
         + "1005,L1,2030-01-31,B\n"
         + f"1006,,{ISO},\n",
     )
-    errors = [(error.line, error.message) for error in _preview(db, example, path).errors]
+    errors = [
+        (error.line, error.message) for error in _preview(db, example, unblinded, path).errors
+    ]
     assert errors == [
         (3, "The kit number is empty."),
         (4, "Date 31-FEB-2028 is not a day of the calendar."),
@@ -202,21 +364,25 @@ def test_kit_list_with_a_bad_row_creates_nothing(
 
 
 def test_kit_already_in_the_study_is_reported(
-    db: Database, example: Example, tmp_path: Path
+    db: Database, example: Example, unblinded: User, tmp_path: Path
 ) -> None:
     receive_kits(db, example, range(1001, 1003))
     path = _csv(tmp_path, GENERIC + f"1002,L2301,{ISO},A\n1003,L2301,{ISO},B\n")
-    errors = [(error.line, error.message) for error in _preview(db, example, path).errors]
+    errors = [
+        (error.line, error.message) for error in _preview(db, example, unblinded, path).errors
+    ]
     assert errors == [(2, "Kit 1002 is already on record in ABC-123.")]
 
 
 def test_lot_on_record_with_another_expiry_is_reported(
-    db: Database, example: Example, tmp_path: Path
+    db: Database, example: Example, unblinded: User, tmp_path: Path
 ) -> None:
     receive_kits(db, example, range(1001, 1003))
     other = EXPIRY + dt.timedelta(days=30)
     path = _csv(tmp_path, GENERIC + f"1003,L2301,{other.isoformat()},A\n")
-    errors = [(error.line, error.message) for error in _preview(db, example, path).errors]
+    errors = [
+        (error.line, error.message) for error in _preview(db, example, unblinded, path).errors
+    ]
     assert errors == [
         (
             2,
@@ -227,11 +393,11 @@ def test_lot_on_record_with_another_expiry_is_reported(
 
 
 def test_missing_columns_are_named_in_one_error(
-    db: Database, example: Example, tmp_path: Path
+    db: Database, example: Example, unblinded: User, tmp_path: Path
 ) -> None:
     path = _csv(tmp_path, "\n\nKit Number,Lot\n1001,L1\n")
     mapping = KitListMapping("Kit Number", "Lot Number", "Expiry Date", "Treatment")
-    preview = _preview(db, example, path, mapping)
+    preview = _preview(db, example, unblinded, path, mapping)
     assert [(error.line, error.message) for error in preview.errors] == [
         (
             3,
@@ -326,7 +492,7 @@ def test_iwrs_extract_preset_loads_from_xlsx_with_date_cells(
     table = read_table(path)
     assert table.header_line == 2
     assert _mapping(table) == KitListMapping("KIT_NO", "LOT", "EXP_DATE", "ARM")
-    preview = _preview(db, example, path)
+    preview = _preview(db, example, unblinded, path)
     assert [(draft.line, draft.kit_number, draft.expiry) for draft in preview.to_create] == [
         (3, "1001", day),
         (4, "1002", day),
@@ -334,7 +500,9 @@ def test_iwrs_extract_preset_loads_from_xlsx_with_date_cells(
     assert _import(db, example, unblinded, path) == ["1001", "1002"]
 
 
-def test_xlsx_error_names_the_sheet_row(db: Database, example: Example, tmp_path: Path) -> None:
+def test_xlsx_error_names_the_sheet_row(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
     path = _xlsx(
         tmp_path,
         [
@@ -344,30 +512,32 @@ def test_xlsx_error_names_the_sheet_row(db: Database, example: Example, tmp_path
             [1002, "L1", "not yet", "A"],
         ],
     )
-    errors = [(error.line, error.message) for error in _preview(db, example, path).errors]
+    errors = [
+        (error.line, error.message) for error in _preview(db, example, unblinded, path).errors
+    ]
     assert errors == [(4, "not yet is not a date; write it as 2028-01-31 or 31-JAN-2028.")]
 
 
 def test_slashed_date_without_a_format_is_refused_as_ambiguous(
-    db: Database, example: Example, tmp_path: Path
+    db: Database, example: Example, unblinded: User, tmp_path: Path
 ) -> None:
     path = _csv(tmp_path, GENERIC + "1001,L1,01/02/2028,A\n")
-    errors = [error.message for error in _preview(db, example, path).errors]
+    errors = [error.message for error in _preview(db, example, unblinded, path).errors]
     assert errors == ["Date 01/02/2028 is ambiguous; set the date format in the column mapping."]
 
 
 def test_slashed_date_reads_with_the_mapping_date_format(
-    db: Database, example: Example, tmp_path: Path
+    db: Database, example: Example, unblinded: User, tmp_path: Path
 ) -> None:
     path = _csv(tmp_path, GENERIC + "1001,L1,01/02/2028,A\n1002,L1,2028-02-01,B\n")
     mapping = KitListMapping("Kit Number", "Lot Number", "Expiry Date", "Treatment", "%d/%m/%Y")
-    preview = _preview(db, example, path, mapping)
+    preview = _preview(db, example, unblinded, path, mapping)
     assert preview.errors == []
     assert {draft.expiry for draft in preview.to_create} == {dt.date(2028, 2, 1)}
 
 
 def test_semicolon_csv_with_bom_and_quoted_line_breaks_keeps_line_numbers(
-    db: Database, example: Example, tmp_path: Path
+    db: Database, example: Example, unblinded: User, tmp_path: Path
 ) -> None:
     text = (
         "\ufeffKit Number;Lot Number;Expiry Date;Treatment\r\n"
@@ -375,7 +545,7 @@ def test_semicolon_csv_with_bom_and_quoted_line_breaks_keeps_line_numbers(
         '"10\n02";L1;31-Jan-2028;B\r\n'
         "1003;L1;31JAN2028;Q\r\n"
     )
-    preview = _preview(db, example, _csv(tmp_path, text))
+    preview = _preview(db, example, unblinded, _csv(tmp_path, text))
     assert [(draft.line, draft.expiry) for draft in preview.to_create] == [
         (2, dt.date(2028, 1, 31)),
         (3, dt.date(2028, 1, 31)),

@@ -53,6 +53,13 @@ def write_kit_list(path: Path, rows: list[str]) -> Path:
     return path
 
 
+def load_kit_list(qtbot: QtBot, dialog: KitListDialog, path: Path) -> None:
+    """Choose the file and wait for the worker to read and check it."""
+    with qtbot.waitSignal(dialog.checked, timeout=30_000) as checked:
+        dialog.load(path)
+    assert checked.args == [True], dialog.error_text
+
+
 def test_pharmacist_changes_study_status_with_reason(
     qtbot: QtBot, open_window: WindowOpener
 ) -> None:
@@ -139,7 +146,7 @@ def test_kit_list_preview_shows_row_errors_and_imports_nothing_until_fixed(
     tab.kit_list_button.click()
     dialog = tab.dialog
     assert isinstance(dialog, KitListDialog)
-    assert dialog.load(path)
+    load_kit_list(qtbot, dialog, path)
     # The mapping is guessed from the header and shown for checking.
     assert [dialog.columns[k].currentText() for k in dialog.columns] == [
         "Kit Number",
@@ -154,7 +161,9 @@ def test_kit_list_preview_shows_row_errors_and_imports_nothing_until_fixed(
     assert dialog.errors.isVisible()
     assert not dialog.accept_button.isEnabled()
     assert "3 rows to fix" in dialog.summary.text()
-    dialog.accept()  # even pressed anyway, the service refuses the whole list
+    with qtbot.waitSignal(dialog.import_finished) as finished:
+        dialog.accept()  # even pressed anyway, the service refuses the whole list
+    assert finished.args == [False]
     assert "no kit was imported" in dialog.error_text
     assert dialog.isVisible()
     assert kit_count(window) == before
@@ -167,7 +176,7 @@ def test_kit_list_preview_shows_row_errors_and_imports_nothing_until_fixed(
             f"2003,L2301,{expiry},B",
         ],
     )
-    assert dialog.load(path)
+    load_kit_list(qtbot, dialog, path)
     assert dialog.errors.count() == 0
     assert not dialog.errors.isVisible()
     assert dialog.accept_button.isEnabled()
@@ -205,7 +214,7 @@ def test_blinded_user_sees_no_arm_in_setup(
     tab.kit_list_button.click()
     dialog = tab.dialog
     assert isinstance(dialog, KitListDialog)
-    assert dialog.load(path)
+    load_kit_list(qtbot, dialog, path)
     assert not dialog.columns["arm"].isVisible()
     mapping = dialog.mapping()
     assert mapping is not None
