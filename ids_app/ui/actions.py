@@ -72,6 +72,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("file.quit", "Quit", "file", "Ctrl+Q"),
     ActionSpec("view.my_work", "My work", "view", "Ctrl+1", tip="What waits for you"),
     ActionSpec("view.overview", "Overview", "view", "Ctrl+2"),
+    ActionSpec("view.inventory", "Inventory", "view", "Ctrl+Shift+I"),
     ActionSpec("view.setup", "Setup", "view", "Ctrl+Shift+S"),
     ActionSpec("view.dispensing", "Dispensing", "view", "Ctrl+3"),
     ActionSpec("view.receiving", "Receiving", "view", "Ctrl+4"),
@@ -101,6 +102,7 @@ MENUS = (("file", "&File"), ("view", "&View"), ("work", "&Work"), ("help", "&Hel
 # The workspace tabs in order, with the view action that shows each.
 STUDY_TABS = (
     ("overview", "Overview"),
+    ("inventory", "Inventory"),
     ("setup", "Setup"),
     ("dispensing", "Dispensing"),
     ("receiving", "Receiving"),

@@ -31,6 +31,7 @@ from ids_app.ui.dispensing import DispensingTab
 from ids_app.ui.forms import open_dialog
 from ids_app.ui.guard import show_message
 from ids_app.ui.idle_lock import IdleWatcher, LockScreen
+from ids_app.ui.inventory import InventoryTab
 from ids_app.ui.my_work import MyWorkPage
 from ids_app.ui.overview import OverviewTab
 from ids_app.ui.quarantine import QuarantineTab
@@ -161,6 +162,7 @@ class MainWindow(QMainWindow):
         """The workflow tabs, in STUDY_TABS order; only finished screens are listed."""
         built: dict[str, StudyTab] = {
             "overview": OverviewTab(self.ws),
+            "inventory": InventoryTab(self.ws),
             "setup": SetupTab(self.ws),
             "dispensing": DispensingTab(self.ws),
             "receiving": ReceivingTab(self.ws),

@@ -18,6 +18,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
+    Signal,
 )
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
@@ -197,7 +198,10 @@ class PagedRowsModel(RowsModel[R]):
 
     ``fetch(last_row, limit)`` returns the page after ``last_row`` (None: the first page);
     keyset paging makes each page cost the same however far the person has scrolled.
+    ``page_read`` follows every fetch, an empty last page included.
     """
+
+    page_read = Signal()
 
     def __init__(
         self,
@@ -251,6 +255,7 @@ class PagedRowsModel(RowsModel[R]):
                 self.endInsertRows()
         finally:
             self._fetching = False
+        self.page_read.emit()
 
 
 def table_view(

@@ -1,0 +1,188 @@
+"""The kit register: every kit of a study, where it stands now, a page at a time.
+
+"Where is kit 1013?" is the question a technician asks most after a dispense, and a
+monitor checks the register against the IWRS. A study can hold tens of thousands of kits
+and a long history, so the register never sums the whole ledger: it walks the study's
+kits in kit-number order (keyset paging), lets the database keep only the kits whose net
+quantity in the chosen states is above zero, and derives exact balances for the kits of
+one page from their own movements (``ledger.balances``), as every other view does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from ids_app.inventory.ledger import balances
+from ids_app.inventory.models import ON_SITE_STATES, Kit, LedgerEntry, Location, Lot, StockState
+from ids_app.studies.models import Arm, Product, Study
+from ids_app.studies.services import is_unblinded
+from ids_app.users.models import Role, User
+from ids_app.users.permissions import require_role
+
+REGISTER_ROLES = tuple(Role)
+
+
+class KitsShown(enum.StrEnum):
+    """Which kits the register lists."""
+
+    ON_SITE = "on site"
+    AVAILABLE = "available"
+    QUARANTINED = "quarantined"
+    RETURNED = "returned"
+    CONDEMNED = "condemned"
+    DISPENSED = "dispensed"
+    DESTROYED = "destroyed"
+    NOT_RECEIVED = "not received yet"
+    ALL = "all kits"
+
+    @property
+    def states(self) -> frozenset[StockState]:
+        if self is KitsShown.ON_SITE:
+            return frozenset(ON_SITE_STATES)
+        if self in (KitsShown.ALL, KitsShown.NOT_RECEIVED):
+            return frozenset(StockState)
+        return frozenset({StockState(self.value)})
+
+
+@dataclass(frozen=True)
+class KitFilter:
+    shown: KitsShown = KitsShown.ON_SITE
+    text: str = ""  # the start of a kit or lot number
+    location_id: int | None = None
+
+
+@dataclass(frozen=True)
+class KitPlace:
+    """One kit at one place-and-state; a kit not yet received has no place."""
+
+    kit_id: int
+    kit_number: str
+    product: str
+    lot_number: str
+    expiry: dt.date
+    arm: str | None  # None for a user blinded on the study
+    location: str | None
+    state: StockState | None
+    quantity: int
+    unit: str
+
+    @property
+    def where(self) -> str:
+        if self.state is None:
+            return "not received yet"
+        return self.location or "off site"
+
+
+def _net_in(states: frozenset[StockState], location_id: int | None) -> Any:
+    """A kit's net quantity in ``states`` (at one location, if given), from its movements."""
+    e = LedgerEntry
+    arrives: ColumnElement[bool] = e.to_state.in_(states)
+    leaves: ColumnElement[bool] = e.from_state.in_(states)
+    if location_id is not None:
+        arrives = and_(arrives, e.to_location_id == location_id)
+        leaves = and_(leaves, e.from_location_id == location_id)
+    delta = case((arrives, e.quantity), else_=0) - case((leaves, e.quantity), else_=0)
+    return select(func.coalesce(func.sum(delta), 0)).where(e.kit_id == Kit.id).scalar_subquery()
+
+
+def _conditions(study_id: int, kits: KitFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Kit.study_id == study_id]
+    text = kits.text.strip()
+    if text:
+        lot_numbers = select(Lot.id).where(Lot.lot_number.startswith(text, autoescape=True))
+        conditions.append(
+            or_(Kit.kit_number.startswith(text, autoescape=True), Kit.lot_id.in_(lot_numbers))
+        )
+    if kits.shown is KitsShown.NOT_RECEIVED:
+        conditions.append(~exists().where(LedgerEntry.kit_id == Kit.id))
+    elif kits.shown is not KitsShown.ALL or kits.location_id is not None:
+        conditions.append(_net_in(kits.shown.states, kits.location_id) > 0)
+    return conditions
+
+
+def kit_register_page(
+    session: Session,
+    actor: User,
+    study_id: int,
+    kits: KitFilter,
+    *,
+    after: str | None = None,
+    limit: int = 200,
+) -> list[KitPlace]:
+    """The next ``limit`` kits after kit number ``after``, with where each stands now.
+
+    A kit standing in two places at once (part of it moved) gives one row per place.
+    """
+    require_role(session, actor, *REGISTER_ROLES, to="see the kit register")
+    study = session.get_one(Study, study_id)
+    show_arms = is_unblinded(session, actor, study)
+    query = select(Kit).where(*_conditions(study_id, kits)).order_by(Kit.kit_number).limit(limit)
+    if after is not None:
+        query = query.where(Kit.kit_number > after)
+    page = list(session.scalars(query))
+    if not page:
+        return []
+    places = _places_of(session, [kit.id for kit in page], kits)
+    lots = {
+        lot.id: lot
+        for lot in session.scalars(select(Lot).where(Lot.id.in_({k.lot_id for k in page})))
+    }
+    products = {
+        p.id: p for p in session.scalars(select(Product).where(Product.study_id == study_id))
+    }
+    arms = (
+        {
+            arm_id: name
+            for arm_id, name in session.execute(
+                select(Arm.id, Arm.name).where(Arm.study_id == study_id)
+            )
+        }
+        if show_arms
+        else {}
+    )
+    names = {
+        place_id: name for place_id, name in session.execute(select(Location.id, Location.name))
+    }
+    rows = []
+    for kit in page:
+        lot, product = lots[kit.lot_id], products[kit.product_id]
+        arm = arms.get(kit.arm_id) if show_arms and kit.arm_id is not None else None
+        for location_id, state, quantity in places.get(kit.id, [(None, None, 0)]):
+            rows.append(
+                KitPlace(
+                    kit.id,
+                    kit.kit_number,
+                    product.description,
+                    lot.lot_number,
+                    lot.expiry,
+                    arm,
+                    names.get(location_id) if location_id is not None else None,
+                    state,
+                    quantity,
+                    product.unit,
+                )
+            )
+    return rows
+
+
+def _places_of(
+    session: Session, kit_ids: list[int], kits: KitFilter
+) -> dict[int, list[tuple[int | None, StockState | None, int]]]:
+    """Where each kit stands (exact balances), kept to the places the filter asks for."""
+    wanted = kits.shown.states
+    places: dict[int, list[tuple[int | None, StockState | None, int]]] = {}
+    for balance in balances(session, LedgerEntry.kit_id.in_(kit_ids)):
+        if balance.kit_id is None or balance.state not in wanted:
+            continue
+        if kits.location_id is not None and balance.location_id != kits.location_id:
+            continue
+        places.setdefault(balance.kit_id, []).append(
+            (balance.location_id, balance.state, balance.quantity)
+        )
+    return places
