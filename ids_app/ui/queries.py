@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ids_app.audit.models import AuditEntry
@@ -807,8 +807,11 @@ def return_rows(
     *,
     study_id: int | None = None,
     awaiting_monitor: bool = False,
+    after: ReturnRow | None = None,
+    limit: int | None = None,
 ) -> list[ReturnRow]:
-    """Returns with compliance (returns.compliance) and the monitor's signature."""
+    """Returns with compliance (returns.compliance) and the monitor's signature, newest
+    first; ``after``/``limit`` read one page (keyset on the return day and id)."""
     query = (
         select(SubjectReturn, DispenseOrder, Subject, Product, Study, Kit, Lot, Location, User)
         .join(DispenseOrder, DispenseOrder.id == SubjectReturn.dispense_order_id)
@@ -825,6 +828,15 @@ def return_rows(
         query = query.where(SubjectReturn.study_id == study_id)
     if awaiting_monitor:
         query = query.where(SubjectReturn.monitor_verified_at.is_(None))
+    if after is not None:
+        query = query.where(
+            or_(
+                SubjectReturn.returned_on < after.returned_on,
+                and_(SubjectReturn.returned_on == after.returned_on, SubjectReturn.id < after.id),
+            )
+        )
+    if limit is not None:
+        query = query.limit(limit)
     rows = []
     for ret, order, subject, product, study, kit, lot, location, counter in session.execute(query):
         rate = compliance(session, ret)

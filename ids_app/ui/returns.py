@@ -7,7 +7,9 @@ Returned units go to a Returns location and never back to dispensable stock; the
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelection, Qt
+from functools import partial
+
+from PySide6.QtCore import QItemSelection, QModelIndex, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -45,8 +47,18 @@ from ids_app.ui.receiving import date_field, pydate, qdate
 from ids_app.ui.scan import ScanPanel
 from ids_app.ui.signature import SignatureDialog
 from ids_app.ui.study_tab import StudyTab
-from ids_app.ui.table_models import Column, RowsModel, fit_columns, selected_row, table_view
+from ids_app.ui.table_models import (
+    Column,
+    PagedRowsModel,
+    RowsModel,
+    fit_columns,
+    selected_row,
+    table_view,
+)
 from ids_app.users.models import SignatureMeaning
+
+# Returns read per page as the list scrolls: a long study has thousands.
+RETURNS_PAGE = 100
 
 
 class ReturnsTab(StudyTab):
@@ -118,7 +130,7 @@ class ReturnsTab(StudyTab):
         count_layout.addLayout(right, 2)
 
         # the returns and the monitor's verification --------------------------------------
-        self.returns: RowsModel[ReturnRow] = RowsModel(
+        self.returns: PagedRowsModel[ReturnRow] = PagedRowsModel(
             [
                 Column("Subject", lambda r: r.subject_code),
                 Column("Visit", lambda r: r.visit),
@@ -134,6 +146,7 @@ class ReturnsTab(StudyTab):
                     tooltip=lambda r: r.monitor_verified,
                 ),
             ],
+            page_size=RETURNS_PAGE,
             status=lambda r: r.status,
             parent=self,
         )
@@ -175,27 +188,32 @@ class ReturnsTab(StudyTab):
         assert self.study is not None
         study_id = self.study.id
 
-        def read(session: Session) -> tuple[list[DispensedRow], list[ReturnRow], list[Choice]]:
+        def read(session: Session) -> tuple[list[DispensedRow], list[Choice]]:
             return (
                 dispensed_rows(session, study_id) if self.can_record else [],
-                return_rows(session, study_id=study_id),
                 location_choices(session, [LocationKind.RETURNS]),
             )
 
         found = self.ws.read(self, "reading the returns", read)
         if found is None:
             return
-        dispensed, returns, locations = found
+        dispensed, locations = found
         keep = selected_row(self.dispensed_view)
         self.dispensed.set_rows(dispensed)
         fit_columns(self.dispensed_view)
         if isinstance(keep, DispensedRow):
             self.select_order(keep.order.id)
-        self.returns.set_rows(returns)
+        self.returns.reset(partial(self._returns_page, study_id))
         fit_columns(self.returns_view)
         fill_combo(self.location, locations, keep=self.location.currentData())
         self.scan.set_study(study_id)
         self._preview()
+
+    def _returns_page(self, study_id: int, last: ReturnRow | None, limit: int) -> list[ReturnRow]:
+        def read(session: Session) -> list[ReturnRow]:
+            return return_rows(session, study_id=study_id, after=last, limit=limit)
+
+        return self.ws.read(self, "reading the returns", read) or []
 
     def select_order(self, order_id: int) -> bool:
         for number, row in enumerate(self.dispensed.rows):
@@ -205,12 +223,16 @@ class ReturnsTab(StudyTab):
         return False
 
     def select_record(self, record_id: int) -> None:
-        """Select a return (from My work)."""
-        for number, row in enumerate(self.returns.rows):
-            if row.id == record_id:
-                self.returns_view.selectRow(number)
-                self.returns_view.setFocus()
+        """Select a return (from My work), reading further pages until it is found."""
+        while True:
+            for number, row in enumerate(self.returns.rows):
+                if row.id == record_id:
+                    self.returns_view.selectRow(number)
+                    self.returns_view.setFocus()
+                    return
+            if self.returns.exhausted:
                 return
+            self.returns.fetchMore(QModelIndex())
 
     def _scanned(self, item: ScannedItem) -> None:
         for number, row in enumerate(self.dispensed.rows):

@@ -258,3 +258,25 @@ def test_stock_moves_to_a_location_that_keeps_it_in_range(
         tab.message.text()
         == "Moved 5 vial of lot ZB2401 from IDS Fridge 1 to Infusion Center Satellite."
     )
+
+
+def test_returns_list_reads_a_page_at_a_time_and_finds_an_older_return(
+    open_window: WindowOpener,
+) -> None:
+    window = open_window("monitor")
+    tab = open_tab(window, "ABC-123", "returns")
+    assert isinstance(tab, ReturnsTab)
+    with window.db.read_session() as session:
+        newest_first = session.scalars(
+            select(SubjectReturn.id).order_by(
+                SubjectReturn.returned_on.desc(), SubjectReturn.id.desc()
+            )
+        ).all()
+    assert len(newest_first) > 3
+    tab.returns.page_size = 3
+    tab.reload()
+    assert [row.id for row in tab.returns.rows] == newest_first[:3]
+    tab.select_record(newest_first[-1])  # the oldest: pages are read until it is found
+    assert [row.id for row in tab.returns.rows] == newest_first
+    chosen = tab.returns_view.selectionModel().selectedRows()
+    assert tab.returns.row_at(chosen[0].row()).id == newest_first[-1]
