@@ -279,6 +279,8 @@ def workflow_screens(demo: Database) -> None:
     save(pharm, "my-work-pharmacist.png")
     pharm.open_study(abc, "overview")
     save(pharm, "overview.png")
+    pharm.open_study(abc, "inventory")
+    save(pharm, "inventory.png")
     pharm.open_study(abc, "dispensing", prepared)
     save(pharm, "dispensing-verify.png")
     tab = pharm.workspace.current_tab()

@@ -49,7 +49,12 @@ from ids_app.ui.forms import (
     primary_button,
 )
 from ids_app.ui.guard import attempt
-from ids_app.ui.labels import SavedLabel, label_after_verification, save_label
+from ids_app.ui.labels import (
+    SavedLabel,
+    label_after_verification,
+    label_button_text,
+    save_label,
+)
 from ids_app.ui.queries import (
     Choice,
     OrderRow,
@@ -343,7 +348,7 @@ class OrderPanel(QWidget):
         self.label_note = QLabel()
         self.label_note.setObjectName("labelNote")
         self.label_note.setWordWrap(True)
-        self.label_button = QPushButton("Save &label (PDF)")
+        self.label_button = QPushButton(label_button_text(self.ws.settings))
         self.label_button.setObjectName("labelButton")
         self.label_button.clicked.connect(self.save_label)
         self.last_label: Path | None = None
@@ -451,6 +456,7 @@ class OrderPanel(QWidget):
         self.label_note.setVisible(dispensed)
         self.label_note.setText(label_after_verification(self.ws.settings))
         self.label_button.setVisible(dispensed and self.ws.can("print_label"))
+        self.label_button.setText(label_button_text(self.ws.settings))
 
     def set_locations(self, choices: list[Choice]) -> None:
         fill_combo(self.location, choices, keep=self.location.currentData())

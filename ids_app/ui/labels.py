@@ -45,11 +45,15 @@ class SavedLabel:
         return f"Label printed on {self.printer}; a copy is saved in {self.path}"
 
 
+def label_button_text(settings: AppSettings) -> str:
+    return "Save &label (PDF)" if settings.label_printer == PDF_PRINTER else "Print &label"
+
+
 def label_after_verification(settings: AppSettings) -> str:
     if settings.label_printer == PDF_PRINTER:
         return "Label: press Save label to make the dispensing label (PDF)."
     return (
-        f"Label: press Save label to print the dispensing label on {settings.label_printer} "
+        f"Label: press Print label to print the dispensing label on {settings.label_printer} "
         "(a PDF copy is kept)."
     )
 
