@@ -12,7 +12,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ids_app.audit.trail import attribute_changes
@@ -295,16 +295,38 @@ def dispose(
 
 def disposable_stock(session: Session, study_id: int, on: dt.date) -> list[DisposalItem]:
     """What may be destroyed or returned to the sponsor on ``on``, as ready-made items:
-    condemned stock, verified returns, and available or held stock of expired lots."""
+    condemned stock, verified returns, and available or held stock of expired lots.
+
+    Only movements that can make stock disposable are summed (into or out of returned or
+    condemned, and the expired lots' own), and the latest return of every returned kit is
+    read in one query: a study's whole history need not be summed to find what may go.
+    """
+    e = LedgerEntry
+    of_study = e.study_id == study_id
+    set_aside = (StockState.RETURNED, StockState.CONDEMNED)
     rows = [
         row
-        for row in balances(session, LedgerEntry.study_id == study_id)
-        if row.state in DISPOSABLE_STATES
+        for row in balances(
+            session, of_study, or_(e.to_state.in_(set_aside), e.from_state.in_(set_aside))
+        )
+        if row.state in set_aside
     ]
-    lots = {
-        lot.id: lot
-        for lot in session.scalars(select(Lot).where(Lot.id.in_({row.lot_id for row in rows})))
-    }
+    expired = [
+        lot.id
+        for lot in session.scalars(
+            select(Lot)
+            .join(Product, Product.id == Lot.product_id)
+            .where(Product.study_id == study_id)
+        )
+        if is_expired(lot, on)
+    ]
+    if expired:
+        rows += [
+            row
+            for row in balances(session, of_study, e.lot_id.in_(expired))
+            if row.state in SHELF_STATES
+        ]
+    verified_kits = _kits_with_verified_return(session, study_id)
     items = []
     for row in rows:
         if row.location_id is None:  # on-site stock always has a location
@@ -312,14 +334,41 @@ def disposable_stock(session: Session, study_id: int, on: dt.date) -> list[Dispo
         if row.state is StockState.CONDEMNED:
             quantity = row.quantity
         elif row.state is StockState.RETURNED and row.kit_id is not None:
-            quantity = row.quantity if _kit_return_verified(session, row.kit_id) else 0
+            quantity = row.quantity if row.kit_id in verified_kits else 0
         elif row.state is StockState.RETURNED:
             quantity = min(row.quantity, _verified_bulk(session, row.lot_id, row.location_id))
         else:
-            quantity = row.quantity if is_expired(lots[row.lot_id], on) else 0
+            quantity = row.quantity
         if quantity > 0:
             items.append(DisposalItem(row.lot_id, row.kit_id, row.location_id, row.state, quantity))
     return items
+
+
+def _kits_with_verified_return(session: Session, study_id: int) -> set[int]:
+    """The study's kits whose latest return the monitor has verified (one query for all,
+    the rule of :func:`_kit_return_verified`)."""
+    e = LedgerEntry
+    latest = (
+        select(func.max(e.id).label("entry_id"))
+        .where(
+            e.study_id == study_id,
+            e.kit_id.is_not(None),
+            e.to_state == StockState.RETURNED,
+            e.subject_return_id.is_not(None),
+        )
+        .group_by(e.kit_id)
+        .subquery()
+    )
+    return {
+        kit_id
+        for kit_id in session.scalars(
+            select(e.kit_id)
+            .join(latest, latest.c.entry_id == e.id)
+            .join(SubjectReturn, SubjectReturn.id == e.subject_return_id)
+            .where(SubjectReturn.monitor_verified_at.is_not(None))
+        )
+        if kit_id is not None
+    }
 
 
 def destruction_certificate(

@@ -8,6 +8,7 @@ the audit chain verifies.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -30,8 +31,21 @@ from ids_app.inventory.counts import (
     resolve_discrepancy,
 )
 from ids_app.inventory.dispensing import create_order, prepare_order, verify_order
-from ids_app.inventory.disposal import DisposalItem, dispose
-from ids_app.inventory.ledger import balances, reverse_entry, study_balances, study_stock
+from ids_app.inventory.disposal import (
+    DisposalItem,
+    _kit_return_verified,
+    _verified_bulk,
+    disposable_stock,
+    dispose,
+)
+from ids_app.inventory.expiry import SHELF_STATES, is_expired
+from ids_app.inventory.ledger import (
+    Balance,
+    balances,
+    reverse_entry,
+    study_balances,
+    study_stock,
+)
 from ids_app.inventory.locations import add_location
 from ids_app.inventory.models import (
     ON_SITE_STATES,
@@ -520,6 +534,22 @@ class LedgerWalk(RuleBasedStateMachine):
         assert all(row.kit_id is None and row.quantity for row in shelf)
 
     @invariant()
+    def disposable_stock_follows_the_rule_written_plainly(self) -> None:
+        """The fast reading of what may be destroyed equals the rule applied to every balance:
+        condemned, verified returns, and shelf stock of expired lots (a day past expiry)."""
+        later = EXPIRY + dt.timedelta(days=1)
+        for on in (TODAY, later):
+            with self.db.read_session() as session:
+                fast = disposable_stock(session, self.example.study.id, on)
+                plain = [
+                    DisposalItem(row.lot_id, row.kit_id, row.location_id, row.state, quantity)
+                    for row in study_balances(session, self.example.study.id)
+                    if row.location_id is not None
+                    and (quantity := _plainly_disposable(session, row, on)) > 0
+                ]
+            assert sorted(fast, key=_item_order) == sorted(plain, key=_item_order)
+
+    @invariant()
     def every_lot_reconciles(self) -> None:
         with self.db.read_session() as session:
             entries = session.scalars(select(LedgerEntry)).all()
@@ -589,6 +619,23 @@ class LedgerWalk(RuleBasedStateMachine):
         with self.db.read_session() as session:
             report = verify_chain(session)
         assert report.intact, report.summary()
+
+
+def _item_order(item: DisposalItem) -> tuple[int, int, int, str]:
+    return (item.lot_id, item.kit_id or 0, item.location_id, item.state.value)
+
+
+def _plainly_disposable(session: Session, row: Balance, on: dt.date) -> int:
+    if row.state is StockState.CONDEMNED:
+        return row.quantity
+    if row.state is StockState.RETURNED and row.kit_id is not None:
+        return row.quantity if _kit_return_verified(session, row.kit_id) else 0
+    if row.state is StockState.RETURNED:
+        assert row.location_id is not None
+        return min(row.quantity, _verified_bulk(session, row.lot_id, row.location_id))
+    if row.state in SHELF_STATES and is_expired(session.get_one(Lot, row.lot_id), on):
+        return row.quantity
+    return 0
 
 
 LedgerWalk.TestCase.settings = settings(
