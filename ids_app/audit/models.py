@@ -17,7 +17,9 @@ class AuditEntry(Base):
 
     Rows are never updated or deleted (database triggers refuse it). ``id`` is given by
     the appender, not the database, so the chain has no gaps: a missing id is a deleted
-    row.
+    row. ``study_id`` names the study the record belongs to (None for users, sign-ins,
+    shared locations, and every entry written before schema 0006). It is a plain column,
+    not a foreign key, so appending an entry never waits on, or fails over, another table.
     """
 
     __tablename__ = "audit_entry"
@@ -29,6 +31,7 @@ class AuditEntry(Base):
     action: Mapped[str]
     table_name: Mapped[str]
     record_id: Mapped[str | None]
+    study_id: Mapped[int | None]
     field: Mapped[str | None]
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
@@ -43,6 +46,13 @@ class AuditEntry(Base):
         # The trail viewer pages through one table, or one user's entries, by id.
         Index("ix_audit_entry_table_id", "table_name", "id"),
         Index("ix_audit_entry_username", "username", "id"),
+        # A study's own trail (its workspace) by id, alone or narrowed to a user or a
+        # table: each filter reads one page of its index however the study's entries
+        # spread over users and tables. ``at`` rides along so that walking a busy study
+        # back to a period is checked in the index, without reading each row.
+        Index("ix_audit_entry_study_id", "study_id", "id", "at"),
+        Index("ix_audit_entry_study_username", "study_id", "username", "id"),
+        Index("ix_audit_entry_study_table", "study_id", "table_name", "id"),
     )
 
 

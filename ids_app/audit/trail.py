@@ -11,23 +11,29 @@ import datetime as dt
 import enum
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import cache
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, event, insert, inspect, select, update
+from sqlalchemy import Connection, ForeignKey, Table, event, insert, inspect, select, update
 from sqlalchemy.orm import Session, UOWTransaction
 
 from ids_app.audit.models import AuditChainHead, AuditEntry
-from ids_app.db import RecordSession, table_of, utc_now
+from ids_app.db import Base, RecordSession, table_of, utc_now
 from ids_app.errors import IdsError
 
 ACTOR_KEY = "ids_actor"
 REASON_KEY = "ids_reason"
 CHAIN_HEAD_ID = 1
 REDACTED = "(not shown)"
+STUDY_TABLE = "study"
+STUDY_COLUMN = "study_id"
+# A record that points at another by table name and key (a signature) belongs to that
+# record's study.
+NAMED_RECORD_COLUMNS = ("record_table", "record_id")
 
 
 class RecordsAreNeverDeleted(IdsError):
@@ -62,6 +68,7 @@ class EntryDraft:
     field: str | None = None
     old_value: str | None = None
     new_value: str | None = None
+    study_id: int | None = None
 
 
 def attribute_changes(session: Session, actor: Attributed, reason: str | None = None) -> None:
@@ -100,13 +107,16 @@ def record_event(
 ) -> None:
     """Write an entry for something that is not a row change: a failed sign-in, an export."""
     session.flush()  # earlier changes of this action come first in the chain
+    conn = session.connection()
+    key = None if record_id is None else str(record_id)
     draft = EntryDraft(
         action=action,
         table_name=table_name,
-        record_id=None if record_id is None else str(record_id),
+        record_id=key,
         new_value=detail,
+        study_id=StudyFinder(conn).of_named_record(table_name, key),
     )
-    _append(session.connection(), Actor(actor.id, actor.username), reason, [draft])
+    _append(conn, Actor(actor.id, actor.username), reason, [draft])
 
 
 def display_value(value: object) -> str | None:
@@ -126,25 +136,31 @@ def display_value(value: object) -> str | None:
     return repr(value)
 
 
-def entry_hash(prev_hash: str, values: dict[str, Any]) -> str:
-    """SHA-256 over the previous hash and this entry's canonical content."""
-    payload = json.dumps(
-        [
-            values["id"],
-            display_value(values["at"]),
-            values["user_id"],
-            values["username"],
-            values["action"],
-            values["table_name"],
-            values["record_id"],
-            values["field"],
-            values["old_value"],
-            values["new_value"],
-            values["reason"],
-        ],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+def entry_hash(prev_hash: str, values: Mapping[str, Any]) -> str:
+    """SHA-256 over the previous hash and this entry's canonical content.
+
+    ``study_id`` came with schema 0006 and is hashed only when it is set. Entries written
+    before it have none, and their hashes were computed without it: leaving a None out
+    keeps those chains verifying unchanged. Nothing escapes the check by it: an entry given
+    a study, or a study changed or taken away, hashes differently and breaks the chain.
+    """
+    content = [
+        values["id"],
+        display_value(values["at"]),
+        values["user_id"],
+        values["username"],
+        values["action"],
+        values["table_name"],
+        values["record_id"],
+        values["field"],
+        values["old_value"],
+        values["new_value"],
+        values["reason"],
+    ]
+    study_id = values.get("study_id")
+    if study_id is not None:
+        content.append(study_id)
+    payload = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256((prev_hash + payload).encode("utf-8")).hexdigest()
 
 
@@ -168,6 +184,7 @@ def _append(conn: Connection, actor: Actor, reason: str | None, drafts: list[Ent
             "action": draft.action,
             "table_name": draft.table_name,
             "record_id": draft.record_id,
+            "study_id": draft.study_id,
             "field": draft.field,
             "old_value": draft.old_value,
             "new_value": draft.new_value,
@@ -180,6 +197,131 @@ def _append(conn: Connection, actor: Actor, reason: str | None, drafts: list[Ent
     conn.execute(
         update(head).where(head.id == CHAIN_HEAD_ID).values(last_id=last_id, last_hash=last_hash)
     )
+
+
+@dataclass(frozen=True)
+class _StudyRoute:
+    """How a table's row leads to its study: it is the study, names it, names a record
+    by table and key (a signature), or has foreign keys to rows that name it; or none."""
+
+    is_study: bool = False
+    study_column: str | None = None
+    named_record: bool = False
+    # Foreign keys to the study or to tables that carry ``study_id``, in column order: the
+    # first one set wins (a discrepancy's count and product are of the same study).
+    parents: tuple[ForeignKey, ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The row's columns the route reads."""
+        if self.study_column is not None:
+            return (self.study_column,)
+        if self.named_record:
+            return NAMED_RECORD_COLUMNS
+        return tuple(fk.parent.name for fk in self.parents)
+
+
+@cache
+def _route(table: Table) -> _StudyRoute:
+    if table.name == STUDY_TABLE:
+        return _StudyRoute(is_study=True)
+    if STUDY_COLUMN in table.c:
+        return _StudyRoute(study_column=STUDY_COLUMN)
+    if all(name in table.c for name in NAMED_RECORD_COLUMNS):
+        return _StudyRoute(named_record=True)
+    position = {name: n for n, name in enumerate(table.c.keys())}
+    parents = sorted(
+        (fk for fk in table.foreign_keys if _leads_to_study(fk.column.table)),
+        key=lambda fk: position[fk.parent.key],
+    )
+    return _StudyRoute(parents=tuple(parents))
+
+
+def _leads_to_study(table: Table) -> bool:
+    return table.name == STUDY_TABLE or STUDY_COLUMN in table.c
+
+
+def can_belong_to_a_study(table: Table) -> bool:
+    """True when the trail can name a study for this table's records."""
+    route = _route(table)
+    return route.is_study or route.named_record or bool(route.columns)
+
+
+class StudyFinder:
+    """Which study a record belongs to, for its audit entries.
+
+    A study is its own; a record with a ``study_id`` names it; a record whose foreign key
+    leads one step to such a table (a lot's product, a shipment line's shipment) belongs
+    to that row's study; a signature belongs to the study of the record it signs. Users,
+    sign-ins and locations shared by studies belong to none. Parents are read with Core on
+    the flush's own connection (never a lazy load inside the flush), once per flush.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._parents: dict[tuple[str, object], int | None] = {}
+
+    def of_record(self, obj: object) -> int | None:
+        mapper = inspect(obj).mapper
+        table = mapper.local_table
+        if not isinstance(table, Table):
+            return None
+        route = _route(table)
+        if route.is_study:
+            return _as_int(_record_id(obj))
+        attribute = {
+            column.name: prop.key for prop in mapper.column_attrs for column in prop.columns
+        }
+        row = {name: getattr(obj, attribute[name]) for name in route.columns}
+        return self._of_row(route, row)
+
+    def of_named_record(self, table_name: str, record_id: str | None) -> int | None:
+        """The study of the record a signature or an event names by table and key."""
+        table = Base.metadata.tables.get(table_name)
+        key = _as_int(record_id)
+        if table is None or key is None or len(table.primary_key.columns) != 1:
+            return None
+        route = _route(table)
+        if route.is_study:
+            return key
+        if route.named_record or not route.columns:
+            return None  # a signature of a signature names no study
+        (primary,) = table.primary_key.columns
+        found = self.conn.execute(
+            select(*(table.c[name] for name in route.columns)).where(primary == key)
+        ).first()
+        return None if found is None else self._of_row(route, dict(found._mapping))
+
+    def _of_row(self, route: _StudyRoute, row: Mapping[str, Any]) -> int | None:
+        if route.study_column is not None:
+            return _as_int(row[route.study_column])
+        if route.named_record:
+            table_name, record_id = (row[name] for name in NAMED_RECORD_COLUMNS)
+            return self.of_named_record(str(table_name), record_id)
+        for fk in route.parents:
+            value = row[fk.parent.name]
+            if value is not None:
+                return self._parent_study(fk, value)
+        return None
+
+    def _parent_study(self, fk: ForeignKey, value: object) -> int | None:
+        parent = fk.column.table
+        if parent.name == STUDY_TABLE:
+            return _as_int(value)
+        cached = (f"{parent.name}.{fk.column.name}", value)
+        if cached not in self._parents:
+            self._parents[cached] = self.conn.scalar(
+                select(parent.c[STUDY_COLUMN]).where(fk.column == value)
+            )
+        return self._parents[cached]
+
+
+def _as_int(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
 
 
 def _is_audited(obj: object) -> bool:
@@ -248,16 +390,26 @@ def _refuse_deletes(session: Session, _context: UOWTransaction, _instances: obje
 
 @event.listens_for(RecordSession, "after_flush")
 def _write_trail(session: Session, _context: UOWTransaction) -> None:
-    drafts: list[EntryDraft] = []
+    changed: list[tuple[object, list[EntryDraft]]] = []
     for obj in session.new:
         if _is_audited(obj):
-            drafts.append(_insert_draft(obj))
+            changed.append((obj, [_insert_draft(obj)]))
     for obj in session.dirty:
         if _is_audited(obj) and session.is_modified(obj, include_collections=False):
-            drafts.extend(_update_drafts(obj))
-    if not drafts:
+            drafts = _update_drafts(obj)
+            if drafts:
+                changed.append((obj, drafts))
+    if not changed:
         return
     actor = current_actor(session)
     if actor is None:
         raise RuntimeError("a change was made with no acting user named (attribute_changes)")
-    _append(session.connection(), actor, session.info.get(REASON_KEY), drafts)
+    conn = session.connection()
+    studies = StudyFinder(conn)
+    named = [
+        replace(draft, study_id=study_id)
+        for obj, drafts in changed
+        for study_id in (studies.of_record(obj),)
+        for draft in drafts
+    ]
+    _append(conn, actor, session.info.get(REASON_KEY), named)

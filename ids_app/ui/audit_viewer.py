@@ -3,7 +3,8 @@ record and date, read a page at a time (21 CFR 11.10(e); 11.10(b): available for
 
 The model reads 200 entries per fetch with keyset paging on the entry id, so scrolling
 deep into a million entries costs the same as the first page. Arms are hidden from a user
-blinded on their study (queries.BlindingRedactor).
+blinded on their study (queries.BlindingRedactor). The site-wide page shows every entry;
+a study's workspace shows the same page scoped to that study (:class:`StudyAuditTab`).
 """
 
 from __future__ import annotations
@@ -33,17 +34,29 @@ from ids_app.ui.queries import (
     AuditFilter,
     AuditRow,
     BlindingRedactor,
+    StudyRow,
     audit_page,
     audit_table_names,
     audit_usernames,
 )
 from ids_app.ui.receiving import date_field, pydate
+from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.table_models import Column, PagedRowsModel, selected_row, table_view
 
 PAGE_SIZE = 200
 ANY = "(any)"
 # Column widths in characters: #, when, user, action, table, record, field, old, new.
 COLUMN_CHARACTERS = (7, 16, 10, 14, 16, 7, 18, 22, 40)
+SITE_HINT = (
+    "Every insert and update of every record: who, when, what was before and after, "
+    "and why. Entries are never changed or removed; `ids-app verify` checks the "
+    "hash chain. Scroll to read further back."
+)
+STUDY_HINT = (
+    "Every insert and update of this study's records, its signatures and exports: who, "
+    "when, what was before and after, and why. Users, sign-ins, shared locations and "
+    "entries written before this version are in the site-wide audit trail."
+)
 
 
 def _short(value: str | None, length: int = 80) -> str:
@@ -78,10 +91,18 @@ class AuditTrailModel(PagedRowsModel[AuditRow]):
 
 
 class AuditTrailPage(QWidget):
-    def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
+    """The trail with its filters: the whole site's, or one study's (``study_scoped``,
+    then :meth:`set_study` names the study before :meth:`load`)."""
+
+    def __init__(
+        self, ws: Workspace, parent: QWidget | None = None, *, study_scoped: bool = False
+    ) -> None:
         super().__init__(parent)
         self.ws = ws
-        self.setObjectName("auditTrailPage")
+        self.setObjectName("studyAuditTrailPage" if study_scoped else "auditTrailPage")
+        self.study_scoped = study_scoped
+        self.study: StudyRow | None = None
+        # Nothing is read until load() has decided what this user may see.
         self.redactor: BlindingRedactor | None = None
 
         self.user_filter = QComboBox()
@@ -91,7 +112,7 @@ class AuditTrailPage(QWidget):
         self.table_filter = QComboBox()
         self.table_filter.setObjectName("auditTable")
         self.table_filter.addItem(ANY, "")
-        for name in audit_table_names():
+        for name in audit_table_names(in_a_study=study_scoped):
             self.table_filter.addItem(name, name)
         self.record_filter = QLineEdit()
         self.record_filter.setObjectName("auditRecord")
@@ -168,20 +189,28 @@ class AuditTrailPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)
         layout.addWidget(heading_label("Audit trail", scale=1.3))
-        layout.addWidget(
-            hint_label(
-                "Every insert and update of every record: who, when, what was before and after, "
-                "and why. Entries are never changed or removed; `ids-app verify` checks the "
-                "hash chain. Scroll to read further back."
-            )
-        )
+        layout.addWidget(hint_label(STUDY_HINT if study_scoped else SITE_HINT))
         layout.addLayout(filters)
         layout.addLayout(dates)
         layout.addWidget(split, 1)
         layout.addWidget(self.status_label)
 
+    def set_study(self, study: StudyRow) -> None:
+        """Scope the page to ``study``; its filters start over (a record id of another
+        study means nothing here). The entries are read by the next :meth:`load`."""
+        if not self.study_scoped:
+            raise RuntimeError("the site-wide audit trail is not scoped to a study")
+        self.study = study
+        self.redactor = None
+        self._reset_filters()
+        self.model.reset(None)
+        self.detail.clear()
+        self._update_status()
+
     def load(self) -> None:
         """Fill the user list and show the newest entries (when the page is first shown)."""
+        if self.study_scoped and self.study is None:
+            return
         user = self.ws.user
 
         def read(session: Session) -> tuple[list[str], BlindingRedactor]:
@@ -208,12 +237,18 @@ class AuditTrailPage(QWidget):
             record_id=self.record_filter.text().strip() or None,
             date_from=pydate(self.date_from.date()) if self.from_check.isChecked() else None,
             date_to=pydate(self.date_to.date()) if self.to_check.isChecked() else None,
+            study_id=self.study.id if self.study is not None else None,
         )
 
     def apply(self) -> None:
         where = self.current_filter()
         newest_first = self.newest_first.isChecked()
         redactor = self.redactor
+        if redactor is None or (self.study_scoped and where.study_id is None):
+            # Not loaded yet: whether arms must be hidden is not known, so nothing is shown.
+            self.model.reset(None)
+            self._update_status()
+            return
 
         def fetch(last: AuditRow | None, limit: int) -> list[AuditRow]:
             def run() -> list[AuditRow]:
@@ -227,8 +262,7 @@ class AuditTrailPage(QWidget):
                         after_id=last.id if last and not newest_first else None,
                         newest_first=newest_first,
                     )
-                    if redactor is not None:
-                        rows = redactor.redact(session, rows)
+                    rows = redactor.redact(session, rows)
                 self.model.last_fetch_ms = (time.perf_counter() - started) * 1000
                 return rows
 
@@ -240,17 +274,22 @@ class AuditTrailPage(QWidget):
     def _update_status(self) -> None:
         shown = self.model.rowCount()
         more = "; scroll for more" if self.model.canFetchMore(self.model.index(-1, -1)) else ""
-        hidden = (
-            " Arms are hidden: you are blinded on a study."
-            if self.redactor is not None and self.redactor.hides_anything
-            else ""
-        )
+        hidden = ""
+        if self.redactor is not None and self.study is not None:
+            if self.study.id in self.redactor.blinded_studies:
+                hidden = " Arms are hidden: you are blinded on this study."
+        elif self.redactor is not None and self.redactor.hides_anything:
+            hidden = " Arms are hidden: you are blinded on a study."
         self.status_label.setText(
             f"{shown} entries shown{more} (last page read in {self.model.last_fetch_ms:.0f} ms)."
             + hidden
         )
 
     def clear_filters(self) -> None:
+        self._reset_filters()
+        self.apply()
+
+    def _reset_filters(self) -> None:
         for widget in (self.from_check, self.to_check, self.table_filter, self.user_filter):
             widget.blockSignals(True)
         self.user_filter.setCurrentText(ANY)
@@ -260,7 +299,6 @@ class AuditTrailPage(QWidget):
         self.to_check.setChecked(False)
         for widget in (self.from_check, self.to_check, self.table_filter, self.user_filter):
             widget.blockSignals(False)
-        self.apply()
 
     def _chosen(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         row = selected_row(self.view)
@@ -278,3 +316,25 @@ class AuditTrailPage(QWidget):
         if row.reason:
             lines.append(f"Why: {row.reason}")
         self.detail.setPlainText("\n".join(lines))
+
+
+class StudyAuditTab(StudyTab):
+    """The open study's audit trail in its workspace: the site-wide page's filters and
+    blinding, scoped to the entries that name this study."""
+
+    key = "audit"
+
+    def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(ws, parent)
+        self.setObjectName("studyAuditTab")
+        self.page = AuditTrailPage(ws, self, study_scoped=True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.page)
+
+    def study_changed(self) -> None:
+        if self.study is not None:
+            self.page.set_study(self.study)
+
+    def reload(self) -> None:
+        self.page.load()

@@ -19,6 +19,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ids_app.audit.models import AuditEntry
+from ids_app.audit.trail import can_belong_to_a_study
 from ids_app.db import Base
 from ids_app.inventory.counts import open_discrepancies
 from ids_app.inventory.dispensing import dispensed_on
@@ -1158,13 +1159,17 @@ def study_ids_with_returns_awaiting(session: Session) -> list[int]:
 
 @dataclass(frozen=True)
 class AuditFilter:
-    """What the audit-trail viewer narrows to; every field is applied in SQL."""
+    """What the audit-trail viewer narrows to; every field is applied in SQL.
+
+    ``study_id`` scopes the trail to one study's entries (a study workspace's trail).
+    """
 
     username: str | None = None
     table_name: str | None = None
     record_id: str | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    study_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -1197,7 +1202,8 @@ def audit_page(
     """One page of the trail, in id order, continuing after the last row shown.
 
     Keyset paging (``id < before_id`` or ``id > after_id``) reads one page of the primary
-    key's index however deep the person has scrolled: O(page), not O(offset).
+    key's index however deep the person has scrolled: O(page), not O(offset). Within a
+    study the (study, id), (study, user, id) and (study, table, id) indexes do the same.
     """
     e = AuditEntry
     query = select(
@@ -1212,34 +1218,10 @@ def audit_page(
         e.new_value,
         e.reason,
     )
-    if where.username:
-        # There is no index on the name; the (user id, time) index serves an account with
-        # few entries, and names that are no account (failed sign-ins, user id NULL).
-        account = session.scalar(select(User.id).where(User.username == where.username))
-        by_id = e.user_id == account if account is not None else e.user_id.is_(None)
-        if _fewer_than(session, by_id, RARE_ENOUGH_TO_SORT):
-            query = query.where(by_id, e.username == where.username)
-        else:
-            query = query.where(e.username == where.username)
-    if where.table_name and where.record_id:
-        # One record's history: the (table, record) index finds it at once.
-        query = query.where(e.table_name == where.table_name, e.record_id == where.record_id)
-    elif where.table_name:
-        # A whole table. Through the (table, record) index the database sorts every entry
-        # of the table before the first page, which grows with the trail (~0.1 s for a
-        # busy table at 1,000,000 entries); walking the id order stops at a page of
-        # matches instead ("|| ''" keeps the planner off the index). A rarely written
-        # table is better found through the index, so a bounded count chooses.
-        if _fewer_than(session, e.table_name == where.table_name, RARE_ENOUGH_TO_SORT):
-            query = query.where(e.table_name == where.table_name)
-        else:
-            query = query.where((e.table_name + "") == where.table_name)
-    elif where.record_id:
-        query = query.where(e.record_id == where.record_id)
-    if where.date_from is not None:
-        query = query.where(e.at >= _local_midnight_utc(where.date_from))
-    if where.date_to is not None:
-        query = query.where(e.at < _local_midnight_utc(where.date_to + dt.timedelta(days=1)))
+    if where.study_id is not None:
+        query = query.where(*_study_conditions(session, where, where.study_id))
+    else:
+        query = query.where(*_site_conditions(session, where))
     if before_id is not None:
         query = query.where(e.id < before_id)
     if after_id is not None:
@@ -1249,6 +1231,88 @@ def audit_page(
 
 
 RARE_ENOUGH_TO_SORT = 5_000
+# A period with fewer entries than this is read through the time index within a study.
+SHORT_PERIOD = 20_000
+
+
+def _period(where: AuditFilter) -> list[Any]:
+    e = AuditEntry
+    period = []
+    if where.date_from is not None:
+        period.append(e.at >= _local_midnight_utc(where.date_from))
+    if where.date_to is not None:
+        period.append(e.at < _local_midnight_utc(where.date_to + dt.timedelta(days=1)))
+    return period
+
+
+def _site_conditions(session: Session, where: AuditFilter) -> list[Any]:
+    e = AuditEntry
+    conditions: list[Any] = []
+    if where.username:
+        # There is no index on the name; the (user id, time) index serves an account with
+        # few entries, and names that are no account (failed sign-ins, user id NULL).
+        account = session.scalar(select(User.id).where(User.username == where.username))
+        by_id = e.user_id == account if account is not None else e.user_id.is_(None)
+        if _fewer_than(session, by_id, RARE_ENOUGH_TO_SORT):
+            conditions += [by_id, e.username == where.username]
+        else:
+            conditions.append(e.username == where.username)
+    if where.table_name and where.record_id:
+        # One record's history: the (table, record) index finds it at once.
+        conditions += [e.table_name == where.table_name, e.record_id == where.record_id]
+    elif where.table_name:
+        # A whole table. Through the (table, record) index the database sorts every entry
+        # of the table before the first page, which grows with the trail (~0.1 s for a
+        # busy table at 1,000,000 entries); walking the id order stops at a page of
+        # matches instead ("|| ''" keeps the planner off the index). A rarely written
+        # table is better found through the index, so a bounded count chooses.
+        if _fewer_than(session, e.table_name == where.table_name, RARE_ENOUGH_TO_SORT):
+            conditions.append(e.table_name == where.table_name)
+        else:
+            conditions.append((e.table_name + "") == where.table_name)
+    elif where.record_id:
+        conditions.append(e.record_id == where.record_id)
+    return conditions + _period(where)
+
+
+def _study_conditions(session: Session, where: AuditFilter, study_id: int) -> list[Any]:
+    """One study's entries, read through the index that reaches a page soonest.
+
+    Each index the planner must not use is hidden from it ("+ 0", "|| ''"): a record's
+    history comes from the (table, record) index; a short period from the time index,
+    sorted; a user and a table together from whichever has few entries in the study
+    (bounded counts in the study's indexes say which). Otherwise the (study, user, id),
+    (study, table, id) or (study, id) index walks back from the newest entry.
+    """
+    e = AuditEntry
+    period = _period(where)
+    in_study = e.study_id == study_id
+    by_user = e.username == where.username
+    in_table = (
+        e.table_name == where.table_name
+        if where.table_name
+        # An entry names a study only if its table's records can belong to one: listing
+        # those tables lets the (table, record) index find a record id's entries.
+        else e.table_name.in_(audit_table_names(in_a_study=True))
+    )
+    use_study = use_user = use_table = True
+    if where.record_id:
+        use_study = use_user = False
+    elif period and _fewer_than(session, and_(*period), SHORT_PERIOD):
+        use_study = use_user = use_table = False
+    elif where.username and where.table_name:
+        if _fewer_than(session, and_(in_study, by_user), RARE_ENOUGH_TO_SORT):
+            use_table = False
+        elif _fewer_than(session, and_(in_study, in_table), RARE_ENOUGH_TO_SORT):
+            use_user = False
+    conditions = [in_study if use_study else (e.study_id + 0) == study_id]
+    if where.username:
+        conditions.append(by_user if use_user else (e.username + "") == where.username)
+    if where.table_name or where.record_id:
+        conditions.append(in_table if use_table else (e.table_name + "") == where.table_name)
+    if where.record_id:
+        conditions.append(e.record_id == where.record_id)
+    return conditions + period
 
 
 def _fewer_than(session: Session, condition: Any, limit: int) -> bool:
@@ -1262,12 +1326,14 @@ def audit_usernames(session: Session) -> list[str]:
     return list(session.scalars(select(User.username).order_by(User.username)))
 
 
-def audit_table_names() -> list[str]:
-    """The tables the trail can name, from the schema (instant, unlike DISTINCT over 1M rows)."""
+def audit_table_names(*, in_a_study: bool = False) -> list[str]:
+    """The tables the trail can name, from the schema (instant, unlike DISTINCT over 1M rows);
+    ``in_a_study``: only those whose records can belong to a study."""
     return sorted(
         table.name
         for table in Base.metadata.sorted_tables
         if table.name not in ("audit_entry", "audit_chain_head", "alembic_version")
+        and (not in_a_study or can_belong_to_a_study(table))
     )
 
 

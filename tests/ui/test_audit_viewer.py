@@ -1,8 +1,10 @@
-"""The audit-trail viewer: paged keyset reads, filters in SQL, arms hidden from the blinded."""
+"""The audit-trail viewer: paged keyset reads, filters in SQL, arms hidden from the blinded;
+the same viewer scoped to one study in its workspace."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,24 +12,28 @@ from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
-from sqlalchemy import event, func, select
+from sqlalchemy import and_, event, func, or_, select
 
 from ids_app.audit.models import AuditEntry
 from ids_app.config import sqlite_url
 from ids_app.db import Database
 from ids_app.migrations.schema import prepare_database
-from ids_app.ui.audit_viewer import PAGE_SIZE, AuditTrailPage
+from ids_app.reports.audit_extract import study_records
+from ids_app.studies.models import Blinding, StudyStatus
+from ids_app.ui.audit_viewer import PAGE_SIZE, AuditTrailPage, StudyAuditTab
 from ids_app.ui.context import Workspace
-from ids_app.ui.queries import HIDDEN_FOR_BLINDING
+from ids_app.ui.queries import HIDDEN_FOR_BLINDING, AuditRow, StudyRow, shows_arms, study_row
 from ids_app.ui.settings import AppSettings
 from ids_app.users.models import User
 from ids_app.users.services import create_first_administrator
-from tests.ui.conftest import WindowOpener
+from tests.ui.conftest import WindowOpener, sign_in, visible_texts
+from tests.ui.workflows import study_id
 
 pytestmark = pytest.mark.gui
 
 GENERATED = 20_000
 USERS = ("tech", "pharm", "pharm2", "monitor")
+STUDIES = (1, 2, None)  # generated entry n belongs to STUDIES[n % 3]
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +51,8 @@ def big_trail(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with sqlite3.connect(path) as connection:
         connection.executemany(
             "INSERT INTO audit_entry (id, at, user_id, username, action, table_name, record_id,"
-            " field, old_value, new_value, reason, prev_hash, hash)"
-            " VALUES (?, ?, NULL, ?, 'update', ?, ?, 'state', 'a', 'b', NULL, ?, ?)",
+            " study_id, field, old_value, new_value, reason, prev_hash, hash)"
+            " VALUES (?, ?, NULL, ?, 'update', ?, ?, ?, 'state', 'a', 'b', NULL, ?, ?)",
             (
                 (
                     first + n,
@@ -57,6 +63,7 @@ def big_trail(tmp_path_factory: pytest.TempPathFactory) -> Path:
                     USERS[n % 4],
                     "ledger_entry" if n % 2 else "dispense_order",
                     str(n // 2),
+                    STUDIES[n % 3],
                     "0" * 64,
                     "0" * 64,
                 )
@@ -175,3 +182,202 @@ def test_blinded_user_sees_arms_hidden_in_the_audit_trail(open_window: WindowOpe
     assert upage is not None
     upage.table_filter.setCurrentIndex(upage.table_filter.findData("arm"))
     assert any("Placebo" in (row.new_value or "") for row in upage.model.rows)
+
+
+# --- one study's trail -----------------------------------------------------------------------
+
+FIRST_STUDY = StudyRow(
+    1, "GEN-1", "Generated", "Sponsor", "Dr. P", StudyStatus.OPEN, Blinding.OPEN_LABEL, None
+)
+
+
+def _plan(db: Database, sql: str, params: Any) -> str:
+    with db.engine.connect() as conn:
+        rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", tuple(params)).all()
+    return " ".join(str(row[-1]) for row in rows)
+
+
+def test_study_trail_reads_its_entries_a_page_at_a_time_through_its_indexes(
+    big_trail: Path, qtbot: QtBot
+) -> None:
+    db = Database(sqlite_url(big_trail))
+    with db.read_session() as session:
+        admin = session.scalars(select(User)).one()
+        first = int(session.scalar(select(func.min(AuditEntry.id)).where(AuditEntry.study_id == 1)))
+    page = AuditTrailPage(Workspace(db, admin, AppSettings()), study_scoped=True)
+    qtbot.addWidget(page)
+    page.set_study(FIRST_STUDY)
+    page.load()
+    model = page.model
+    assert model.rowCount() == PAGE_SIZE
+
+    statements: list[tuple[str, Any]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        statements.append((statement, parameters))
+
+    def one_page_read(action: Any) -> tuple[str, Any]:
+        statements.clear()
+        event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            action()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", seen)
+        reads = [(sql, params) for sql, params in statements if "ORDER BY audit_entry.id" in sql]
+        assert len(reads) == 1
+        return reads[0]
+
+    sql, params = one_page_read(lambda: model.fetchMore(model.index(-1, -1)))
+    assert "audit_entry.study_id = ?" in sql
+    assert "audit_entry.id < ?" in sql
+    assert "ix_audit_entry_study_id" in _plan(db, sql, params)
+    assert model.rowCount() == 2 * PAGE_SIZE
+    while model.canFetchMore(model.index(-1, -1)):
+        model.fetchMore(model.index(-1, -1))
+    ids = [row.id for row in model.rows]
+    assert len(ids) == GENERATED // 3 + 1
+    assert all((entry_id - first) % 3 == 0 for entry_id in ids)  # the study's, and only
+
+    def by_user() -> None:
+        page.user_filter.setCurrentText("pharm")
+        page.apply()
+
+    sql, params = one_page_read(by_user)
+    assert "ix_audit_entry_study_username" in _plan(db, sql, params)
+    assert {row.username for row in model.rows} == {"pharm"}
+    assert len(model.rows) == PAGE_SIZE
+
+    def by_table() -> None:
+        page.user_filter.setCurrentText("(any)")
+        page.table_filter.setCurrentIndex(page.table_filter.findData("ledger_entry"))
+
+    sql, params = one_page_read(by_table)
+    assert "ix_audit_entry_study_table" in _plan(db, sql, params)
+    assert {row.table_name for row in model.rows} == {"ledger_entry"}
+    assert page.table_filter.findData("location") == -1  # a study has no locations
+
+    def by_record_alone() -> None:
+        page.record_filter.setText("42")
+        page.table_filter.setCurrentIndex(0)  # (any) table: applies the filters
+
+    sql, params = one_page_read(by_record_alone)
+    assert "ix_audit_entry_record" in _plan(db, sql, params)
+    assert {(row.record_id, (row.id - first) % 3) for row in model.rows} == {("42", 0)}
+    db.dispose()
+
+
+def _belonging_to(db: Database, study: int) -> set[int]:
+    """The entries the audit binder's extract counts as the study's, by record."""
+    with db.read_session() as session:
+        belongs = or_(
+            *(
+                and_(AuditEntry.table_name == table, AuditEntry.record_id.in_(ids))
+                for table, ids in study_records(study).items()
+            )
+        )
+        return set(session.scalars(select(AuditEntry.id).where(belongs)))
+
+
+def _study_row_of(db: Database, sid: int) -> StudyRow:
+    with db.read_session() as session:
+        return study_row(session, sid)
+
+
+def _not_in_binder(db: Database, sid: int) -> set[int]:
+    with db.read_session() as session:
+        return set(
+            session.scalars(
+                select(AuditEntry.id).where(
+                    AuditEntry.study_id == sid,
+                    AuditEntry.table_name.not_in(list(study_records(sid))),
+                )
+            )
+        )
+
+
+def _study_tab(qtbot: QtBot, db: Database, username: str, protocol: str) -> StudyAuditTab:
+    user = sign_in(db, username)
+    tab = StudyAuditTab(Workspace(db, user, AppSettings()))
+    qtbot.addWidget(tab)
+    tab.resize(1200, 700)
+    with db.read_session() as session:
+        sid = study_id(db, protocol)
+        tab.set_study(study_row(session, sid), shows_arms(session, user, sid))
+    tab.show()  # a tab reads its records when shown
+    model = tab.page.model
+    while model.canFetchMore(model.index(-1, -1)):
+        model.fetchMore(model.index(-1, -1))
+    return tab
+
+
+def test_a_study_trail_lists_none_of_another_studys_entries(
+    qtbot: QtBot, demo_db: Database
+) -> None:
+    abc, xyz = study_id(demo_db, "ABC-123"), study_id(demo_db, "XYZ-789")
+    of_abc, of_xyz = _belonging_to(demo_db, abc), _belonging_to(demo_db, xyz)
+    assert of_abc
+    assert of_xyz
+    tab = _study_tab(qtbot, demo_db, "pharm", "XYZ-789")
+    rows: list[AuditRow] = tab.page.model.rows
+    shown = {row.id for row in rows}
+    assert not shown & of_abc
+    # Every entry the binder counts as XYZ-789's is there; the others are of records the
+    # binder's extract does not list (an excursion's hold, readings in transit).
+    assert of_xyz <= shown
+    assert {row.table_name for row in rows if row.id not in of_xyz} <= {
+        "excursion_hold",
+        "temperature_reading",
+        "temperature_log_file",
+        "excursion",
+    }
+
+    tab.set_study(_study_row_of(demo_db, abc), show_arms=True)  # the same tab, another study
+    assert tab.page.model.rowCount() > 0
+    assert {row.id for row in tab.page.model.rows} <= of_abc | _not_in_binder(demo_db, abc)
+
+
+# ABC-123's arms are "A — ABC 10 mg" and "B — Placebo" (see test_main_window.ARM_TEXT).
+ARM_TEXT = re.compile(r"Placebo(?!-Controlled)|ABC 10 mg(?! or placebo)|\bArm\b|arm: [AB]\b")
+
+
+def _texts_of_study_trail(tab: StudyAuditTab) -> list[str]:
+    """Every entry of the trail, and each arm-bearing table's first entry read whole."""
+    page = tab.page
+    texts = visible_texts(tab)
+    for table in ("arm", "kit", "subject"):
+        page.table_filter.setCurrentIndex(page.table_filter.findData(table))
+        assert page.model.rowCount(), table
+        page.view.selectRow(0)
+        texts.extend(visible_texts(tab))
+    return texts
+
+
+def test_blinded_user_sees_no_arm_in_a_study_trail(qtbot: QtBot, demo_db: Database) -> None:
+    # Control: the unblinded pharmacist does see the arms, so the search below can fail.
+    unblinded = _study_tab(qtbot, demo_db, "pharm", "ABC-123")
+    assert any(ARM_TEXT.search(text) for text in _texts_of_study_trail(unblinded))
+    assert "Arms are hidden" not in unblinded.page.status_label.text()
+
+    for name in ("pharm2", "tech", "monitor"):
+        tab = _study_tab(qtbot, demo_db, name, "ABC-123")
+        assert tab.page.model.rowCount() > PAGE_SIZE  # every page was read
+        assert "blinded on this study" in tab.page.status_label.text()
+        texts = _texts_of_study_trail(tab)
+        found = sorted({match.group(0) for text in texts for match in ARM_TEXT.finditer(text)})
+        assert found == [], f"{name} saw {found}"
+        assert any(HIDDEN_FOR_BLINDING in text for text in texts)
+
+
+def test_a_study_trail_shows_nothing_before_it_knows_what_to_hide(
+    qtbot: QtBot, demo_db: Database
+) -> None:
+    user = sign_in(demo_db, "pharm2")
+    tab = StudyAuditTab(Workspace(demo_db, user, AppSettings()))
+    qtbot.addWidget(tab)
+    tab.page.apply()  # no study yet
+    assert tab.page.model.rowCount() == 0
+    tab.set_study(_study_row_of(demo_db, study_id(demo_db, "ABC-123")), show_arms=False)
+    tab.page.newest_first.setChecked(False)  # a filter changed before the tab is shown
+    assert tab.page.model.rowCount() == 0
+    tab.show()
+    assert tab.page.model.rowCount() > 0
