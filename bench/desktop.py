@@ -59,8 +59,7 @@ from PySide6.QtWidgets import QApplication
 from ids_app.db import Database
 from ids_app.inventory.models import DispenseOrder, LedgerEntry
 from ids_app.migrations.schema import prepare_database
-from ids_app.ui.app import Shell
-from ids_app.ui.main_window import APP_TITLE
+from ids_app.ui.app import APP_TITLE, Shell
 from ids_app.ui.sign_in import SignInDialog
 from ids_app.ui.style import apply_style, prepare_high_dpi
 

@@ -40,11 +40,12 @@ from ids_app.studies.kit_import import KitListMapping, import_kit_list
 from ids_app.studies.models import Prescriber, Subject
 from ids_app.studies.services import get_study
 from ids_app.studies.tables import Table, TableRow
+from ids_app.ui.app import APP_TITLE
 from ids_app.ui.counts import CountsTab
 from ids_app.ui.destruction import DestructionTab
 from ids_app.ui.dispensing import DispensingTab
 from ids_app.ui.kit_list_dialog import KitListDialog
-from ids_app.ui.main_window import APP_TITLE, MainWindow
+from ids_app.ui.main_window import MainWindow
 from ids_app.ui.receiving import ReceivingTab
 from ids_app.ui.reports_tab import ReportsTab
 from ids_app.ui.returns import ReturnsTab

@@ -10,14 +10,19 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import insert, inspect, text, update
 
+from ids_app.audit.models import GENESIS_HASH, AuditChainHead, AuditEntry
+from ids_app.audit.verification import verify_chain
 from ids_app.config import sqlite_url
 from ids_app.db import Database
 from ids_app.errors import DatabaseProblem
-from ids_app.migrations.schema import head_revision, prepare_database, upgrade_to
+from ids_app.migrations import schema
+from ids_app.migrations.schema import head_revision, known_head, prepare_database, upgrade_to
 from ids_app.models import metadata
 from tests import databases
+from tests.audit.test_study_entries import OLD_ENTRY, pre_0006_hash
+from tests.factories import make_example
 from tests.tampering import raw_sql
 
 FIRST_REVISION = "0001"
@@ -63,6 +68,13 @@ def test_database_at_first_revision_upgrades_with_rows_kept(empty: Database) -> 
             FIRST_REVISION,
         )
         assert backup.execute("SELECT username FROM app_user").fetchall() == [("old",)]
+
+
+def test_current_database_is_left_as_it_is(db: Database) -> None:
+    head = head_revision()
+    outcome = prepare_database(db, allow_upgrade=False)
+    assert (outcome.before, outcome.after, outcome.backup) == (head, head, None)
+    assert outcome.summary() == f"Database schema {head} is current."
 
 
 def test_database_from_a_newer_version_is_refused_unchanged(db: Database) -> None:
@@ -112,3 +124,88 @@ def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path: Path) -> None:
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_head_read_from_the_migration_files_is_alembics_head() -> None:
+    # Start-up trusts it to skip Alembic on a current database: a wrong one would skip an upgrade.
+    assert known_head() == head_revision()
+
+
+PLAIN = 'revision: str = "{rev}"\ndown_revision: str | None = {down}\n'
+
+
+@pytest.mark.parametrize(
+    ("files", "head"),
+    [
+        (
+            {
+                "a.py": PLAIN.format(rev="0001", down=None),
+                "b.py": PLAIN.format(rev="0002", down='"0001"'),
+            },
+            "0002",
+        ),
+        (
+            {
+                "a.py": PLAIN.format(rev="0001", down=None),
+                "b.py": PLAIN.format(rev="0002", down=None),
+            },
+            None,
+        ),
+        (
+            {
+                "a.py": PLAIN.format(rev="0001", down=None),
+                "b.py": PLAIN.format(rev="0002", down='"0001"'),
+                "c.py": PLAIN.format(rev="0003", down='"0001"'),
+                "d.py": PLAIN.format(rev="0004", down='("0002", "0003")'),
+            },
+            None,
+        ),
+        ({"a.py": PLAIN.format(rev="0001", down=None), "b.py": "revision = make_id()\n"}, None),
+    ],
+    ids=["one line", "two heads", "a merge", "a revision not written plainly"],
+)
+def test_migration_files_not_in_one_plain_line_leave_the_head_to_alembic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str], head: str | None
+) -> None:
+    for name, source in files.items():
+        (tmp_path / name).write_text(source)
+    monkeypatch.setattr(schema, "VERSIONS", tmp_path)
+    assert known_head() == head
+
+
+def test_upgrade_from_0005_names_studies_and_older_entries_still_verify(empty: Database) -> None:
+    upgrade_to(empty, "0005")
+    prev, rows = GENESIS_HASH, []
+    for entry_id in (1, 2, 3):  # written by 0005's code: no study, hashed without one
+        row = {**OLD_ENTRY, "id": entry_id, "user_id": None, "prev_hash": prev}
+        row["hash"] = prev = pre_0006_hash(prev, row)
+        rows.append(row)
+    with empty.engine.begin() as conn:
+        conn.execute(insert(AuditEntry.__table__), rows)
+        conn.execute(update(AuditChainHead).values(last_id=3, last_hash=prev))
+
+    prepare_database(empty)
+    with empty.engine.connect() as conn:
+        columns = {column["name"]: column for column in inspect(conn).get_columns("audit_entry")}
+        indexes = {index["name"] for index in inspect(conn).get_indexes("audit_entry")}
+        assert columns["study_id"]["nullable"]
+        assert (
+            conn.execute(text("SELECT COUNT(*) FROM audit_entry WHERE study_id IS NULL")).scalar()
+            == 3
+        )
+    assert {"ix_audit_entry_study_id", "ix_audit_entry_study_username"} <= indexes
+    with empty.read_session() as session:
+        report = verify_chain(session)
+    assert report.intact, report.summary()
+    assert report.entries_checked == 3
+
+    example = make_example(empty)  # the chain goes on, now naming studies
+    with empty.read_session() as session:
+        report = verify_chain(session)
+        named = session.scalar(
+            text("SELECT COUNT(*) FROM audit_entry WHERE study_id = :sid"),
+            {"sid": example.study.id},
+        )
+    assert report.intact, report.summary()
+    assert report.entries_checked > 3
+    assert named

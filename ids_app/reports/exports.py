@@ -27,7 +27,6 @@ from ids_app.reports.output import check_target, marked, publish, staged
 from ids_app.reports.period import WHOLE_RECORD, Period
 from ids_app.reports.progress import CancelCheck, ProgressCallback, Steps
 from ids_app.reports.records import Edition, Printing
-from ids_app.reports.workbook import write_workbook
 from ids_app.studies.models import Study
 from ids_app.studies.services import get_study
 from ids_app.users.models import User
@@ -161,6 +160,10 @@ def export_sponsor_workbook(
     Blinded by default; an unblinded workbook is only for unblinded staff, and its file
     name says so ("…-unblinded.xlsx") as well as its Summary sheet.
     """
+    # openpyxl is imported only when a workbook is written: it costs a tenth of a second
+    # at every start of the main window otherwise.
+    from ids_app.reports.workbook import write_workbook
+
     target = check_target(out, ".xlsx")
     cdisc_target = check_target(cdisc_out, ".csv") if cdisc_out is not None else None
     steps = Steps(GATHER_STEPS + 3, progress, cancelled)

@@ -6,14 +6,15 @@ password if one is due → main window; signing out comes back to the sign-in di
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QDialog
 
 from ids_app.db import Database
-from ids_app.ui.main_window import APP_TITLE, MainWindow
 from ids_app.ui.sign_in import (
     ChangePasswordDialog,
     FirstAdministratorDialog,
@@ -23,6 +24,17 @@ from ids_app.ui.sign_in import (
 from ids_app.ui.style import apply_style, prepare_high_dpi
 from ids_app.users.models import User
 from ids_app.users.services import needs_first_administrator
+
+if TYPE_CHECKING:
+    from ids_app.ui.main_window import MainWindow
+
+APP_TITLE = "IDS Accountability"
+# Long enough for the sign-in dialog to be painted and focused; far shorter than typing.
+PRELOAD_AFTER_MS = 300
+
+
+def _load_main_window() -> None:
+    importlib.import_module("ids_app.ui.main_window")
 
 
 class Shell(QObject):
@@ -49,6 +61,8 @@ class Shell(QObject):
             self._show(dialog)
         else:
             self.show_sign_in()
+        # The main window's modules load while the person types their password, not after.
+        QTimer.singleShot(PRELOAD_AFTER_MS, _load_main_window)
 
     def show_sign_in(self, username: str = "") -> None:
         dialog = SignInDialog(self.db, username=username)
@@ -93,6 +107,10 @@ class Shell(QObject):
         self.show_sign_in()
 
     def _show_main_window(self, user: User) -> None:
+        # Imported once someone has signed in: its tabs, reports and exports are half a
+        # second of imports the sign-in dialog does not need.
+        from ids_app.ui.main_window import MainWindow
+
         window = MainWindow(self.db, user)
         window.signed_out.connect(lambda: self._main_window_signed_out(window))
         window.quit_requested.connect(self.finished.emit)

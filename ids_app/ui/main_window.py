@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from ids_app import __version__
 from ids_app.db import Database
 from ids_app.ui.actions import ACTIONS, MENUS, STUDY_TABS, actions_for
+from ids_app.ui.app import APP_TITLE
 from ids_app.ui.audit_viewer import AuditTrailPage
 from ids_app.ui.context import Workspace
 from ids_app.ui.counts import CountsTab
@@ -49,7 +50,6 @@ from ids_app.ui.transfers import TransfersTab
 from ids_app.ui.workspace import StudyWorkspace
 from ids_app.users.models import User
 
-APP_TITLE = "IDS Accountability"
 DEFAULT_SIZE = (1280, 800)
 STUDY_TAB_KEYS = frozenset(key for key, _title in STUDY_TABS)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -350,3 +352,34 @@ def test_quitting_at_sign_in_ends_the_app(qtbot: QtBot, db: Database) -> None:
     assert seen == ["Sign in — IDS Accountability"]
     assert QApplication.applicationName() == "IDS Accountability"
     assert QApplication.organizationName() == "IDS Accountability"
+
+
+# A fresh process, as `ids-app gui` starts: open the database, show the sign-in dialog.
+SIGN_IN_ONLY = """
+import sys
+from PySide6.QtWidgets import QApplication
+from ids_app.db import Database
+from ids_app.migrations.schema import prepare_database
+from ids_app.ui.app import Shell
+
+app = QApplication(sys.argv[:1])
+db = Database(sys.argv[1])
+prepare_database(db)
+shell = Shell(db)
+shell.start()
+print(" ".join(name for name in sys.argv[2:] if name in sys.modules) or "none")
+"""
+
+
+def test_start_to_the_sign_in_dialog_leaves_later_screens_unimported(db: Database) -> None:
+    # Half a second of start-up (bench/desktop.py): they load once someone signs in.
+    later = ["ids_app.ui.main_window", "alembic", "openpyxl", "weasyprint", "biip"]
+    url = db.url.render_as_string(hide_password=False)
+    done = subprocess.run(
+        [sys.executable, "-c", SIGN_IN_ONLY, url, *later],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["none"]
