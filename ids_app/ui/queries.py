@@ -30,7 +30,8 @@ from ids_app.inventory.disposal import (
     monitor_verifications,
 )
 from ids_app.inventory.expiry import expiring_stock
-from ids_app.inventory.ledger import Balance, balances, study_balances, study_stock
+from ids_app.inventory.kit_register import on_site_kits
+from ids_app.inventory.ledger import Balance, balances, study_stock
 from ids_app.inventory.models import (
     ON_SITE_STATES,
     Discrepancy,
@@ -51,7 +52,7 @@ from ids_app.inventory.models import (
 )
 from ids_app.inventory.quarantine import held_stock, open_holds
 from ids_app.inventory.receiving import shipment_reconciliation
-from ids_app.inventory.returns import compliance, dose_units, returned_quantity
+from ids_app.inventory.returns import compliance, dose_units
 from ids_app.inventory.scanning import identify_scan
 from ids_app.studies.models import (
     Arm,
@@ -353,23 +354,81 @@ def on_site_balances(
     location_id: int | None = None,
     expiring_days: int = DEFAULT_EXPIRING_DAYS,
 ) -> list[BalanceRow]:
-    """Kit-by-kit balances on site (ledger.study_balances), optionally at one location."""
-    balances = [
+    """Kit-by-kit balances on site, optionally at one location (a count sheet): the kits on
+    site (kit_register.on_site_kits) and the study's stock counted by the unit."""
+    e = LedgerEntry
+    found = balances(session, e.kit_id.in_(on_site_kits(study_id, location_id))) + balances(
+        session, e.study_id == study_id, e.kit_id.is_(None)
+    )
+    rows = _balance_rows(session, study_id, _on_site(found, location_id), today, expiring_days)
+    return sorted(
+        rows, key=lambda r: (r.location, r.product, r.lot_number, r.kit_number or "", r.state)
+    )
+
+
+def on_site_page(
+    session: Session,
+    study_id: int,
+    today: dt.date,
+    *,
+    after: BalanceRow | None,
+    limit: int,
+    kit_id: int | None = None,
+    lot_id: int | None = None,
+    expiring_days: int = DEFAULT_EXPIRING_DAYS,
+) -> list[BalanceRow]:
+    """On-site stock a page at a time: the first page starts with the stock counted by the
+    unit (a few lots), then ``limit`` kits follow in kit-number order after ``after``.
+
+    ``kit_id`` or ``lot_id`` narrows it to what was scanned. A study with tens of thousands
+    of kits on its shelves opens its Transfers screen in one page's time.
+    """
+    e = LedgerEntry
+    found: list[Balance] = []
+    if after is None and kit_id is None:
+        bulk = [e.study_id == study_id, e.kit_id.is_(None)]
+        if lot_id is not None:
+            bulk.append(e.lot_id == lot_id)
+        found += balances(session, *bulk)
+    kits = select(Kit.id).where(Kit.id.in_(on_site_kits(study_id))).order_by(Kit.kit_number)
+    if kit_id is not None:
+        kits = kits.where(Kit.id == kit_id)
+    if lot_id is not None:
+        kits = kits.where(Kit.lot_id == lot_id)
+    if after is not None and after.kit_number is not None:
+        kits = kits.where(Kit.kit_number > after.kit_number)
+    page = list(session.scalars(kits.limit(limit)))
+    if page:
+        found += balances(session, e.kit_id.in_(page))
+    rows = _balance_rows(session, study_id, _on_site(found, None), today, expiring_days)
+    return sorted(rows, key=lambda r: (r.kit_number is not None, r.kit_number or "", r.lot_number))
+
+
+def _on_site(found: list[Balance], location_id: int | None) -> list[Balance]:
+    return [
         b
-        for b in study_balances(session, study_id)
+        for b in found
         if b.state in ON_SITE_STATES
         and b.location_id is not None
         and (location_id is None or b.location_id == location_id)
     ]
+
+
+def _balance_rows(
+    session: Session,
+    study_id: int,
+    found: list[Balance],
+    today: dt.date,
+    expiring_days: int,
+) -> list[BalanceRow]:
+    """Balances on site described: product, lot and expiry, kit number, place, colour."""
     lots = {
         lot.id: lot
-        for lot in session.scalars(select(Lot).where(Lot.id.in_({b.lot_id for b in balances})))
+        for lot in session.scalars(select(Lot).where(Lot.id.in_({b.lot_id for b in found})))
     }
     kits = dict(
         session.execute(
-            select(Kit.id, Kit.kit_number).where(
-                Kit.id.in_({b.kit_id for b in balances if b.kit_id})
-            )
+            select(Kit.id, Kit.kit_number).where(Kit.id.in_({b.kit_id for b in found if b.kit_id}))
         ).all()
     )
     products = {
@@ -377,8 +436,8 @@ def on_site_balances(
     }
     places = location_names(session)
     rows = []
-    for b in balances:
-        assert b.location_id is not None  # filtered above
+    for b in found:
+        assert b.location_id is not None  # on-site stock always has a location
         lot = lots[b.lot_id]
         product = products[b.product_id]
         rows.append(
@@ -398,9 +457,7 @@ def on_site_balances(
                 stock_status(b.state, lot.expiry, today, expiring_days),
             )
         )
-    return sorted(
-        rows, key=lambda r: (r.location, r.product, r.lot_number, r.kit_number or "", r.state)
-    )
+    return rows
 
 
 # --- alerts ----------------------------------------------------------------------------------
@@ -686,11 +743,14 @@ def orders_page(
     state: OrderState | None,
     limit: int,
     before_id: int | None = None,
+    kit_id: int | None = None,
 ) -> list[OrderRow]:
     """One page of a study's orders, newest first, after ``before_id`` (keyset paging)."""
     query = _order_query().where(DispenseOrder.study_id == study_id)
     if state is not None:
         query = query.where(DispenseOrder.state == state)
+    if kit_id is not None:
+        query = query.where(DispenseOrder.kit_id == kit_id)
     if before_id is not None:
         query = query.where(DispenseOrder.id < before_id)
     query = query.order_by(DispenseOrder.id.desc()).limit(limit)
@@ -753,22 +813,42 @@ class DispensedRow:
         return self.order.quantity - self.returned
 
 
-def dispensed_rows(session: Session, study_id: int, *, limit: int = 500) -> list[DispensedRow]:
-    """Dispensed orders, newest first, with what has come back on each so far."""
-    rows = []
-    for row in orders_page(session, study_id, state=OrderState.DISPENSED, limit=limit):
-        order = session.get_one(DispenseOrder, row.id)
-        product = session.get_one(Product, order.product_id)
-        counted = session.scalar(
-            select(func.coalesce(func.sum(SubjectReturn.units_counted), 0)).where(
-                SubjectReturn.dispense_order_id == order.id
+def dispensed_rows(
+    session: Session, study_id: int, *, limit: int = 500, kit_id: int | None = None
+) -> list[DispensedRow]:
+    """Dispensed orders (of one kit, if given), newest first, with what has come back on
+    each so far, read for the whole list at once (one query per order made the Returns
+    tab take half a second at 100,000 movements)."""
+    page = orders_page(session, study_id, state=OrderState.DISPENSED, limit=limit, kit_id=kit_id)
+    ids = [row.id for row in page]
+    orders = {
+        o.id: o for o in session.scalars(select(DispenseOrder).where(DispenseOrder.id.in_(ids)))
+    }
+    products = {
+        p.id: p for p in session.scalars(select(Product).where(Product.study_id == study_id))
+    }
+    back: dict[int, tuple[int, int]] = {
+        order_id: (int(quantity), int(counted))
+        for order_id, quantity, counted in session.execute(
+            select(
+                SubjectReturn.dispense_order_id,
+                func.sum(SubjectReturn.quantity),
+                func.sum(SubjectReturn.units_counted),
             )
+            .where(SubjectReturn.dispense_order_id.in_(ids))
+            .group_by(SubjectReturn.dispense_order_id)
         )
+    }
+    rows = []
+    for row in page:
+        order = orders[row.id]
+        product = products[order.product_id]
+        returned, counted = back.get(row.id, (0, 0))
         rows.append(
             DispensedRow(
                 row,
-                returned_quantity(session, row.id),
-                int(counted or 0),
+                returned,
+                counted,
                 dispensed_on(order),
                 dose_units(product, order.quantity),
                 product.doses_per_day,

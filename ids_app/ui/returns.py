@@ -235,15 +235,32 @@ class ReturnsTab(StudyTab):
             self.returns.fetchMore(QModelIndex())
 
     def _scanned(self, item: ScannedItem) -> None:
-        for number, row in enumerate(self.dispensed.rows):
-            if item.kit_number and row.order.kit_number == item.kit_number:
-                self.dispensed_view.selectRow(number)
-                self.units_counted.setFocus()
-                self.units_counted.selectAll()
-                return
+        if item.kit_id is not None and self._select_kit(item.kit_id, item.kit_number):
+            self.units_counted.setFocus()
+            self.units_counted.selectAll()
+            return
         self.scan.refuse(
             f"No dispense of {item.summary.split(' — ')[0].lower()} is on record here."
         )
+
+    def _select_kit(self, kit_id: int, kit_number: str | None) -> bool:
+        """Select the kit's latest dispense; one older than the list shown is read and added."""
+        for number, row in enumerate(self.dispensed.rows):
+            if row.order.kit_number == kit_number:
+                self.dispensed_view.selectRow(number)
+                return True
+        assert self.study is not None
+        study_id = self.study.id
+        older = self.ws.read(
+            self,
+            "reading the kit's dispense",
+            lambda session: dispensed_rows(session, study_id, limit=1, kit_id=kit_id),
+        )
+        if not older:
+            return False
+        self.dispensed.set_rows([*self.dispensed.rows, *older])
+        self.dispensed_view.selectRow(self.dispensed.rowCount() - 1)
+        return True
 
     def _order_chosen(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         row = selected_row(self.dispensed_view)

@@ -12,7 +12,9 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -32,13 +34,22 @@ from ids_app.ui.queries import (
     Choice,
     ScannedItem,
     location_choices,
-    on_site_balances,
+    on_site_page,
     other_study_choices,
     product_choices,
 )
 from ids_app.ui.scan import ScanPanel
 from ids_app.ui.study_tab import StudyTab
-from ids_app.ui.table_models import Column, RowsModel, fit_columns, selected_row, table_view
+from ids_app.ui.table_models import (
+    Column,
+    PagedRowsModel,
+    fit_columns,
+    selected_row,
+    table_view,
+)
+
+# Stock read per page as the list scrolls: a study can hold tens of thousands of kits.
+STOCK_PAGE = 200
 
 
 class TransfersTab(StudyTab):
@@ -51,7 +62,7 @@ class TransfersTab(StudyTab):
 
         self.scan = ScanPanel(ws.db, "Scan the kit or lot to move")
         self.scan.identified.connect(self._scanned)
-        self.stock: RowsModel[BalanceRow] = RowsModel(
+        self.stock: PagedRowsModel[BalanceRow] = PagedRowsModel(
             [
                 Column("Kit", lambda r: r.kit_number),
                 Column("Lot", lambda r: r.lot_number),
@@ -62,10 +73,17 @@ class TransfersTab(StudyTab):
                 Column("Expiry", lambda r: r.expiry),
                 Column("Product", lambda r: r.product),
             ],
+            page_size=STOCK_PAGE,
             status=lambda r: r.status or None,
             parent=self,
         )
         self.stock_view = table_view(self.stock, name="transferStock")
+        self.showing = QLabel()
+        self.showing.setObjectName("transferShowing")
+        self.show_all_button = QPushButton("Show &all stock")
+        self.show_all_button.setObjectName("transferShowAll")
+        self.show_all_button.clicked.connect(lambda: self._show_stock(None))
+        self.scanned: ScannedItem | None = None
         self.stock_view.selectionModel().selectionChanged.connect(self._chosen)
 
         self.to_location = QComboBox()
@@ -111,6 +129,10 @@ class TransfersTab(StudyTab):
         right.addStretch(1)
         left = QVBoxLayout()
         left.addWidget(self.scan)
+        showing = QHBoxLayout()
+        showing.addWidget(self.showing, 1)
+        showing.addWidget(self.show_all_button)
+        left.addLayout(showing)
         left.addWidget(self.stock_view)
         body = QHBoxLayout()
         body.addLayout(left, 3)
@@ -137,20 +159,15 @@ class TransfersTab(StudyTab):
         assert self.study is not None
         study_id = self.study.id
 
-        def read(session: Session) -> tuple[list[BalanceRow], list[Choice], list[Choice]]:
-            return (
-                on_site_balances(session, study_id, today()),
-                location_choices(session),
-                other_study_choices(session, study_id),
-            )
+        def read(session: Session) -> tuple[list[Choice], list[Choice]]:
+            return location_choices(session), other_study_choices(session, study_id)
 
-        found = self.ws.read(self, "reading the stock", read)
+        found = self.ws.read(self, "reading the locations and studies", read)
         if found is None:
             return
-        stock, locations, studies = found
+        locations, studies = found
         keep = selected_row(self.stock_view)
-        self.stock.set_rows(stock)
-        fit_columns(self.stock_view)
+        self._show_stock(self.scanned)
         if isinstance(keep, BalanceRow):
             place = (keep.lot_id, keep.kit_id, keep.location_id, keep.state)
             self._select(lambda r: (r.lot_id, r.kit_id, r.location_id, r.state) == place)
@@ -158,6 +175,37 @@ class TransfersTab(StudyTab):
         fill_combo(self.target_study, studies, keep=self.target_study.currentData())
         self._target_changed()
         self.scan.set_study(study_id)
+
+    def _show_stock(self, scanned: ScannedItem | None) -> None:
+        """All the stock on site, read a page at a time, or only what was scanned."""
+        assert self.study is not None
+        self.scanned = scanned
+        study_id = self.study.id
+        kit_id = scanned.kit_id if scanned else None
+        lot_id = scanned.lot_id if scanned and scanned.kit_id is None else None
+
+        def fetch(last: BalanceRow | None, limit: int) -> list[BalanceRow]:
+            def read(session: Session) -> list[BalanceRow]:
+                return on_site_page(
+                    session,
+                    study_id,
+                    today(),
+                    after=last,
+                    limit=limit,
+                    kit_id=kit_id,
+                    lot_id=lot_id,
+                )
+
+            return self.ws.read(self, "reading the stock", read) or []
+
+        self.stock.reset(fetch)
+        fit_columns(self.stock_view)
+        self.showing.setText(
+            f"Showing {scanned.summary.split(' — ')[0].lower()} only."
+            if scanned
+            else "All stock on site: units first, then kits by number."
+        )
+        self.show_all_button.setVisible(scanned is not None)
 
     def _target_changed(self) -> None:
         target = self.target_study.currentData()
@@ -176,14 +224,13 @@ class TransfersTab(StudyTab):
         return False
 
     def _scanned(self, item: ScannedItem) -> None:
-        if item.kit_id is not None:
-            found = self._select(lambda r: r.kit_id == item.kit_id)
-        else:
-            found = self._select(
-                lambda r: r.lot_id == item.lot_id and r.state is StockState.AVAILABLE
-            ) or self._select(lambda r: r.lot_id == item.lot_id)
+        self._show_stock(item)
+        found = self._select(lambda r: r.state is StockState.AVAILABLE) or self._select(
+            lambda r: True
+        )
         if not found:
             self.scan.refuse(f"{item.summary.split(' — ')[0]} is not on site in this study.")
+            self._show_stock(None)
             return
         self.to_location.setFocus()
 

@@ -39,6 +39,7 @@ from ids_app.inventory.disposal import (
     dispose,
 )
 from ids_app.inventory.expiry import SHELF_STATES, is_expired
+from ids_app.inventory.kit_register import on_site_kits
 from ids_app.inventory.ledger import (
     Balance,
     balances,
@@ -548,6 +549,22 @@ class LedgerWalk(RuleBasedStateMachine):
                     and (quantity := _plainly_disposable(session, row, on)) > 0
                 ]
             assert sorted(fast, key=_item_order) == sorted(plain, key=_item_order)
+
+    @invariant()
+    def kits_on_site_are_the_kits_with_an_on_site_balance(self) -> None:
+        study_id = self.example.study.id
+        with self.db.read_session() as session:
+            kit_by_kit = study_balances(session, study_id)
+            for location_id in (None, self.example.shelf.id, self.example.fridge.id):
+                expected = {
+                    row.kit_id
+                    for row in kit_by_kit
+                    if row.kit_id is not None
+                    and row.state in ON_SITE_STATES
+                    and (location_id is None or row.location_id == location_id)
+                }
+                found = set(session.scalars(on_site_kits(study_id, location_id)))
+                assert found == expected, location_id
 
     @invariant()
     def every_lot_reconciles(self) -> None:

@@ -280,3 +280,47 @@ def test_returns_list_reads_a_page_at_a_time_and_finds_an_older_return(
     assert [row.id for row in tab.returns.rows] == newest_first
     chosen = tab.returns_view.selectionModel().selectedRows()
     assert tab.returns.row_at(chosen[0].row()).id == newest_first[-1]
+
+
+def test_scanning_a_kit_dispensed_before_the_list_shown_still_finds_its_dispense(
+    qtbot: QtBot, open_window: WindowOpener
+) -> None:
+    tech = open_window("tech")
+    tab = open_tab(tech, "ABC-123", "returns")
+    assert isinstance(tab, ReturnsTab)
+    assert any(row.order.kit_number == "1012" for row in tab.dispensed.rows)
+    # The list shows the latest dispenses only; 1012's is taken to be older than those.
+    tab.dispensed.set_rows([row for row in tab.dispensed.rows if row.order.kit_number != "1012"])
+    scanner_types(qtbot, tab.scan.field, "1012")
+    assert tab.scan.refusal_text == ""
+    chosen = tab.dispensed.row_at(tab.dispensed_view.currentIndex().row())
+    assert chosen is not None
+    assert chosen.order.kit_number == "1012"
+    assert tech.focusWidget() is tab.units_counted
+
+
+def test_transfer_stock_reads_a_page_at_a_time_and_a_scan_shows_only_that_kit(
+    qtbot: QtBot, open_window: WindowOpener
+) -> None:
+    window = open_window("tech")
+    tab = open_tab(window, "ABC-123", "transfers")
+    assert isinstance(tab, TransfersTab)
+    everything = [row.kit_number for row in tab.stock.rows]
+    assert len(everything) > 3
+    assert tab.stock.exhausted
+    tab.stock.page_size = 3
+    tab.reload()
+    assert [row.kit_number for row in tab.stock.rows] == everything[:3]
+    while not tab.stock.exhausted:
+        tab.stock.fetchMore(tab.stock.index(0, 0).parent())
+    assert [row.kit_number for row in tab.stock.rows] == everything  # no gap, no repeat
+
+    wanted = everything[-1]
+    assert wanted is not None
+    scanner_types(qtbot, tab.scan.field, wanted)
+    assert [row.kit_number for row in tab.stock.rows] == [wanted]
+    assert tab.stock_view.currentIndex().row() == 0
+    assert tab.show_all_button.isVisible()
+    tab.show_all_button.click()
+    assert not tab.show_all_button.isVisible()
+    assert [row.kit_number for row in tab.stock.rows] == everything[:3]
