@@ -63,7 +63,7 @@ class InventoryTab(StudyTab):
         self.view = table_view(self.model, name="inventoryTable")
         self.count_label = QLabel()
         self.count_label.setObjectName("inventoryCount")
-        self.model.page_read.connect(self._show_count)
+        self.model.page_read = self._show_count
         self._filling = False
 
         filters = QHBoxLayout()

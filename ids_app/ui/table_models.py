@@ -18,7 +18,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
-    Signal,
 )
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
@@ -198,10 +197,10 @@ class PagedRowsModel(RowsModel[R]):
 
     ``fetch(last_row, limit)`` returns the page after ``last_row`` (None: the first page);
     keyset paging makes each page cost the same however far the person has scrolled.
-    ``page_read`` follows every fetch, an empty last page included.
+    ``page_read`` (if set) is called after every fetch, an empty last page included. It is
+    a plain callback, not a Qt signal: a Signal declared on this Generic model class made
+    PySide 6 corrupt a reference count, which crashed the interpreter at exit.
     """
-
-    page_read = Signal()
 
     def __init__(
         self,
@@ -217,6 +216,7 @@ class PagedRowsModel(RowsModel[R]):
         self._exhausted = True
         self._fetching = False
         self.pages_fetched = 0
+        self.page_read: Callable[[], None] | None = None
 
     def reset(self, fetch: PageFetcher[R] | None) -> None:
         """Start over with another query (a new filter): the first page is read at once."""
@@ -255,7 +255,8 @@ class PagedRowsModel(RowsModel[R]):
                 self.endInsertRows()
         finally:
             self._fetching = False
-        self.page_read.emit()
+        if self.page_read is not None:
+            self.page_read()
 
 
 def table_view(
