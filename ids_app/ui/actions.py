@@ -83,6 +83,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("view.transfers", "Transfers", "view", "Ctrl+9"),
     ActionSpec("view.temperature", "Temperature", "view", "Ctrl+Shift+T"),
     ActionSpec("view.reports", "Reports", "view", "Ctrl+Shift+R"),
+    ActionSpec("view.study_audit", "This study's audit trail", "view", "Ctrl+Shift+A"),
     ActionSpec("view.audit", "Audit trail", "view", "Ctrl+0"),
     ActionSpec("view.find_study", "Find a study", "view", "Ctrl+F"),
     ActionSpec("view.refresh", "Refresh", "view", "F5"),
@@ -113,6 +114,7 @@ STUDY_TABS = (
     ("transfers", "Transfers"),
     ("temperature", "Temperature"),
     ("reports", "Reports"),
+    ("study_audit", "Audit trail"),
 )
 
 

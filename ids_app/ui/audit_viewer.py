@@ -322,7 +322,7 @@ class StudyAuditTab(StudyTab):
     """The open study's audit trail in its workspace: the site-wide page's filters and
     blinding, scoped to the entries that name this study."""
 
-    key = "audit"
+    key = "study_audit"  # "audit" is the site-wide trail's (View ▸ Audit trail, Ctrl+0)
 
     def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(ws, parent)

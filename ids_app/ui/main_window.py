@@ -24,7 +24,7 @@ from ids_app import __version__
 from ids_app.db import Database
 from ids_app.ui.actions import ACTIONS, MENUS, STUDY_TABS, actions_for
 from ids_app.ui.app import APP_TITLE
-from ids_app.ui.audit_viewer import AuditTrailPage
+from ids_app.ui.audit_viewer import AuditTrailPage, StudyAuditTab
 from ids_app.ui.context import Workspace
 from ids_app.ui.counts import CountsTab
 from ids_app.ui.destruction import DestructionTab
@@ -173,6 +173,7 @@ class MainWindow(QMainWindow):
             "transfers": TransfersTab(self.ws),
             "temperature": TemperatureTab(self.ws),
             "reports": ReportsTab(self.ws),
+            "study_audit": StudyAuditTab(self.ws),
         }
         return [(title, built[key]) for key, title in STUDY_TABS if key in built]
 
