@@ -12,7 +12,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ids_app.audit.trail import attribute_changes
@@ -304,13 +304,12 @@ def disposable_stock(session: Session, study_id: int, on: dt.date) -> list[Dispo
     e = LedgerEntry
     of_study = e.study_id == study_id
     set_aside = (StockState.RETURNED, StockState.CONDEMNED)
-    rows = [
-        row
-        for row in balances(
-            session, of_study, or_(e.to_state.in_(set_aside), e.from_state.in_(set_aside))
-        )
-        if row.state in set_aside
-    ]
+    verified = _kits_with_verified_return(study_id)
+    returned = or_(e.to_state == StockState.RETURNED, e.from_state == StockState.RETURNED)
+    condemned = or_(e.to_state == StockState.CONDEMNED, e.from_state == StockState.CONDEMNED)
+    # Returned kits not yet verified cannot go: their movements are not even summed.
+    may_go = or_(condemned, and_(returned, or_(e.kit_id.is_(None), e.kit_id.in_(verified))))
+    rows = [row for row in balances(session, of_study, may_go) if row.state in set_aside]
     expired = [
         lot.id
         for lot in session.scalars(
@@ -326,7 +325,7 @@ def disposable_stock(session: Session, study_id: int, on: dt.date) -> list[Dispo
             for row in balances(session, of_study, e.lot_id.in_(expired))
             if row.state in SHELF_STATES
         ]
-    verified_kits = _kits_with_verified_return(session, study_id)
+    verified_kits = set(session.scalars(verified))
     items = []
     for row in rows:
         if row.location_id is None:  # on-site stock always has a location
@@ -344,9 +343,9 @@ def disposable_stock(session: Session, study_id: int, on: dt.date) -> list[Dispo
     return items
 
 
-def _kits_with_verified_return(session: Session, study_id: int) -> set[int]:
-    """The study's kits whose latest return the monitor has verified (one query for all,
-    the rule of :func:`_kit_return_verified`)."""
+def _kits_with_verified_return(study_id: int) -> Select[int | None]:
+    """The study's kits whose latest return the monitor has verified, as one query (the
+    rule of :func:`_kit_return_verified` for every kit at once)."""
     e = LedgerEntry
     latest = (
         select(func.max(e.id).label("entry_id"))
@@ -359,16 +358,12 @@ def _kits_with_verified_return(session: Session, study_id: int) -> set[int]:
         .group_by(e.kit_id)
         .subquery()
     )
-    return {
-        kit_id
-        for kit_id in session.scalars(
-            select(e.kit_id)
-            .join(latest, latest.c.entry_id == e.id)
-            .join(SubjectReturn, SubjectReturn.id == e.subject_return_id)
-            .where(SubjectReturn.monitor_verified_at.is_not(None))
-        )
-        if kit_id is not None
-    }
+    return (
+        select(e.kit_id)
+        .join(latest, latest.c.entry_id == e.id)
+        .join(SubjectReturn, SubjectReturn.id == e.subject_return_id)
+        .where(SubjectReturn.monitor_verified_at.is_not(None))
+    )
 
 
 def destruction_certificate(
