@@ -59,6 +59,8 @@ from ids_app.users.models import SignatureMeaning
 
 # Returns read per page as the list scrolls: a long study has thousands.
 RETURNS_PAGE = 100
+# The latest dispenses are listed to choose from; a scan finds an older one.
+DISPENSES_SHOWN = 200
 
 
 class ReturnsTab(StudyTab):
@@ -190,7 +192,7 @@ class ReturnsTab(StudyTab):
 
         def read(session: Session) -> tuple[list[DispensedRow], list[Choice]]:
             return (
-                dispensed_rows(session, study_id) if self.can_record else [],
+                dispensed_rows(session, study_id, limit=DISPENSES_SHOWN) if self.can_record else [],
                 location_choices(session, [LocationKind.RETURNS]),
             )
 
