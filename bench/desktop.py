@@ -7,7 +7,7 @@ Three things are timed, each as the person would meet it:
   the sign-in dialog through the app's own ``Shell``; the floor is a bare PySide6
   ``QMainWindow`` shown the same way;
 - a study with 100,000 ledger rows opened in the real ``MainWindow``: its Overview with the
-  stock, then the Dispensing tab with its orders;
+  stock, then every other section of its workspace, each read afresh;
 - the audit-trail viewer over 1,000,000 entries: the first page, 50 more pages, and each
   filter, applied as the Apply button applies it.
 
@@ -36,8 +36,9 @@ from sqlalchemy import func, insert, select, update
 from bench.generate import generate
 from bench.run import PASSWORD, _people
 from ids_app.audit.models import AuditChainHead, AuditEntry
+from ids_app.audit.trail import can_belong_to_a_study
 from ids_app.config import DATA_DIR_ENV, sqlite_url
-from ids_app.db import Database
+from ids_app.db import Base, Database
 from ids_app.inventory.models import DispenseOrder, LedgerEntry
 from ids_app.migrations.copy import reset_sequences
 from ids_app.migrations.schema import prepare_database
@@ -220,11 +221,17 @@ def _cold_starts(url: str, data: Path, runs: int) -> list[Figure]:
 # the audit trail, bulk-inserted -------------------------------------------------------------
 
 
-def _audit_rows(db: Database, count: int, users: list[User]) -> tuple[int, int]:
+def _audit_rows(db: Database, count: int, users: list[User], study_id: int) -> tuple[int, int]:
     """Append ``count`` entries after the real ones (ids and times increasing over two years),
-    then move the chain head past them so later real appends still follow on."""
+    then move the chain head past them so later real appends still follow on.
+
+    An entry of a table whose records belong to a study names one: the benchmarked study
+    for 60 % of them, four other studies for the rest, so a study's trail is filtered from
+    a mixed one."""
     rng = random.Random(4)
     tables = audit_table_names()
+    of_a_study = {name for name in tables if can_belong_to_a_study(Base.metadata.tables[name])}
+    studies = [study_id, -1, -2, -3, -4]
     busy = {"ledger_entry": 30, "dispense_order": 20, "kit": 12, "signature": 12, "subject": 6}
     weights = [busy.get(name, 1) for name in tables]
     people = [(user.id, user.username) for user in users]
@@ -249,6 +256,9 @@ def _audit_rows(db: Database, count: int, users: list[User]) -> tuple[int, int]:
                 "action": "update" if changed else "insert",
                 "table_name": table,
                 "record_id": str(rng.randrange(1, 50_000)),
+                "study_id": rng.choices(studies, [60, 10, 10, 10, 10])[0]
+                if table in of_a_study
+                else None,
                 "field": "state" if changed else None,
                 "old_value": "available" if changed else None,
                 "new_value": "dispensed" if changed else '{"quantity": 1, "note": "bench"}',
@@ -290,6 +300,7 @@ def _time(work: Callable[[], object], check: Callable[[], bool], what: str = "")
 
 
 def _study_screens(db: Database, user: User, study_id: int, data: Path, runs: int) -> list[Figure]:
+    from ids_app.ui.actions import STUDY_TABS
     from ids_app.ui.dispensing import DispensingTab
     from ids_app.ui.main_window import MainWindow
     from ids_app.ui.overview import OverviewTab
@@ -303,7 +314,8 @@ def _study_screens(db: Database, user: User, study_id: int, data: Path, runs: in
     dispensing = window.workspace.by_key["dispensing"]
     assert isinstance(overview, OverviewTab)
     assert isinstance(dispensing, DispensingTab)
-    opening, orders = [], []
+    opening: list[float] = []
+    sections: dict[str, list[float]] = {key: [] for key, _title in STUDY_TABS[1:]}
     for _ in range(runs):
         window.show_my_work()
         window.workspace.show_tab("overview")
@@ -314,18 +326,36 @@ def _study_screens(db: Database, user: User, study_id: int, data: Path, runs: in
                 lambda: overview.isVisible() and overview.stock.rowCount() > 0,
             )
         )
-        orders.append(
-            _time(
-                lambda: window.show_tab("dispensing"),
-                lambda: dispensing.isVisible() and dispensing.model.rowCount() > 0,
+        for key in sections:
+            tab = window.workspace.by_key[key]
+            window.workspace.show_tab("overview")
+            _settle()
+            tab.mark_stale()  # read afresh, as after a change elsewhere
+            sections[key].append(
+                _time(
+                    lambda key=key: window.show_tab(key),
+                    lambda tab=tab: (
+                        tab.isVisible()
+                        and (tab is not dispensing or dispensing.model.rowCount() > 0)
+                    ),
+                    key,
+                )
             )
-        )
     with db.read_session() as session:
         ledger = session.scalar(select(func.count()).select_from(LedgerEntry)) or 0
         count = session.scalar(select(func.count()).select_from(DispenseOrder)) or 0
     audit = _audit_screens(window, runs)
     window.close()
     _settle()
+    titles = dict(STUDY_TABS)
+    notes = {
+        "dispensing": f"the first 100 of {count:,} orders (keyset paging) and the locations",
+        "inventory": "the kit register, first 200 kits on site (keyset on kit number)",
+        "transfers": "stock on site, first 200 kits (units first), locations, other studies",
+        "returns": "the latest 200 dispenses with their returns, the first 100 returns",
+        "destruction": "what may go now (condemned, verified returns, expired lots)",
+        "study_audit": "the study's audit entries, first page (keyset on id)",
+    }
     return [
         Figure(
             "open the study: Overview with its stock",
@@ -334,11 +364,14 @@ def _study_screens(db: Database, user: User, study_id: int, data: Path, runs: in
             f"the four alert lists, from {ledger:,} ledger rows",
             AIM_SCREEN_MS,
         ),
-        Figure(
-            "switch to the Dispensing tab",
-            orders,
-            f"the first 100 of {count:,} orders (keyset paging) and the locations",
-            AIM_SCREEN_MS,
+        *(
+            Figure(
+                f"switch to {titles[key]}",
+                times,
+                notes.get(key, "read afresh and shown"),
+                AIM_SCREEN_MS,
+            )
+            for key, times in sections.items()
         ),
         *audit,
     ]
@@ -514,7 +547,7 @@ def main() -> None:
         reset_sequences(conn)
     with db.read_session() as session:
         admin = session.scalars(select(User).where(User.username == "admin")).one()
-    first, last = _audit_rows(db, args.audit, [tech, pharm, admin])
+    first, last = _audit_rows(db, args.audit, [tech, pharm, admin], data.studies[0].study_id)
     with db.engine.connect() as conn:
         conn.exec_driver_sql("ANALYZE")
         conn.commit()

@@ -282,6 +282,8 @@ def workflow_screens(demo: Database) -> None:
     save(pharm, "overview.png")
     pharm.open_study(abc, "inventory")
     save(pharm, "inventory.png")
+    pharm.open_study(abc, "study_audit")
+    save(pharm, "study-audit-trail.png")
     pharm.open_study(abc, "dispensing", prepared)
     save(pharm, "dispensing-verify.png")
     tab = pharm.workspace.current_tab()
