@@ -37,12 +37,12 @@ from bench.generate import generate
 from bench.run import PASSWORD, _people
 from ids_app.audit.models import AuditChainHead, AuditEntry
 from ids_app.audit.trail import can_belong_to_a_study
+from ids_app.audit.views import audit_table_names
 from ids_app.config import DATA_DIR_ENV, sqlite_url
 from ids_app.db import Base, Database
 from ids_app.inventory.models import DispenseOrder, LedgerEntry
 from ids_app.migrations.copy import reset_sequences
 from ids_app.migrations.schema import prepare_database
-from ids_app.ui.queries import audit_table_names
 from ids_app.users.models import User
 from ids_app.users.passwords import set_hashing_cost
 

@@ -29,9 +29,10 @@ from ids_app.inventory.models import (
     Shipment,
     SubjectReturn,
 )
-from ids_app.reports.blinding import ARM_HIDDEN, Blinder
+from ids_app.reports.blinding import Blinder
 from ids_app.reports.period import Period
 from ids_app.reports.records import AuditRow
+from ids_app.studies.blinding import ARM_HIDDEN
 from ids_app.studies.models import Arm, Prescriber, Product, Study, StudyStaff, Subject
 from ids_app.users.models import Signature
 

@@ -2,9 +2,10 @@
 record and date, read a page at a time (21 CFR 11.10(e); 11.10(b): available for inspection).
 
 The model reads 200 entries per fetch with keyset paging on the entry id, so scrolling
-deep into a million entries costs the same as the first page. Arms are hidden from a user
-blinded on their study (queries.BlindingRedactor). The site-wide page shows every entry;
-a study's workspace shows the same page scoped to that study (:class:`StudyAuditTab`).
+deep into a million entries costs the same as the first page. Arms, and arm names in what
+people typed, are hidden from a user blinded on their study (audit.views.BlindingRedactor).
+The site-wide page shows every entry; a study's workspace shows the same page scoped to
+that study (:class:`StudyAuditTab`).
 """
 
 from __future__ import annotations
@@ -26,19 +27,19 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
-from ids_app.db import today
-from ids_app.ui.context import Workspace
-from ids_app.ui.forms import heading_label, hint_label
-from ids_app.ui.guard import attempt
-from ids_app.ui.queries import (
+from ids_app.audit.views import (
     AuditFilter,
     AuditRow,
     BlindingRedactor,
-    StudyRow,
     audit_page,
     audit_table_names,
     audit_usernames,
 )
+from ids_app.db import today
+from ids_app.studies.views import StudyRow
+from ids_app.ui.context import Workspace
+from ids_app.ui.forms import heading_label, hint_label
+from ids_app.ui.guard import attempt
 from ids_app.ui.receiving import date_field, pydate
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.table_models import Column, PagedRowsModel, selected_row, table_view

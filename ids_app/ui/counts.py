@@ -23,14 +23,8 @@ from sqlalchemy.orm import Session
 from ids_app.db import today
 from ids_app.inventory import counts as service
 from ids_app.inventory.models import Discrepancy, Location, StockState
-from ids_app.studies.models import Study
-from ids_app.ui.context import Workspace
-from ids_app.ui.dispensing import fill_combo
-from ids_app.ui.forms import InlineMessage, hint_label, open_dialog, primary_button
-from ids_app.ui.guard import attempt
-from ids_app.ui.queries import (
+from ids_app.inventory.views import (
     BalanceRow,
-    Choice,
     DiscrepancyRow,
     ScannedItem,
     count_discrepancy_rows,
@@ -38,6 +32,12 @@ from ids_app.ui.queries import (
     location_choices,
     on_site_balances,
 )
+from ids_app.studies.models import Study
+from ids_app.studies.views import Choice
+from ids_app.ui.context import Workspace
+from ids_app.ui.dispensing import fill_combo
+from ids_app.ui.forms import InlineMessage, hint_label, open_dialog, primary_button
+from ids_app.ui.guard import attempt
 from ids_app.ui.scan import ScanPanel
 from ids_app.ui.signature import ReasonDialog
 from ids_app.ui.study_tab import StudyTab

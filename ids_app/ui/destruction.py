@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 from ids_app.db import today
 from ids_app.inventory.disposal import DisposalItem, dispose, verify_disposal
 from ids_app.inventory.models import Disposal, DisposalKind
+from ids_app.inventory.views import DisposableRow, DisposalRow, disposable_rows, disposal_rows
 from ids_app.studies.models import Study
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import InlineMessage, hint_label, open_dialog, primary_button
-from ids_app.ui.queries import DisposableRow, DisposalRow, disposable_rows, disposal_rows
 from ids_app.ui.receiving import date_field, pydate, qdate
 from ids_app.ui.signature import SignatureDialog, WitnessDialog
 from ids_app.ui.study_tab import StudyTab

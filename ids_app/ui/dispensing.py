@@ -37,7 +37,17 @@ from ids_app.inventory.models import (
     Location,
     OrderState,
 )
+from ids_app.inventory.order_views import OrderRow, order_row, order_signatures, orders_page
+from ids_app.inventory.views import ScannedItem, kit_location, location_choices
 from ids_app.studies.models import Prescriber, Product, Study, Subject
+from ids_app.studies.views import (
+    Choice,
+    ProductRow,
+    enrolled_first,
+    prescriber_choices,
+    product_rows,
+    subject_choices,
+)
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import (
     ERROR_COLOR,
@@ -54,21 +64,6 @@ from ids_app.ui.labels import (
     label_after_verification,
     label_button_text,
     save_label,
-)
-from ids_app.ui.queries import (
-    Choice,
-    OrderRow,
-    ProductRow,
-    ScannedItem,
-    enrolled_first,
-    kit_location,
-    location_choices,
-    order_row,
-    order_signatures,
-    orders_page,
-    prescriber_choices,
-    product_rows,
-    subject_choices,
 )
 from ids_app.ui.scan import ScanPanel
 from ids_app.ui.signature import ReasonDialog, SignatureDialog

@@ -21,11 +21,11 @@ from PySide6.QtWidgets import (
 from ids_app.db import today
 from ids_app.inventory.kit_register import KitFilter, KitPlace, KitsShown, kit_register_page
 from ids_app.inventory.models import ON_SITE_STATES
+from ids_app.inventory.views import ScannedItem, location_choices, stock_status
 from ids_app.ui.context import Workspace
 from ids_app.ui.dispensing import fill_combo
 from ids_app.ui.forms import hint_label
 from ids_app.ui.guard import attempt
-from ids_app.ui.queries import ScannedItem, location_choices, stock_status
 from ids_app.ui.scan import ScanPanel
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.table_models import Column, PagedRowsModel, fit_columns, table_view

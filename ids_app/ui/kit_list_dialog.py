@@ -44,9 +44,9 @@ from ids_app.studies.kit_import import (
 )
 from ids_app.studies.models import Product, Study
 from ids_app.studies.tables import Table, read_table
+from ids_app.studies.views import ProductRow, StudyRow
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import FormDialog, subheading_label
-from ids_app.ui.queries import ProductRow, StudyRow
 from ids_app.ui.table_models import Column, RowsModel, fit_columns, table_view
 from ids_app.ui.worker import Worker
 

@@ -16,20 +16,22 @@ from sqlalchemy.orm import Session
 
 from ids_app.inventory.dispensing import can_verify, orders_awaiting_verification
 from ids_app.inventory.models import OrderState
-from ids_app.inventory.returns import returns_awaiting_monitor
-from ids_app.ui.context import Workspace
-from ids_app.ui.forms import heading_label, hint_label
-from ids_app.ui.queries import (
+from ids_app.inventory.order_views import (
     OrderRow,
     ReturnRow,
-    WorkItem,
-    holds_needing_decision,
-    open_discrepancy_items,
     order_row,
     orders_in_state,
     return_rows,
+)
+from ids_app.inventory.returns import returns_awaiting_monitor
+from ids_app.inventory.views import (
+    WorkItem,
+    holds_needing_decision,
+    open_discrepancy_items,
     study_ids_with_returns_awaiting,
 )
+from ids_app.ui.context import Workspace
+from ids_app.ui.forms import heading_label, hint_label
 from ids_app.ui.table_models import (
     ROW_ROLE,
     Column,

@@ -21,23 +21,19 @@ from sqlalchemy.orm import Session
 
 from ids_app.db import today
 from ids_app.inventory.dispensing import orders_awaiting_verification
+from ids_app.inventory.order_views import OrderRow, ReturnRow, order_row, return_rows
 from ids_app.inventory.returns import returns_awaiting_monitor
-from ids_app.ui.context import Workspace
-from ids_app.ui.forms import heading_label, hint_label
-from ids_app.ui.queries import (
+from ids_app.inventory.views import (
     ExpiringRow,
     HoldRow,
-    OrderRow,
-    ProductRow,
-    ReturnRow,
     StockRow,
     expiring_rows,
     hold_rows,
-    order_row,
-    product_rows,
-    return_rows,
     stock_rows,
 )
+from ids_app.studies.views import ProductRow, product_rows
+from ids_app.ui.context import Workspace
+from ids_app.ui.forms import heading_label, hint_label
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.style import set_status
 from ids_app.ui.table_models import (

@@ -25,13 +25,7 @@ from ids_app.inventory.models import (
     Lot,
     QuarantineHold,
 )
-from ids_app.studies.models import Study
-from ids_app.ui.context import Workspace
-from ids_app.ui.dispensing import fill_combo
-from ids_app.ui.forms import InlineMessage, hint_label, open_dialog, primary_button
-from ids_app.ui.guard import attempt
-from ids_app.ui.queries import (
-    Choice,
+from ids_app.inventory.views import (
     DecisionRow,
     HeldRow,
     HoldRow,
@@ -42,6 +36,12 @@ from ids_app.ui.queries import (
     location_choices,
     signed_by,
 )
+from ids_app.studies.models import Study
+from ids_app.studies.views import Choice
+from ids_app.ui.context import Workspace
+from ids_app.ui.dispensing import fill_combo
+from ids_app.ui.forms import InlineMessage, hint_label, open_dialog, primary_button
+from ids_app.ui.guard import attempt
 from ids_app.ui.scan import ScanPanel
 from ids_app.ui.signature import SignatureDialog
 from ids_app.ui.study_tab import StudyTab

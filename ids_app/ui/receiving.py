@@ -49,22 +49,20 @@ from ids_app.inventory.receiving import (
     receive_shipment,
     reconcile,
 )
+from ids_app.inventory.views import (
+    ScannedItem,
+    ShipmentRow,
+    location_choices,
+    reconciliation_summary,
+    shipment_rows,
+)
 from ids_app.studies.models import Product, Study
 from ids_app.studies.tables import Table, read_table
+from ids_app.studies.views import Choice, ProductRow, product_rows
 from ids_app.ui.context import Workspace
 from ids_app.ui.dispensing import fill_combo
 from ids_app.ui.forms import FormDialog, InlineMessage, hint_label, open_dialog, primary_button
 from ids_app.ui.guard import attempt
-from ids_app.ui.queries import (
-    Choice,
-    ProductRow,
-    ScannedItem,
-    ShipmentRow,
-    location_choices,
-    product_rows,
-    reconciliation_summary,
-    shipment_rows,
-)
 from ids_app.ui.scan import ScanPanel
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.table_models import Column, RowsModel, fit_columns, selected_row, table_view

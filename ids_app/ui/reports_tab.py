@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from ids_app.db import today
+from ids_app.inventory.views import disposal_rows
 from ids_app.reports.exports import (
     export_audit_binder,
     export_destruction_certificate,
@@ -39,7 +40,6 @@ from ids_app.studies.models import Study
 from ids_app.studies.services import is_unblinded
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import InlineMessage, hint_label, primary_button
-from ids_app.ui.queries import disposal_rows
 from ids_app.ui.receiving import date_field, pydate
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.worker import Worker

@@ -28,21 +28,13 @@ from ids_app.db import today
 from ids_app.errors import IdsError
 from ids_app.inventory import returns as service
 from ids_app.inventory.models import DispenseOrder, Location, LocationKind, SubjectReturn
+from ids_app.inventory.order_views import DispensedRow, ReturnRow, dispensed_rows, return_rows
+from ids_app.inventory.views import ScannedItem, location_choices, signed_by
+from ids_app.studies.views import Choice
 from ids_app.ui.context import Workspace
 from ids_app.ui.dispensing import fill_combo
 from ids_app.ui.forms import InlineMessage, hint_label, open_dialog, primary_button
 from ids_app.ui.guard import attempt
-from ids_app.ui.queries import (
-    Choice,
-    DispensedRow,
-    ReturnRow,
-    ScannedItem,
-    dispensed_rows,
-    location_choices,
-    number_text,
-    return_rows,
-    signed_by,
-)
 from ids_app.ui.receiving import date_field, pydate, qdate
 from ids_app.ui.scan import ScanPanel
 from ids_app.ui.signature import SignatureDialog
@@ -56,6 +48,7 @@ from ids_app.ui.table_models import (
     table_view,
 )
 from ids_app.users.models import SignatureMeaning
+from ids_app.wording import number_text
 
 # Returns read per page as the list scrolls: a long study has thousands.
 RETURNS_PAGE = 100

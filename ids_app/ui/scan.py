@@ -15,9 +15,9 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from ids_app.db import Database
+from ids_app.inventory.views import ScannedItem, identify
 from ids_app.ui.forms import ERROR_COLOR, SUCCESS_COLOR
 from ids_app.ui.guard import attempt
-from ids_app.ui.queries import ScannedItem, identify
 from ids_app.ui.style import repolish
 
 GS = "\x1d"

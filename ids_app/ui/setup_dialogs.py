@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from ids_app.inventory.locations import add_location
 from ids_app.inventory.models import LocationKind
+from ids_app.inventory.views import location_choices
 from ids_app.studies.models import (
     Arm,
     Blinding,
@@ -48,11 +49,17 @@ from ids_app.studies.services import (
     set_subject_status,
     withdraw_prescriber,
 )
+from ids_app.studies.views import (
+    ArmRow,
+    Choice,
+    PrescriberRow,
+    StudyRow,
+    SubjectRow,
+    staff_candidates,
+)
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import FormDialog, open_dialog
 from ids_app.ui.guard import attempt
-from ids_app.ui.queries import Choice, StudyRow, location_choices
-from ids_app.ui.setup_queries import ArmRow, PrescriberRow, SubjectRow, staff_candidates
 from ids_app.users.models import User
 
 

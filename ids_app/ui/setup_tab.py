@@ -27,10 +27,20 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from ids_app.studies.services import OVERSIGHT_ROLES, SETUP_ROLES
+from ids_app.studies.views import (
+    ArmRow,
+    PrescriberRow,
+    ProductRow,
+    SetupData,
+    StaffRow,
+    StudyRow,
+    SubjectRow,
+    read_setup,
+    study_row,
+)
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import InlineMessage, heading_label, hint_label, open_dialog
 from ids_app.ui.kit_list_dialog import KitListDialog
-from ids_app.ui.queries import ProductRow, StudyRow, study_row
 from ids_app.ui.setup_dialogs import (
     AddArmDialog,
     AddLocationDialog,
@@ -43,14 +53,6 @@ from ids_app.ui.setup_dialogs import (
     SetupDialog,
     SubjectStatusDialog,
     WithdrawPrescriberDialog,
-)
-from ids_app.ui.setup_queries import (
-    ArmRow,
-    PrescriberRow,
-    SetupData,
-    StaffRow,
-    SubjectRow,
-    read_setup,
 )
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.table_models import Column, RowsModel, fit_columns, selected_row, table_view

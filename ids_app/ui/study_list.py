@@ -15,9 +15,9 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from ids_app.studies.models import StudyStatus
+from ids_app.studies.views import StudyRow, list_studies, sponsor_names
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import subheading_label
-from ids_app.ui.queries import StudyRow, list_studies, sponsor_names
 from ids_app.ui.table_models import ROW_ROLE, Column, RowsModel, table_view
 
 STATUS_COLOURS = {

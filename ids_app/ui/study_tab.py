@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QWidget
 
+from ids_app.studies.views import StudyRow
 from ids_app.ui.context import Workspace
-from ids_app.ui.queries import StudyRow
 
 
 class StudyTab(QWidget):

@@ -1,4 +1,4 @@
-"""Qt table models over the rows of ids_app.ui.queries: they adapt, they hold no rules.
+"""Qt table models over the rows the domain views read: they adapt, they hold no rules.
 
 :class:`RowsModel` shows a list already read; :class:`PagedRowsModel` reads a page at a
 time as the view scrolls (``canFetchMore``/``fetchMore``), so a table of a million rows
@@ -21,8 +21,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
-from ids_app.ui.queries import local_time
 from ids_app.ui.style import status_background, status_foreground
+from ids_app.wording import local_time
 
 R = TypeVar("R")
 Index = QModelIndex | QPersistentModelIndex

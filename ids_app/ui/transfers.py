@@ -24,20 +24,13 @@ from sqlalchemy.orm import Session
 from ids_app.db import today
 from ids_app.inventory import transfers as service
 from ids_app.inventory.models import Kit, Location, Lot, StockState
+from ids_app.inventory.views import BalanceRow, ScannedItem, location_choices, on_site_page
 from ids_app.studies.models import Product, Study
+from ids_app.studies.views import Choice, other_study_choices, product_choices
 from ids_app.ui.context import Workspace
 from ids_app.ui.dispensing import fill_combo
 from ids_app.ui.forms import InlineMessage, hint_label, primary_button
 from ids_app.ui.guard import attempt
-from ids_app.ui.queries import (
-    BalanceRow,
-    Choice,
-    ScannedItem,
-    location_choices,
-    on_site_page,
-    other_study_choices,
-    product_choices,
-)
 from ids_app.ui.scan import ScanPanel
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.table_models import (

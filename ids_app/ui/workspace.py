@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
+from ids_app.studies.views import StudyRow, shows_arms, study_row
 from ids_app.ui.context import Workspace
-from ids_app.ui.queries import StudyRow, shows_arms, study_row
 from ids_app.ui.study_tab import StudyTab
 
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -15,14 +15,15 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import and_, event, func, or_, select
 
 from ids_app.audit.models import AuditEntry
+from ids_app.audit.views import HIDDEN_FOR_BLINDING, AuditRow
 from ids_app.config import sqlite_url
 from ids_app.db import Database
 from ids_app.migrations.schema import prepare_database
 from ids_app.reports.audit_extract import study_records
 from ids_app.studies.models import Blinding, StudyStatus
+from ids_app.studies.views import StudyRow, shows_arms, study_row
 from ids_app.ui.audit_viewer import PAGE_SIZE, AuditTrailPage, StudyAuditTab
 from ids_app.ui.context import Workspace
-from ids_app.ui.queries import HIDDEN_FOR_BLINDING, AuditRow, StudyRow, shows_arms, study_row
 from ids_app.ui.settings import AppSettings
 from ids_app.users.models import User
 from ids_app.users.services import create_first_administrator
