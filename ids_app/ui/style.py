@@ -1,4 +1,4 @@
-"""One look for every screen: the stylesheet and icon in resources/, and status colours.
+"""One look for every screen: the stylesheet and icons in ui/resources/, and status colours.
 
 Tables colour their cells from :data:`STATUS_COLOURS`; the stylesheet gives labels with a
 ``status`` property the same colours, so a quarantined lot looks the same everywhere.
@@ -11,9 +11,11 @@ from pathlib import Path
 from PySide6.QtGui import QBrush, QColor, QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QWidget
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+# Package data (pyproject.toml), so an installed wheel looks like a checkout.
+RESOURCES = Path(__file__).resolve().parent / "resources"
 STYLESHEET = RESOURCES / "style.qss"
-APP_ICON = RESOURCES / "icons" / "app.svg"
+ICONS = RESOURCES / "icons"
+APP_ICON = ICONS / "app.svg"
 
 # status → (background, text): the same pairs as resources/style.qss.
 STATUS_COLOURS: dict[str, tuple[str, str]] = {
@@ -45,6 +47,12 @@ def apply_style(app: QApplication) -> None:
         app.setStyleSheet(STYLESHEET.read_text(encoding="utf-8"))
     if APP_ICON.is_file():
         app.setWindowIcon(QIcon(str(APP_ICON)))
+
+
+def workflow_icon(key: str) -> QIcon:
+    """A workflow's icon (``icons/<key>.svg``); an empty icon when there is none."""
+    path = ICONS / f"{key}.svg"
+    return QIcon(str(path)) if path.is_file() else QIcon()
 
 
 def set_status(widget: QWidget, status: str | None) -> None:

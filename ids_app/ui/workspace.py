@@ -7,7 +7,7 @@ wonder which protocol a dispense goes to), and is walked with the arrow keys.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -23,10 +23,12 @@ from sqlalchemy.orm import Session
 from ids_app.studies.views import StudyRow, shows_arms, study_row
 from ids_app.ui.context import Workspace
 from ids_app.ui.study_tab import StudyTab
+from ids_app.ui.style import workflow_icon
 
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
-# Room either side of the longest workflow name in the list.
-LIST_PADDING = 44
+# Room for the icon and either side of the longest workflow name in the list.
+LIST_PADDING = 72
+ICON_SIZE = 18
 
 
 class StudyWorkspace(QWidget):
@@ -54,11 +56,12 @@ class StudyWorkspace(QWidget):
         self.sections.setAccessibleName("Workflows of this study")
         self.sections.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.sections.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.sections.setIconSize(QSize(ICON_SIZE, ICON_SIZE))
         self.pages = QStackedWidget()
         self.pages.setObjectName("studyPages")
         shortcuts = shortcuts or {}
         for title, tab in tabs:
-            item = QListWidgetItem(title)
+            item = QListWidgetItem(workflow_icon(tab.key), title)
             item.setData(KEY_ROLE, tab.key)
             if tab.key in shortcuts:
                 item.setToolTip(f"{title} ({shortcuts[tab.key]})")

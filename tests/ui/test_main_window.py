@@ -324,3 +324,13 @@ def test_every_action_has_a_unique_id_and_shortcut() -> None:
     shortcuts = [spec.shortcut for spec in ACTIONS if spec.shortcut]
     assert len(ids) == len(set(ids))
     assert len(shortcuts) == len(set(shortcuts))
+
+
+def test_every_workflow_is_listed_with_its_icon_and_shortcut(open_window: WindowOpener) -> None:
+    window = open_window("pharm")
+    sections = window.workspace.sections
+    assert window.workspace.section_titles() == [title for _key, title in STUDY_TABS]
+    for row in range(sections.count()):
+        item = sections.item(row)
+        assert not item.icon().isNull(), item.text()
+        assert "Ctrl+" in item.toolTip(), item.text()
