@@ -345,7 +345,7 @@ class OrderPanel(QWidget):
         self.label_note.setWordWrap(True)
         self.label_button = QPushButton(label_button_text(self.ws.settings))
         self.label_button.setObjectName("labelButton")
-        self.label_button.clicked.connect(self.save_label)
+        self.label_button.clicked.connect(lambda: self.save_label())
         self.last_label: Path | None = None
         self.message = InlineMessage("orderMessage")
 
@@ -540,19 +540,24 @@ class OrderPanel(QWidget):
             sign=sign,
             parent=self,
         )
-        dialog.signed.connect(
-            lambda text: self.tab.acted(
-                row.id,
-                f"Order {row.id} dispensed: {text}. {label_after_verification(self.ws.settings)}",
-            )
-        )
+        dialog.signed.connect(lambda text: self._verified(row.id, text))
         self.tab.dialog = dialog
         open_dialog(dialog)
 
-    def save_label(self) -> None:
-        if self.detail is None:
-            return
-        order_id = self.detail.row.id
+    def _verified(self, order_id: int, signed: str) -> None:
+        """The dispense is on record: its label is made at once (printed, when Settings name
+        a printer). A label that cannot be made is said beside the verification, which
+        stands; the Label button makes it once the cause is put right."""
+        done = f"Order {order_id} dispensed: {signed}."
+        self.tab.acted(order_id, done)
+        if self.ws.can("print_label"):
+            self.save_label(order_id, before=f"{done} ")
+
+    def save_label(self, order_id: int | None = None, *, before: str = "") -> None:
+        if order_id is None:
+            if self.detail is None:
+                return
+            order_id = self.detail.row.id
         user, db, settings = self.ws.user, self.ws.db, self.ws.settings
 
         def make() -> SavedLabel:
@@ -562,12 +567,15 @@ class OrderPanel(QWidget):
             finally:
                 QApplication.restoreOverrideCursor()
 
+        def refused(reason: str) -> None:
+            self.message.show_error(f"{before}No label yet: {reason}" if before else reason)
+
         self.message.clear_message()
-        saved = attempt(self, db, "making the label", make, show_refusal=self.message.show_error)
+        saved = attempt(self, db, "making the label", make, show_refusal=refused)
         if saved is None:
             return
         self.last_label = saved.path
-        self.message.show_success(saved.message)
+        self.message.show_success(f"{before}{saved.message}")
 
     def reject(self) -> None:
         self._close_with_reason("reject")

@@ -50,11 +50,12 @@ def label_button_text(settings: AppSettings) -> str:
 
 
 def label_after_verification(settings: AppSettings) -> str:
+    """What the dispensed order's panel says of its label, made when it was verified."""
     if settings.label_printer == PDF_PRINTER:
-        return "Label: press Save label to make the dispensing label (PDF)."
+        return "Label: saved as PDF when the order was verified; Save label makes another copy."
     return (
-        f"Label: press Print label to print the dispensing label on {settings.label_printer} "
-        "(a PDF copy is kept)."
+        f"Label: printed on {settings.label_printer} when the order was verified (a PDF copy "
+        "is kept); Print label prints it again."
     )
 
 

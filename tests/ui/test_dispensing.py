@@ -171,9 +171,13 @@ def test_second_pharmacist_verifies_from_my_work_and_a_wrong_password_is_refused
         sign(qtbot, signing, "demo-pharm2")
     assert order_state(window.db, order_id) == "dispensed"
     assert panel.label_note.isVisible()
-    # The label is the reports package's; the screen asks for it and says where it went.
-    panel.label_button.click()
-    assert "pharmacy's name and phone" in panel.message.error_text
+    # The label is made on verification; without the pharmacy's name and phone it cannot
+    # be, and the screen says so beside the verification, which stands.
+    assert panel.message.error_text.startswith(f"Order {order_id} dispensed: Sam Lee")
+    assert "No label yet: The label prints the pharmacy's name and phone" in (
+        panel.message.error_text
+    )
+    assert panel.last_label is None
     window.settings.site_name = "University Hospital IDS"
     window.settings.pharmacy_phone = "555-0100"
     panel.label_button.click()
@@ -212,3 +216,26 @@ def test_pharmacist_rejects_with_a_reason(qtbot: QtBot, open_window: WindowOpene
         order = session.get_one(DispenseOrder, order_id)
         assert order.state is OrderState.REJECTED
         assert order.closed_reason == "Wrong visit on the label"
+
+
+def test_the_label_is_made_when_the_pharmacist_verifies(
+    qtbot: QtBot, open_window: WindowOpener
+) -> None:
+    window = open_window("pharm2")
+    window.settings.site_name = "University Hospital IDS"
+    window.settings.pharmacy_phone = "555-0100"
+    order_id = prepared_order(window.db, "tech", "ABC-123", "01-004", "Visit 5", kit="1013")
+    tab = dispensing_tab(window)
+    tab.select_record(order_id)
+    panel = tab.panel
+    panel.verify_button.click()
+    with qtbot.waitSignal(tab.dialog.signed):
+        sign(qtbot, tab.dialog, "demo-pharm2")
+    assert order_state(window.db, order_id) == "dispensed"
+    assert panel.last_label is not None
+    assert panel.last_label.name == f"label-order-{order_id}.pdf"
+    assert panel.last_label.stat().st_size > 0
+    assert panel.message.kind == "success"
+    assert panel.message.text().startswith(f"Order {order_id} dispensed: Sam Lee")
+    assert panel.message.text().endswith(f"Label saved as PDF: {panel.last_label}")
+    assert panel.label_button.text() == "Save &label (PDF)"  # a reprint, when one is needed

@@ -205,7 +205,7 @@ def test_dispensing_screen_names_the_pdf_a_label_was_saved_to(
     window.settings.site_name = "University Hospital IDS"
     window.settings.pharmacy_phone = "555-0100"
     assert panel.label_note.text() == (
-        "Label: press Save label to make the dispensing label (PDF)."
+        "Label: saved as PDF when the order was verified; Save label makes another copy."
     )
     panel.label_button.click()
 
