@@ -421,6 +421,9 @@ def _audit_screens(window: Any, runs: int) -> list[Figure]:
         by_table("dispense_order")()
         page.record_filter.setText(record or "")
 
+    def by_record_alone() -> None:
+        page.record_filter.setText(record or "")
+
     def by_dates() -> None:
         page.from_check.setChecked(True)
         page.to_check.setChecked(True)
@@ -448,6 +451,7 @@ def _audit_screens(window: Any, runs: int) -> list[Figure]:
         ("filter: table (busy)", by_table("ledger_entry"), "`ledger_entry`: ~30 % of entries"),
         ("filter: table (rare)", by_table("location"), "`location`: ~1 % of entries"),
         ("filter: table + record", by_record, "one dispense order's history"),
+        ("filter: record alone", by_record_alone, "that record id in every table"),
         ("filter: date range", by_dates, "one week, a year ago (~9,600 entries)"),
     ]
     widgets = (

@@ -146,7 +146,10 @@ def _site_conditions(session: Session, where: AuditFilter) -> list[Any]:
         else:
             conditions.append((e.table_name + "") == where.table_name)
     elif where.record_id:
-        conditions.append(e.record_id == where.record_id)
+        # A record id of any table: through the (table, record) index, one seek per table the
+        # trail can name, instead of reading every entry (~0.1 s at 1,000,000). Every entry
+        # with a record id names a real table (row changes, sign-ins, exports).
+        conditions += [e.table_name.in_(audit_table_names()), e.record_id == where.record_id]
     return conditions + _period(where)
 
 

@@ -148,6 +148,26 @@ def test_audit_trail_filters_by_user_table_record_and_date(trail_page: AuditTrai
     trail_page.apply()
     assert [(r.table_name, r.record_id) for r in trail_page.model.rows] == [("ledger_entry", "42")]
 
+    # A record id alone: record 42 of every table, found through the (table, record) index.
+    statements: list[tuple[str, Any]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        statements.append((statement, parameters))
+
+    trail_page.table_filter.setCurrentIndex(0)
+    engine = trail_page.ws.db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        trail_page.apply()
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert {(r.table_name, r.record_id) for r in trail_page.model.rows} == {
+        ("ledger_entry", "42"),
+        ("dispense_order", "42"),
+    }
+    sql, params = next((q, p) for q, p in statements if "ORDER BY audit_entry.id" in q)
+    assert "ix_audit_entry_record" in _plan(trail_page.ws.db, sql, params)
+
     trail_page.clear_filters()
     trail_page.date_from.setDate(dt.date(2026, 1, 2))
     trail_page.date_to.setDate(dt.date(2026, 1, 2))
