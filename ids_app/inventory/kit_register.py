@@ -15,7 +15,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from ids_app.inventory.ledger import balances
@@ -50,11 +50,21 @@ class KitsShown(enum.StrEnum):
         return frozenset({StockState(self.value)})
 
 
+class KitOrder(enum.StrEnum):
+    """What the register is sorted by; the kit number breaks ties."""
+
+    KIT = "kit"
+    LOT = "lot"
+    EXPIRY = "expiry"
+
+
 @dataclass(frozen=True)
 class KitFilter:
     shown: KitsShown = KitsShown.ON_SITE
     text: str = ""  # the start of a kit or lot number
     location_id: int | None = None
+    order: KitOrder = KitOrder.KIT
+    descending: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,19 +133,29 @@ def kit_register_page(
     study_id: int,
     kits: KitFilter,
     *,
-    after: str | None = None,
+    after: KitPlace | None = None,
     limit: int = 200,
 ) -> list[KitPlace]:
-    """The next ``limit`` kits after kit number ``after``, with where each stands now.
+    """The next ``limit`` kits after the row ``after``, in the filter's order, with where
+    each stands now. The order is the database's (keyset on the sort key and kit number),
+    so a page costs the same however far the list has been read.
 
     A kit standing in two places at once (part of it moved) gives one row per place.
     """
     require_role(session, actor, *REGISTER_ROLES, to="see the kit register")
     study = session.get_one(Study, study_id)
     show_arms = is_unblinded(session, actor, study)
-    query = select(Kit).where(*_conditions(study_id, kits)).order_by(Kit.kit_number).limit(limit)
+    keys = _sort_keys(kits.order)
+    query = (
+        select(Kit)
+        .join(Lot, Lot.id == Kit.lot_id)
+        .where(*_conditions(study_id, kits))
+        .order_by(*(key.desc() if kits.descending else key for key in keys))
+        .limit(limit)
+    )
     if after is not None:
-        query = query.where(Kit.kit_number > after)
+        seen = tuple_(*keys), tuple_(*_sort_values(kits.order, after))
+        query = query.where(seen[0] < seen[1] if kits.descending else seen[0] > seen[1])
     page = list(session.scalars(query))
     if not page:
         return []
@@ -180,6 +200,22 @@ def kit_register_page(
                 )
             )
     return rows
+
+
+def _sort_keys(order: KitOrder) -> tuple[Any, ...]:
+    if order is KitOrder.LOT:
+        return (Lot.lot_number, Kit.kit_number)
+    if order is KitOrder.EXPIRY:
+        return (Lot.expiry, Kit.kit_number)
+    return (Kit.kit_number,)
+
+
+def _sort_values(order: KitOrder, row: KitPlace) -> tuple[Any, ...]:
+    if order is KitOrder.LOT:
+        return (row.lot_number, row.kit_number)
+    if order is KitOrder.EXPIRY:
+        return (row.expiry, row.kit_number)
+    return (row.kit_number,)
 
 
 def _places_of(

@@ -19,7 +19,13 @@ from PySide6.QtWidgets import (
 )
 
 from ids_app.db import today
-from ids_app.inventory.kit_register import KitFilter, KitPlace, KitsShown, kit_register_page
+from ids_app.inventory.kit_register import (
+    KitFilter,
+    KitOrder,
+    KitPlace,
+    KitsShown,
+    kit_register_page,
+)
 from ids_app.inventory.models import ON_SITE_STATES
 from ids_app.inventory.views import ScannedItem, location_choices, stock_status
 from ids_app.ui.context import Workspace
@@ -32,6 +38,8 @@ from ids_app.ui.table_models import Column, PagedRowsModel, fit_columns, table_v
 
 PAGE_SIZE = 200
 ANY_LOCATION = "(any location)"
+SORT_TITLES = {KitOrder.KIT: "Kit", KitOrder.LOT: "Lot", KitOrder.EXPIRY: "Expiry"}
+SORTABLE = {title: order for order, title in SORT_TITLES.items()}
 
 
 class InventoryTab(StudyTab):
@@ -61,6 +69,13 @@ class InventoryTab(StudyTab):
             self._columns(show_arms=False), page_size=PAGE_SIZE, status=self._status, parent=self
         )
         self.view = table_view(self.model, name="inventoryTable")
+        self.order = KitOrder.KIT
+        self.descending = False
+        header = self.view.horizontalHeader()
+        header.setSectionsClickable(True)
+        header.setSortIndicatorShown(True)
+        header.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        header.sectionClicked.connect(self._sort_by)
         self.count_label = QLabel()
         self.count_label.setObjectName("inventoryCount")
         self.model.page_read = self._show_count
@@ -120,8 +135,27 @@ class InventoryTab(StudyTab):
         self.number_filter.clear()
         self.model.reset(None)
 
+    def _sort_by(self, section: int) -> None:
+        """A click on Kit, Lot or Expiry sorts by it (again: the other way), in the
+        database; the other columns are where a kit stands now, which is not stored."""
+        order = SORTABLE.get(self.model.columns[section].title)
+        if order is None:
+            self.count_label.setText("The register sorts by kit, lot or expiry.")
+        else:
+            self.descending = not self.descending if order is self.order else False
+            self.order = order
+            self.reload()
+        header = self.view.horizontalHeader()
+        titles = [column.title for column in self.model.columns]
+        header.setSortIndicator(
+            titles.index(SORT_TITLES[self.order]),
+            Qt.SortOrder.DescendingOrder if self.descending else Qt.SortOrder.AscendingOrder,
+        )
+
     def kit_filter(self) -> KitFilter:
         return KitFilter(
+            order=self.order,
+            descending=self.descending,
             shown=KitsShown(self.shown.currentData() or KitsShown.ON_SITE),
             text=self.number_filter.text(),
             location_id=self.location.currentData() or None,
@@ -148,7 +182,7 @@ class InventoryTab(StudyTab):
                     user,
                     study_id,
                     kits,
-                    after=last.kit_number if last else None,
+                    after=last,
                     limit=limit,
                 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,13 @@ from sqlalchemy.orm import Session
 
 from ids_app.audit.trail import attribute_changes
 from ids_app.db import Database
-from ids_app.inventory.kit_register import KitFilter, KitPlace, KitsShown, kit_register_page
+from ids_app.inventory.kit_register import (
+    KitFilter,
+    KitOrder,
+    KitPlace,
+    KitsShown,
+    kit_register_page,
+)
 from ids_app.inventory.models import Kit, Location, Lot, StockState
 from ids_app.inventory.quarantine import HoldReason, quarantine_stock
 from ids_app.inventory.transfers import transfer_stock
@@ -19,7 +26,7 @@ from ids_app.studies.models import Product, Study
 from ids_app.studies.services import add_staff
 from ids_app.studies.tables import read_table
 from ids_app.users.models import User
-from tests.factories import Example, make_example, receive_kits
+from tests.factories import EXPIRY, Example, make_example, receive_kits
 
 ON_SITE = KitFilter()
 
@@ -116,14 +123,39 @@ def test_pages_follow_one_another_without_gaps_or_repeats(db: Database, example:
     receive_kits(db, example, range(1006, 1031), shipment_number="SHP-0002")
     user, study_id = example.people.tech, example.study.id
     seen: list[str] = []
-    after: str | None = None
+    after: KitPlace | None = None
     while True:
         page = register(db, user, study_id, after=after, limit=7)
         if not page:
             break
         seen += [row.kit_number for row in page]
-        after = page[-1].kit_number
+        after = page[-1]
     assert seen == [str(number) for number in range(1001, 1031)]
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("order", list(KitOrder))
+def test_the_register_sorts_in_the_database_and_pages_in_that_order(
+    db: Database, example: Example, order: KitOrder, descending: bool
+) -> None:
+    # Three lots whose numbers and expiries run in opposite directions.
+    receive_kits(db, example, range(1006, 1012), shipment_number="S2", lot="L9", expiry=EXPIRY)
+    later = EXPIRY + dt.timedelta(days=200)
+    receive_kits(db, example, range(1012, 1018), shipment_number="S3", lot="L1", expiry=later)
+    kits = KitFilter(KitsShown.ON_SITE, order=order, descending=descending)
+    user, study_id = example.people.tech, example.study.id
+    seen: list[KitPlace] = []
+    after: KitPlace | None = None
+    while page := register(db, user, study_id, kits, after=after, limit=4):
+        seen += page
+        after = page[-1]
+    key = {
+        KitOrder.KIT: lambda r: (r.kit_number,),
+        KitOrder.LOT: lambda r: (r.lot_number, r.kit_number),
+        KitOrder.EXPIRY: lambda r: (r.expiry, r.kit_number),
+    }[order]
+    assert len(seen) == 17
+    assert seen == sorted(seen, key=key, reverse=descending)
 
 
 def test_a_blinded_user_never_sees_a_kits_arm(db: Database, example: Example) -> None:

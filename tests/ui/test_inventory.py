@@ -72,3 +72,34 @@ def test_only_an_unblinded_user_sees_the_arm_column(open_window: WindowOpener) -
     unblinded = open_inventory(open_window, "pharm")
     assert "Arm" in [column.title for column in unblinded.model.columns]
     assert any(row.arm for row in unblinded.model.rows)
+
+
+def test_clicking_a_column_sorts_the_register_in_the_database(
+    qtbot: QtBot, open_window: WindowOpener
+) -> None:
+    tab = open_inventory(open_window, "tech")
+    tab.shown.setCurrentIndex(tab.shown.findData(KitsShown.ALL.value))
+    titles = [column.title for column in tab.model.columns]
+    header = tab.view.horizontalHeader()
+    kit_numbers = [row.kit_number for row in tab.model.rows]
+    assert kit_numbers == sorted(kit_numbers)
+
+    header.sectionClicked.emit(titles.index("Kit"))  # sorted by kit already: the other way
+    assert [row.kit_number for row in tab.model.rows] == sorted(kit_numbers, reverse=True)
+    assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+
+    header.sectionClicked.emit(titles.index("Expiry"))
+    by_expiry = [(row.expiry, row.kit_number) for row in tab.model.rows]
+    assert by_expiry == sorted(by_expiry)
+    assert header.sortIndicatorSection() == titles.index("Expiry")
+    assert header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
+
+    header.sectionClicked.emit(titles.index("Expiry"))  # again: the other way
+    assert [(row.expiry, row.kit_number) for row in tab.model.rows] == sorted(
+        by_expiry, reverse=True
+    )
+    assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+
+    header.sectionClicked.emit(titles.index("Where"))  # not stored: not sortable
+    assert tab.count_label.text() == "The register sorts by kit, lot or expiry."
+    assert header.sortIndicatorSection() == titles.index("Expiry")
