@@ -6,6 +6,7 @@ from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -73,6 +74,13 @@ class StudyListPanel(QWidget):
             parent=self,
         )
         self.view = table_view(self.model, name="studyTable")
+        # The list is narrow: the first columns take what they need, the title the rest
+        # (cut short, whole in its tooltip), and nothing scrolls sideways.
+        header = self.view.horizontalHeader()
+        for section in range(len(self.model.columns) - 1):
+            header.setSectionResizeMode(section, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(len(self.model.columns) - 1, QHeaderView.ResizeMode.Stretch)
+        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.view.activated.connect(self._activated)
         self.view.clicked.connect(self._activated)
         self.count_label = QLabel()

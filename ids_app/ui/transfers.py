@@ -194,7 +194,7 @@ class TransfersTab(StudyTab):
         self.stock.reset(fetch)
         fit_columns(self.stock_view)
         self.showing.setText(
-            f"Showing {scanned.summary.split(' — ')[0].lower()} only."
+            f"Showing {_scanned_what(scanned)} only."
             if scanned
             else "All stock on site: units first, then kits by number."
         )
@@ -326,3 +326,8 @@ class TransfersTab(StudyTab):
             return False
         self.scan.field.setFocus(Qt.FocusReason.ShortcutFocusReason)
         return True
+
+
+def _scanned_what(item: ScannedItem) -> str:
+    """ "kit 1013" or "lot ZB2401", as written on the label (numbers keep their case)."""
+    return f"kit {item.kit_number}" if item.kit_number else f"lot {item.lot_number}"

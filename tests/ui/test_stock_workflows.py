@@ -239,6 +239,7 @@ def test_stock_moves_to_a_location_that_keeps_it_in_range(
     assert isinstance(tab, TransfersTab)
     assert not tab.study_button.isVisible()  # to another study: pharmacists only
     scanner_types(qtbot, tab.scan.field, "ZB2401")
+    assert tab.showing.text() == "Showing lot ZB2401 only."
     row = tab.stock.row_at(tab.stock_view.currentIndex().row())
     assert row is not None
     assert row.lot_number == "ZB2401"
@@ -319,6 +320,7 @@ def test_transfer_stock_reads_a_page_at_a_time_and_a_scan_shows_only_that_kit(
     assert wanted is not None
     scanner_types(qtbot, tab.scan.field, wanted)
     assert [row.kit_number for row in tab.stock.rows] == [wanted]
+    assert tab.showing.text() == f"Showing kit {wanted} only."
     assert tab.stock_view.currentIndex().row() == 0
     assert tab.show_all_button.isVisible()
     tab.show_all_button.click()
