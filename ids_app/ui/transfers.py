@@ -329,5 +329,5 @@ class TransfersTab(StudyTab):
 
 
 def _scanned_what(item: ScannedItem) -> str:
-    """ "kit 1013" or "lot ZB2401", as written on the label (numbers keep their case)."""
+    """The scanned kit or lot as its label writes it ("kit 1013", "lot ZB2401")."""
     return f"kit {item.kit_number}" if item.kit_number else f"lot {item.lot_number}"
