@@ -47,7 +47,7 @@ from ids_app.ui.study_list import StudyListPanel
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.temperature_tab import TemperatureTab
 from ids_app.ui.transfers import TransfersTab
-from ids_app.ui.workspace import StudyWorkspace
+from ids_app.ui.workspace import Section, StudyWorkspace
 from ids_app.users.models import User
 
 DEFAULT_SIZE = (1280, 800)
@@ -101,8 +101,9 @@ class MainWindow(QMainWindow):
 
         self.study_list = StudyListPanel(self.ws)
         self.my_work = MyWorkPage(self.ws)
-        self.tabs = self._build_tabs()
-        self.workspace = StudyWorkspace(self.ws, self.tabs, _section_shortcuts())
+        self.workspace = StudyWorkspace(
+            self.ws, self._sections(), _section_shortcuts(), built=self._section_built
+        )
         self.pages = QStackedWidget()
         self.pages.setObjectName("pages")
         self.pages.addWidget(self.my_work)
@@ -143,10 +144,6 @@ class MainWindow(QMainWindow):
         self.study_list.my_work_chosen.connect(self.show_my_work)
         self.study_list.audit_chosen.connect(self.show_audit)
         self.my_work.open_study.connect(self.open_study)
-        overview = self.workspace.by_key.get("overview")
-        if isinstance(overview, OverviewTab):
-            overview.open_order.connect(lambda order_id: self._open_record("dispensing", order_id))
-            overview.open_tab.connect(self.show_tab)
 
         self.idle = IdleWatcher(self.settings.idle_minutes * 60_000, self)
         self.idle.idle.connect(self._idle)
@@ -158,24 +155,33 @@ class MainWindow(QMainWindow):
 
     # building ------------------------------------------------------------------------------
 
-    def _build_tabs(self) -> list[tuple[str, StudyTab]]:
-        """The workflow tabs, in STUDY_TABS order; only finished screens are listed."""
-        built: dict[str, StudyTab] = {
-            "overview": OverviewTab(self.ws),
-            "inventory": InventoryTab(self.ws),
-            "setup": SetupTab(self.ws),
-            "dispensing": DispensingTab(self.ws),
-            "receiving": ReceivingTab(self.ws),
-            "returns": ReturnsTab(self.ws),
-            "quarantine": QuarantineTab(self.ws),
-            "destruction": DestructionTab(self.ws),
-            "counts": CountsTab(self.ws),
-            "transfers": TransfersTab(self.ws),
-            "temperature": TemperatureTab(self.ws),
-            "reports": ReportsTab(self.ws),
-            "study_audit": StudyAuditTab(self.ws),
+    def _sections(self) -> list[Section]:
+        """The workflows, in STUDY_TABS order; each screen is built when first shown."""
+        screens: dict[str, Callable[[Workspace], StudyTab]] = {
+            "overview": OverviewTab,
+            "inventory": InventoryTab,
+            "setup": SetupTab,
+            "dispensing": DispensingTab,
+            "receiving": ReceivingTab,
+            "returns": ReturnsTab,
+            "quarantine": QuarantineTab,
+            "destruction": DestructionTab,
+            "counts": CountsTab,
+            "transfers": TransfersTab,
+            "temperature": TemperatureTab,
+            "reports": ReportsTab,
+            "study_audit": StudyAuditTab,
         }
-        return [(title, built[key]) for key, title in STUDY_TABS if key in built]
+        return [
+            Section(key, title, partial(screens[key], self.ws))
+            for key, title in STUDY_TABS
+            if key in screens
+        ]
+
+    def _section_built(self, tab: StudyTab) -> None:
+        if isinstance(tab, OverviewTab):
+            tab.open_order.connect(lambda order_id: self._open_record("dispensing", order_id))
+            tab.open_tab.connect(self.show_tab)
 
     def _build_audit_page(self) -> AuditTrailPage | None:
         return AuditTrailPage(self.ws)
@@ -203,7 +209,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         handlers = self._handlers()
         menus = {key: self.menuBar().addMenu(title) for key, title in MENUS}
-        shown = {key for key, _title in STUDY_TABS if key in self.workspace.by_key}
+        shown = set(self.workspace.keys)
         for spec in actions_for(self.user):
             tab_key = spec.id.removeprefix("view.")
             if tab_key in STUDY_TAB_KEYS and tab_key not in shown:

@@ -99,15 +99,14 @@ def test_monitor_sees_no_dispense_controls(qtbot: QtBot, open_window: WindowOpen
     returned_kit(window.db, "1012", verified=False)
     assert "work.new_order" not in window.actions_by_id
     texts = walk_study(window, "ABC-123")
-    tabs = window.workspace.by_key
-    dispensing = tabs["dispensing"]
+    dispensing = window.workspace.tab("dispensing")
     assert isinstance(dispensing, DispensingTab)
     assert not dispensing.new_button.isVisible()
     dispensing.view.selectRow(0)
     panel = dispensing.panel
     for control in (panel.prepare_box, panel.verify_box, panel.cancel_button, panel.label_button):
         assert not control.isVisible()
-    receiving = tabs["receiving"]
+    receiving = window.workspace.tab("receiving")
     assert isinstance(receiving, ReceivingTab)
     window.trigger("view.receiving")
     assert not receiving.receive_button.isVisible()
