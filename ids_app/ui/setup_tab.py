@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QScrollArea,
@@ -66,16 +65,22 @@ def action_button(text: str, name: str) -> QPushButton:
     return button
 
 
+def button_rows(buttons: list[QPushButton]) -> QGridLayout:
+    """Buttons two to a row: three in one row made each half of the screen wider than the
+    space the workflow list leaves it, and the page scrolled sideways."""
+    grid = QGridLayout()
+    for number, button in enumerate(buttons):
+        grid.addWidget(button, number // 2, number % 2)
+    grid.setColumnStretch(2, 1)
+    return grid
+
+
 def section(title: str, name: str, view: QTableView, buttons: list[QPushButton]) -> QGroupBox:
     box = QGroupBox(title)
     box.setObjectName(name)
     layout = QVBoxLayout(box)
     layout.addWidget(view)
-    row = QHBoxLayout()
-    for button in buttons:
-        row.addWidget(button)
-    row.addStretch(1)
-    layout.addLayout(row)
+    layout.addLayout(button_rows(buttons))
     return box
 
 
@@ -124,12 +129,9 @@ class SetupTab(StudyTab):
         study_layout = QVBoxLayout(study_box)
         study_layout.addWidget(self.title_label)
         study_layout.addLayout(details)
-        study_buttons = QHBoxLayout()
-        study_buttons.addWidget(self.status_button)
-        study_buttons.addWidget(self.kit_list_button)
-        study_buttons.addWidget(self.location_button)
-        study_buttons.addStretch(1)
-        study_layout.addLayout(study_buttons)
+        study_layout.addLayout(
+            button_rows([self.status_button, self.kit_list_button, self.location_button])
+        )
 
         # arms (unblinded users only) ----------------------------------------------------
         self.arms: RowsModel[ArmRow] = RowsModel(
