@@ -19,7 +19,8 @@ from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, sel
 from sqlalchemy.orm import Session
 
 from ids_app.inventory.ledger import balances
-from ids_app.inventory.models import ON_SITE_STATES, Kit, LedgerEntry, Location, Lot, StockState
+from ids_app.inventory.locations import location_names
+from ids_app.inventory.models import ON_SITE_STATES, Kit, LedgerEntry, Lot, StockState
 from ids_app.studies.models import Arm, Product, Study
 from ids_app.studies.services import is_unblinded
 from ids_app.users.models import Role, User
@@ -177,9 +178,7 @@ def kit_register_page(
         if show_arms
         else {}
     )
-    names = {
-        place_id: name for place_id, name in session.execute(select(Location.id, Location.name))
-    }
+    names = location_names(session)
     rows = []
     for kit in page:
         lot, product = lots[kit.lot_id], products[kit.product_id]

@@ -46,6 +46,11 @@ def add_location(
     return location
 
 
+def location_names(session: Session) -> dict[int, str]:
+    """Every location's name by id: the few rows a screen needs to name where stock is."""
+    return dict(session.execute(select(Location.id, Location.name)).all())
+
+
 def get_location(session: Session, location_id: int) -> Location:
     location = session.get(Location, location_id)
     if location is None or not location.active:

@@ -27,6 +27,7 @@ from ids_app.inventory.disposal import (
 from ids_app.inventory.expiry import expiring_stock
 from ids_app.inventory.kit_register import on_site_kits
 from ids_app.inventory.ledger import Balance, balances, study_stock
+from ids_app.inventory.locations import location_names
 from ids_app.inventory.models import (
     ON_SITE_STATES,
     Discrepancy,
@@ -66,10 +67,6 @@ def location_choices(session: Session, kinds: Iterable[LocationKind] | None = No
         Choice(location.id, f"{location.name} ({location.kind.value}, {location.range_text})")
         for location in session.scalars(query)
     ]
-
-
-def location_names(session: Session) -> dict[int, str]:
-    return dict(session.execute(select(Location.id, Location.name)).all())
 
 
 # --- signatures ------------------------------------------------------------------------------
