@@ -1,6 +1,7 @@
-"""Progress and cancellation for long reports, so a GUI can run them on a worker thread.
+"""Progress and cancellation for long work (reports, imports), so a GUI can run it on a
+worker thread.
 
-The reports know nothing of Qt: they call a plain ``progress(done, total)`` callback and
+The work knows nothing of Qt: they call a plain ``progress(done, total)`` callback and
 ask a plain ``cancelled()`` check between steps.
 """
 
@@ -19,27 +20,38 @@ class ReportCancelled(IdsError):
 
 
 class Steps:
-    """Counts a report's steps, reports each one and stops at the next step when asked."""
+    """Counts a long job's steps, reports each one and stops at the next step when asked.
+
+    ``stopped`` is what a cancellation raises: by default a report's, which wrote no file;
+    a job that writes records says what it left behind instead.
+    """
 
     def __init__(
         self,
         total: int,
         progress: ProgressCallback | None = None,
         cancelled: CancelCheck | None = None,
+        *,
+        stopped: ReportCancelled | None = None,
     ) -> None:
         self.total = max(total, 1)
         self.done = 0
         self._progress = progress
         self._cancelled = cancelled
+        self._stopped = stopped or ReportCancelled("The report was cancelled; no file was written.")
 
     def check(self) -> None:
         """Stop here if the person cancelled."""
         if self._cancelled is not None and self._cancelled():
-            raise ReportCancelled("The report was cancelled; no file was written.")
+            raise self._stopped
 
     def step(self, count: int = 1) -> None:
         """One more step done: tell the caller, then honour a cancellation."""
-        self.done = min(self.done + count, self.total)
+        self.reach(self.done + count)
+
+    def reach(self, done: int) -> None:
+        """``done`` steps are done now: tell the caller, then honour a cancellation."""
+        self.done = min(done, self.total)
         if self._progress is not None:
             self._progress(self.done, self.total)
         self.check()

@@ -22,7 +22,7 @@ from ids_app.audit.trail import attribute_changes
 from ids_app.errors import InvalidInput, PermissionDenied
 from ids_app.inventory.models import Kit, Lot
 from ids_app.inventory.receiving import find_or_create_lot
-from ids_app.reports.progress import CancelCheck, ProgressCallback, ReportCancelled
+from ids_app.reports.progress import CancelCheck, ProgressCallback, ReportCancelled, Steps
 from ids_app.studies.models import Arm, Product, Study, StudyStatus
 from ids_app.studies.services import SETUP_ROLES, is_unblinded
 from ids_app.studies.tables import (
@@ -49,29 +49,6 @@ class KitListRejected(InvalidInput):
 
 class KitListCancelled(ReportCancelled):
     """The person pressed Cancel; nothing of the list was kept."""
-
-
-def _no_progress(done: int, total: int) -> None:
-    """Nobody is watching: the CLI, the demo and the tests that do not ask."""
-
-
-def _not_cancelled() -> bool:
-    return False
-
-
-@dataclass(frozen=True)
-class _Pace:
-    """Tells the caller how far the work is and stops it when the person cancelled."""
-
-    total: int
-    progress: ProgressCallback
-    cancelled: CancelCheck
-    stopped: str  # what the person is told when they cancel
-
-    def step(self, done: int) -> None:
-        self.progress(done, self.total)
-        if self.cancelled():
-            raise KitListCancelled(self.stopped)
 
 
 @dataclass(frozen=True)
@@ -162,8 +139,8 @@ def preview_kit_list(
     table: Table,
     mapping: KitListMapping,
     *,
-    progress: ProgressCallback = _no_progress,
-    cancelled: CancelCheck = _not_cancelled,
+    progress: ProgressCallback | None = None,
+    cancelled: CancelCheck | None = None,
 ) -> KitListPreview:
     """What importing ``table`` would create, and every row that stops it, with its line.
 
@@ -173,7 +150,7 @@ def preview_kit_list(
     a wrong treatment is reported without its value.
     """
     require_role(session, actor, *SETUP_ROLES, to="import kit lists")
-    pace = _Pace(len(table.rows), progress, cancelled, PREVIEW_CANCELLED)
+    pace = Steps(len(table.rows), progress, cancelled, stopped=KitListCancelled(PREVIEW_CANCELLED))
     names_arms = is_unblinded(session, actor, study)
     return _check_rows(session, study, product, table, mapping, names_arms=names_arms, pace=pace)
 
@@ -186,7 +163,7 @@ def _check_rows(
     mapping: KitListMapping,
     *,
     names_arms: bool,
-    pace: _Pace,
+    pace: Steps,
 ) -> KitListPreview:
     _check_product(study, product)
     no_columns = missing_columns(table, mapping.columns)
@@ -196,7 +173,7 @@ def _check_rows(
         return KitListPreview(
             [], [RowError(table.header_line, "There are no kits under the header row.")]
         )
-    pace.step(0)
+    pace.reach(0)
     known_kits = set(session.scalars(select(Kit.kit_number).where(Kit.study_id == study.id)))
     lots = LotExpiries(
         session.execute(
@@ -246,7 +223,7 @@ def _check_rows(
                 KitDraft(row.line, kit_number, lot_number, expiry, arm_code if names_arms else None)
             )
         if done % ROWS_PER_STEP == 0 or done == len(table.rows):
-            pace.step(done)
+            pace.reach(done)
     return KitListPreview(drafts, errors)
 
 
@@ -299,8 +276,8 @@ def import_kit_list(
     table: Table,
     mapping: KitListMapping,
     *,
-    progress: ProgressCallback = _no_progress,
-    cancelled: CancelCheck = _not_cancelled,
+    progress: ProgressCallback | None = None,
+    cancelled: CancelCheck | None = None,
 ) -> list[Kit]:
     """Create the listed lots and kits, or nothing. Kits get no ledger entry: they are
     received later, when the depot ships them.
@@ -315,7 +292,7 @@ def import_kit_list(
     if study.status is StudyStatus.CLOSED:
         raise InvalidInput(f"Study {study.protocol_number} is closed; it takes no new kits.")
     rows = len(table.rows)
-    pace = _Pace(2 * rows, progress, cancelled, IMPORT_CANCELLED)
+    pace = Steps(2 * rows, progress, cancelled, stopped=KitListCancelled(IMPORT_CANCELLED))
     preview = _check_rows(session, study, product, table, mapping, names_arms=True, pace=pace)
     if preview.errors:
         raise KitListRejected(_rejection(preview.errors))
@@ -340,5 +317,5 @@ def import_kit_list(
             session.add(kit)
             kits.append(kit)
         session.flush()  # the step's kits are written before it counts as done
-        pace.step(rows + len(kits))
+        pace.reach(rows + len(kits))
     return kits
