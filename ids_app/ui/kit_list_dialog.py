@@ -6,7 +6,8 @@ What is wrong with a row is decided by ``kit_import.preview_kit_list``; the impo
 blinded for the study maps no treatment column, so no arm is read, shown or named (and the
 service words its errors without arms for them too).
 
-Reading, checking and importing run on a worker thread (the desktop issue's item 10): a
+Reading, checking and importing run off the GUI thread (ui/tasks.py; the desktop issue's
+item 10): a
 progress bar counts the rows, Cancel stops the work at its next step, and the inputs that
 would change the work are disabled meanwhile. A cancelled import rolls back whole.
 """
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -48,7 +49,7 @@ from ids_app.studies.views import ProductRow, StudyRow
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import FormDialog, subheading_label
 from ids_app.ui.table_models import Column, RowsModel, fit_columns, table_view
-from ids_app.ui.worker import Worker
+from ids_app.ui.tasks import RunningJob, run_job
 
 NO_COLUMN = "(none)"
 GUESSED = "As the file's header suggests"
@@ -100,7 +101,7 @@ class KitListDialog(FormDialog):
         self.table: Table | None = None
         self.preview: KitListPreview | None = None
         self.result_message = ""
-        self.worker: Worker | None = None
+        self.job: RunningJob | None = None
         self._done: Callable[[object], None] = self._checked
         self._refused_by_job: Callable[[str], None] = self._check_refused
         self._writes = False
@@ -210,9 +211,9 @@ class KitListDialog(FormDialog):
             self.load(Path(path))
 
     def load(self, path: Path) -> None:
-        """Read the file on the worker, then fill the mapping from the presets and check
+        """Read the file off the GUI thread, then fill the mapping from the presets and check
         it; ``checked`` tells when that has ended."""
-        if self.worker is not None:
+        if self.job is not None:
             return
         self.clear_error()
 
@@ -275,9 +276,9 @@ class KitListDialog(FormDialog):
         return KitListMapping(kit, lot, expiry, arm, self.date_format.text().strip() or None)
 
     def refresh_preview(self) -> None:
-        """Check the list with the mapping chosen, on the worker; ``checked`` tells when
+        """Check the list with the mapping chosen, off the GUI thread; ``checked`` tells when
         the check has ended."""
-        if self.worker is not None:
+        if self.job is not None:
             self._stale = True  # checked again once the work now running has ended
             return
         self.clear_error()
@@ -369,7 +370,7 @@ class KitListDialog(FormDialog):
 
     def accept(self) -> None:
         table, mapping, product_id = self.table, self.mapping(), self.product.currentData()
-        if self.worker is not None or table is None or mapping is None or product_id is None:
+        if self.job is not None or table is None or mapping is None or product_id is None:
             return
         db, user, study_id = self.db, self.ws.user, self.study_id
 
@@ -411,7 +412,7 @@ class KitListDialog(FormDialog):
             self.accept_button.setEnabled(self._ready())
         self.import_finished.emit(False)
 
-    # the worker --------------------------------------------------------------------------
+    # the work off the GUI thread --------------------------------------------------------
 
     def _start(
         self,
@@ -422,17 +423,10 @@ class KitListDialog(FormDialog):
         *,
         writes: bool = False,
     ) -> None:
-        """Run ``job`` on a worker; ``done`` gets its result, ``refused`` the words of a
+        """Run ``job`` off the GUI thread; ``done`` gets its result, ``refused`` the words of a
         refusal, failure or cancellation. ``doing`` completes "Something went wrong while …".
         A job that ``writes`` has committed when it succeeds, so a Cancel pressed too late
         does not undo it; a reading or check is dropped instead."""
-        worker = Worker(self.db, job, doing)
-        # Bound methods: if the dialog is closed meanwhile, Qt drops what the worker says.
-        worker.progressed.connect(self._progressed)
-        worker.succeeded.connect(self._succeeded)
-        worker.failed.connect(self._ended)
-        worker.cancelled.connect(self._ended)
-        self.worker = worker
         self._done, self._refused_by_job, self._writes = done, refused, writes
         self._stopping = False
         self.status.setText(f"{doing[0].upper()}{doing[1:]}…")
@@ -441,7 +435,15 @@ class KitListDialog(FormDialog):
         self._set_inputs_enabled(False)
         self.form.setRowVisible(self.progress_row, True)
         self.cancel_button.setFocus()
-        worker.start_job()
+        self.job = run_job(
+            self,
+            self.db,
+            doing,
+            job,
+            succeeded=self._succeeded,
+            failed=self._ended,
+            progressed=self._progressed,
+        )
 
     def _succeeded(self, result: object) -> None:
         stopped, done, refused = self._stopping, self._done, self._refused_by_job
@@ -463,7 +465,7 @@ class KitListDialog(FormDialog):
         self.progress.setValue(done)
 
     def _idle(self) -> None:
-        self.worker = None  # the worker deletes itself once it has ended
+        self.job = None
         self._stopping = False
         self.form.setRowVisible(self.progress_row, False)
         self.status.clear()
@@ -483,15 +485,15 @@ class KitListDialog(FormDialog):
         self.accept_button.setEnabled(enabled and self._ready())
 
     def _settle_focus(self) -> None:
-        if self.worker is None and self.isVisible():
+        if self.job is None and self.isVisible():
             button = self.accept_button if self.accept_button.isEnabled() else self.file_button
             button.setFocus()
 
     def cancel_work(self) -> None:
         """Stop the reading, check or import at its next step; an import keeps nothing."""
-        if self.worker is None:
+        if self.job is None:
             return
-        self.worker.cancel()
+        self.job.cancel()
         self._stopping = True
         self.status.setText("Cancelling…")
         self.cancel_button.setEnabled(False)
@@ -499,13 +501,7 @@ class KitListDialog(FormDialog):
     def reject(self) -> None:
         # Esc or Close while the list is being worked on stops the work; the dialog stays
         # open to say how it ended.
-        if self.worker is not None:
+        if self.job is not None:
             self.cancel_work()
             return
         super().reject()
-
-    def wait_for_work(self) -> None:
-        """Block until the work running now, and any it leads to, has ended and is shown."""
-        while self.worker is not None:
-            self.worker.wait()
-            QCoreApplication.processEvents()

@@ -1,7 +1,7 @@
 """Reports: the audit binder, the sponsor workbook (and CDISC DA file), the monitor-visit
-report and destruction certificates, each written on a worker thread with a progress bar
-and Cancel. The export functions write the audit entry and the file together; a refusal,
-failure or cancellation leaves no file (reports/exports.py).
+report and destruction certificates, each written off the GUI thread (ui/tasks.py) with a
+progress bar and Cancel. The export functions write the audit entry and the file together;
+a refusal, failure or cancellation leaves no file (reports/exports.py).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -42,7 +43,7 @@ from ids_app.ui.context import Workspace
 from ids_app.ui.forms import InlineMessage, hint_label, primary_button
 from ids_app.ui.receiving import date_field, pydate
 from ids_app.ui.study_tab import StudyTab
-from ids_app.ui.worker import Worker
+from ids_app.ui.tasks import RunningJob, run_job
 
 BLINDED_REASON = (
     "Only staff unblinded for this study (Study staff, unblinded) may export the unblinded edition."
@@ -68,9 +69,11 @@ def _describe(result: Any) -> str:
 class ReportsTab(StudyTab):
     key = "reports"
 
+    export_ended = Signal()  # an export has ended, whether saved, refused or cancelled
+
     def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(ws, parent)
-        self.worker: Worker | None = None
+        self.job: RunningJob | None = None
         self.last_result: Any = None
         self.unblinded = False
         # Tests replace this to answer the file-save dialog.
@@ -191,7 +194,7 @@ class ReportsTab(StudyTab):
         self._set_enabled()
 
     def _set_enabled(self) -> None:
-        running = self.worker is not None
+        running = self.job is not None
         for button in (self.binder_button, self.workbook_button, self.monitor_button):
             button.setEnabled(not running)
         self.binder_unblinded_button.setEnabled(not running and self.unblinded)
@@ -335,25 +338,27 @@ class ReportsTab(StudyTab):
     # running -------------------------------------------------------------------------------
 
     def start(self, doing: str, job: Callable[[ProgressCallback, CancelCheck], Any]) -> None:
-        if self.worker is not None:
+        if self.job is not None:
             return
         self.message.clear_message()
         self.last_result = None
         self.status.setText(f"{doing}…")
         self.progress.setRange(0, 0)  # busy until the first step reports
-        worker = Worker(self.ws.db, job, doing.lower())
-        worker.progressed.connect(self._progressed)
-        worker.succeeded.connect(self._succeeded)
-        worker.failed.connect(self._failed)
-        worker.cancelled.connect(self._cancelled)
-        worker.finished.connect(self._finished)
-        self.worker = worker
+        self.job = run_job(
+            self,
+            self.ws.db,
+            doing.lower(),
+            job,
+            succeeded=self._succeeded,
+            failed=self._failed,
+            progressed=self._progressed,
+            ended=self._finished,
+        )
         self._set_enabled()
-        worker.start_job()
 
     def cancel(self) -> None:
-        if self.worker is not None:
-            self.worker.cancel()
+        if self.job is not None:
+            self.job.cancel()
             self.status.setText("Cancelling at the next step…")
             self.cancel_button.setEnabled(False)
 
@@ -373,20 +378,12 @@ class ReportsTab(StudyTab):
         self._idle()
         self.message.show_error(message)
 
-    def _cancelled(self, message: str) -> None:
-        self._idle()
-        self.message.show_error(message)
-
     def _idle(self) -> None:
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.status.clear()
 
     def _finished(self) -> None:
-        self.worker = None  # the worker deletes itself once it has ended
+        self.job = None
         self._set_enabled()
-
-    def wait_for_export(self) -> None:
-        """Block until a running export ends (closing the window waits for it)."""
-        if self.worker is not None:
-            self.worker.wait()
+        self.export_ended.emit()

@@ -61,7 +61,7 @@ from ids_app.ui.guard import attempt
 from ids_app.ui.signature import SignatureDialog
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.table_models import Column, RowsModel, fit_columns, selected_row, table_view
-from ids_app.ui.worker import Worker
+from ids_app.ui.tasks import run_job
 from ids_app.users.models import Role, SignatureMeaning
 
 PERIODS = (("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90))
@@ -760,12 +760,14 @@ class TemperatureTab(StudyTab):
         # A logger's months of readings take a second or two: the window stays responsive.
         self.import_button.setEnabled(False)
         self.import_message.clear_message()
-        worker = Worker(db, run, "importing the logger file")
-        worker.succeeded.connect(self._imported)
-        worker.failed.connect(self._import_failed)
-        worker.cancelled.connect(self._import_failed)
-        self.import_worker = worker
-        worker.start_job()
+        run_job(
+            self,
+            db,
+            "importing the logger file",
+            run,
+            succeeded=self._imported,
+            failed=self._import_failed,
+        )
 
     def _imported(self, message: object) -> None:
         text = str(message)

@@ -17,6 +17,7 @@ from ids_app.demo import build_demo
 from ids_app.migrations.schema import prepare_database
 from ids_app.ui.main_window import MainWindow
 from ids_app.ui.settings import AppSettings
+from ids_app.ui.tasks import stop_tasks
 from ids_app.users import services
 from ids_app.users.models import User
 
@@ -68,7 +69,7 @@ def open_window(qtbot: QtBot, demo_db: Database) -> Iterator[WindowOpener]:
         window.resize(1280, 800)
         window.show()
         window.activateWindow()
-        qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+        qtbot.waitUntil(window.isActiveWindow, timeout=30_000)
         windows.append(window)
         return window
 
@@ -114,3 +115,11 @@ def visible_texts(root: QWidget) -> list[str]:
             if isinstance(model, RowsModel):
                 texts.extend(model.all_texts())
     return [text for text in texts if text]
+
+
+@pytest.fixture(autouse=True)
+def no_job_outlives_its_test() -> Iterator[None]:
+    """Stop the background-job runner after each test: a job of one test can never answer
+    into the next, and the garbage collector is back on for tests without a window."""
+    yield
+    stop_tasks()

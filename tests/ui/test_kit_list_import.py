@@ -1,4 +1,4 @@
-"""The kit-list import through the real dialog: read, checked and imported on a worker
+"""The kit-list import through the real dialog: read, checked and imported off the GUI
 thread, with a progress bar and a Cancel that leaves the database as it was."""
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def record_progress(dialog: KitListDialog) -> list[tuple[int, int]]:
     return shown
 
 
-def test_kit_list_is_checked_and_imported_on_the_worker_with_progress(
+def test_kit_list_is_checked_and_imported_off_the_gui_thread_with_progress(
     qtbot: QtBot, open_window: WindowOpener, tmp_path: Path
 ) -> None:
     window = open_window("pharm")
@@ -88,8 +88,9 @@ def test_kit_list_is_checked_and_imported_on_the_worker_with_progress(
         assert not dialog.accept_button.isEnabled()
     assert checked.args == [True]
     assert shown[-1] == (ROWS, ROWS)  # "3000 of 3000 rows checked"
+    # How many figures arrive depends on the threads' pace (only the latest is shown), so
+    # only their order and the last one are certain.
     assert [value for value, _max in shown] == sorted({value for value, _max in shown})
-    assert len(shown) > 2
     assert not dialog.progress.isVisible()
     assert all(inputs_enabled(dialog))
     assert dialog.accept_button.isEnabled()

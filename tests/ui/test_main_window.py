@@ -54,13 +54,13 @@ def test_study_list_filters_by_status_sponsor_and_text(
     window.trigger("view.find_study")
     assert window.focusWidget() is panel.text_filter
     qtbot.keyClicks(panel.text_filter, "lymphoma")
-    qtbot.waitUntil(lambda: len(panel.model.rows) == 1, timeout=2000)
+    qtbot.waitUntil(lambda: len(panel.model.rows) == 1, timeout=30_000)
     assert panel.model.rows[0].protocol_number == "XYZ-789"
     qtbot.keyClick(panel.text_filter, Qt.Key.Key_Return)  # opens the one found
     assert window.workspace.study is not None
     assert window.workspace.study.protocol_number == "XYZ-789"
     panel.text_filter.clear()
-    qtbot.waitUntil(lambda: len(panel.model.rows) == 2, timeout=2000)
+    qtbot.waitUntil(lambda: len(panel.model.rows) == 2, timeout=30_000)
     panel.sponsor_filter.setCurrentIndex(panel.sponsor_filter.findText("Acme Pharma"))
     assert [row.protocol_number for row in panel.model.rows] == ["ABC-123"]
     panel.status_filter.setCurrentIndex(panel.status_filter.findData(StudyStatus.CLOSED.value))
@@ -168,9 +168,8 @@ def test_idle_lock_keeps_the_form(qtbot: QtBot, open_window: WindowOpener) -> No
     assert dialog.isVisible()
     qtbot.keyClicks(dialog.visit, "Visit 9")
 
-    window.idle.set_interval(50)
-    with qtbot.waitSignal(window.locked, timeout=3000):
-        pass
+    with qtbot.waitSignal(window.locked, timeout=30_000):
+        window.idle.set_interval(50)
     assert window.central_stack.currentWidget() is window.lock_screen
     assert not tab.isVisible()
     assert not dialog.isVisible()
@@ -187,7 +186,7 @@ def test_idle_lock_keeps_the_form(qtbot: QtBot, open_window: WindowOpener) -> No
         == "The password is wrong (4 attempts left before the account locks)."
     )
     assert window.is_locked
-    with qtbot.waitSignal(window.unlocked, timeout=3000):
+    with qtbot.waitSignal(window.unlocked, timeout=30_000):
         qtbot.keyClicks(screen.password_field, "demo-tech")
         qtbot.keyClick(screen.password_field, Qt.Key.Key_Return)
     assert dialog.isVisible()
@@ -247,7 +246,7 @@ def test_technician_works_from_the_keyboard_alone(qtbot: QtBot, open_window: Win
 
     def focused() -> QWidget:
         # Keys go where the focus is; a window closing hands the focus back asynchronously.
-        qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=2000)
+        qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=30_000)
         widget = QApplication.focusWidget()
         assert widget is not None
         return widget
@@ -260,7 +259,7 @@ def test_technician_works_from_the_keyboard_alone(qtbot: QtBot, open_window: Win
 
     press(Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     type_text("ABC-123")
-    qtbot.waitUntil(lambda: len(window.study_list.model.rows) == 1, timeout=2000)
+    qtbot.waitUntil(lambda: len(window.study_list.model.rows) == 1, timeout=30_000)
     press(Qt.Key.Key_Return)
     press(Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
     press(Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
@@ -268,7 +267,7 @@ def test_technician_works_from_the_keyboard_alone(qtbot: QtBot, open_window: Win
     assert isinstance(tab, DispensingTab)
     dialog = tab.new_order_dialog
     assert isinstance(dialog, NewOrderDialog)
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.subject, timeout=2000)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.subject, timeout=30_000)
     type_text("01-004")  # a combo box selects as you type
     assert dialog.subject.currentText().startswith("01-004")
     for field, text in ((dialog.visit, "Visit 5"), (dialog.kit, "1013")):
@@ -285,7 +284,7 @@ def test_technician_works_from_the_keyboard_alone(qtbot: QtBot, open_window: Win
     press(Qt.Key.Key_Space)
     signing = tab.dialog
     assert isinstance(signing, SignatureDialog)
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is signing.password_field, timeout=2000)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is signing.password_field, timeout=30_000)
     with qtbot.waitSignal(signing.signed):
         type_text("demo-tech")
         press(Qt.Key.Key_Return)

@@ -1,4 +1,4 @@
-"""The Reports tab: exports run on a worker thread, land on disk with their audit entries,
+"""The Reports tab: exports run off the GUI thread, land on disk with their audit entries,
 and a cancellation leaves nothing."""
 
 from __future__ import annotations
@@ -52,11 +52,10 @@ def test_blinded_binder_and_workbook_are_written_and_recorded(
     tab = reports_tab(window)
     binder = tmp_path / "binder.pdf"
     answer_with(tab, binder)
-    tab.binder_button.click()
-    assert tab.worker is not None
-    with qtbot.waitSignal(tab.worker.finished, timeout=TIMEOUT):
-        pass
-    qtbot.waitUntil(lambda: tab.worker is None, timeout=TIMEOUT)
+    with qtbot.waitSignal(tab.export_ended, timeout=TIMEOUT):
+        tab.binder_button.click()
+        assert tab.job is not None
+    assert tab.job is None
     assert binder.is_file(), tab.message.text()
     assert str(binder) in tab.message.text()
     assert tab.message.kind == "success"
@@ -64,11 +63,10 @@ def test_blinded_binder_and_workbook_are_written_and_recorded(
     workbook, da = tmp_path / "workbook.xlsx", tmp_path / "da.csv"
     tab.with_cdisc.setChecked(True)
     answer_with(tab, workbook, da)
-    tab.workbook_button.click()
-    assert tab.worker is not None
-    with qtbot.waitSignal(tab.worker.finished, timeout=TIMEOUT):
-        pass
-    qtbot.waitUntil(lambda: tab.worker is None, timeout=TIMEOUT)
+    with qtbot.waitSignal(tab.export_ended, timeout=TIMEOUT):
+        tab.workbook_button.click()
+        assert tab.job is not None
+    assert tab.job is None
     assert workbook.is_file(), tab.message.text()
     assert da.is_file(), tab.message.text()
 
@@ -83,12 +81,12 @@ def test_cancel_leaves_no_file(qtbot: QtBot, open_window: WindowOpener, tmp_path
     tab = reports_tab(window)
     binder = tmp_path / "cancelled.pdf"
     answer_with(tab, binder)
-    tab.binder_button.click()
-    assert tab.worker is not None
-    assert tab.cancel_button.isEnabled()
-    with qtbot.waitSignal(tab.worker.finished, timeout=TIMEOUT):
+    with qtbot.waitSignal(tab.export_ended, timeout=TIMEOUT):
+        tab.binder_button.click()
+        assert tab.job is not None
+        assert tab.cancel_button.isEnabled()
         tab.cancel_button.click()
-    qtbot.waitUntil(lambda: tab.worker is None, timeout=TIMEOUT)
+    assert tab.job is None
     assert not binder.exists()
     assert list(tmp_path.glob("cancelled*")) == []
     assert "cancelled" in tab.message.error_text
@@ -111,10 +109,9 @@ def test_a_refusal_is_shown_in_its_own_words(
 ) -> None:
     tab = reports_tab(open_window("pharm"))
     answer_with(tab, tmp_path / "no such folder" / "binder.pdf")
-    tab.monitor_button.click()
-    assert tab.worker is not None
-    with qtbot.waitSignal(tab.worker.finished, timeout=TIMEOUT):
-        pass
-    qtbot.waitUntil(lambda: tab.worker is None, timeout=TIMEOUT)
+    with qtbot.waitSignal(tab.export_ended, timeout=TIMEOUT):
+        tab.monitor_button.click()
+        assert tab.job is not None
+    assert tab.job is None
     assert "does not exist" in tab.message.error_text
     assert tab.binder_button.isEnabled()

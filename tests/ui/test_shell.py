@@ -298,7 +298,7 @@ def test_sign_out_is_recorded_and_returns_to_sign_in(qtbot: QtBot, shell: Shell)
 
 def test_quit_records_sign_out_and_ends_the_app(qtbot: QtBot, shell: Shell) -> None:
     window = open_main_window(qtbot, shell)
-    with qtbot.waitSignal(shell.finished, timeout=1000):
+    with qtbot.waitSignal(shell.finished, timeout=30_000):
         window.quit_action.trigger()
 
     assert not window.isVisible()

@@ -167,6 +167,6 @@ def test_pharmacist_signs_the_sponsor_decision_on_a_held_lot(
     assert isinstance(dialog, SignatureDialog)
     qtbot.keyClicks(dialog.password_field, PASSWORDS["pharm"])
     qtbot.keyClick(dialog.password_field, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: tab.decision_message.kind == "success", timeout=5000)
+    qtbot.waitUntil(lambda: tab.decision_message.kind == "success", timeout=30_000)
     with window.db.read_session() as session:
         assert session.scalars(sa_select(HoldDecision)).first() is not None
