@@ -3,9 +3,9 @@
 On the DOMAIN.md study (ABC-123: arms A "ABC 10 mg" and B "Placebo") the staff type what
 the issue saw and its kin: a hold's details, a shipment's notes, a visit, a return's
 condition and an order's rejection reason each name an arm the way people write it. The
-blinded binder, monitor-visit report and label (read with pypdf), the blinded workbook
-with its audit sheet (openpyxl) and CDISC file, the audit viewer and the study's screens
-show none of it; the unblinded binder and workbook keep every word as typed.
+blinded binder, monitor-visit report, label and destruction certificate (read with
+pypdf), the blinded workbook with its audit sheet (openpyxl) and CDISC file, the audit
+viewer and the study's screens show none of it; the unblinded editions keep every word.
 """
 
 from __future__ import annotations
@@ -21,13 +21,22 @@ from sqlalchemy import select
 from ids_app.audit.views import AuditFilter, BlindingRedactor, audit_page
 from ids_app.db import Database, today
 from ids_app.inventory.dispensing import create_order, reject_order
-from ids_app.inventory.models import DispenseOrder, HoldReason, Kit
+from ids_app.inventory.disposal import DisposalItem, dispose
+from ids_app.inventory.models import (
+    DispenseOrder,
+    DisposalKind,
+    HoldReason,
+    Kit,
+    StockState,
+    SubjectReturn,
+)
 from ids_app.inventory.order_views import orders_page, return_rows
 from ids_app.inventory.quarantine import quarantine_stock
-from ids_app.inventory.returns import record_return
+from ids_app.inventory.returns import record_return, verify_return
 from ids_app.inventory.views import hold_rows
 from ids_app.reports.exports import (
     export_audit_binder,
+    export_destruction_certificate,
     export_dispensing_label,
     export_monitor_visit_report,
     export_sponsor_workbook,
@@ -36,7 +45,7 @@ from ids_app.reports.labels import LabelSettings
 from ids_app.studies.blinding import ARM_HIDDEN
 from ids_app.studies.models import Prescriber, Product, Study, Subject
 from ids_app.studies.services import add_staff
-from tests.factories import Example, make_example, receive_kits
+from tests.factories import PASSWORD, Example, make_example, receive_kits
 from tests.inventory.test_dispensing import order_kit, prepare, verify
 from tests.reports.conftest import flat, pdf_pages
 
@@ -241,3 +250,45 @@ def test_the_audit_viewer_and_the_study_screens_mask_typed_arms_for_a_blinded_re
     unblinded = seen_by(people.pharm2)
     for typed_text in TYPED:
         assert typed_text in unblinded, typed_text
+
+
+METHOD = "Incineration; the placebo kits went first"
+AUTHORIZATION = "Acme DA-17 for Treatment B"
+
+
+def test_a_destruction_certificate_masks_typed_arms_for_a_blinded_reader_only(
+    db: Database, typed: Example, tmp_path: Path
+) -> None:
+    people = typed.people
+    with db.unit_of_work() as session:
+        (returned,) = session.scalars(
+            select(SubjectReturn).where(SubjectReturn.condition == CONDITION)
+        ).all()
+        verify_return(session, people.monitor, returned, password=PASSWORD)
+        kit = session.scalars(select(Kit).where(Kit.kit_number == "1007")).one()
+        dispose(
+            session,
+            people.tech,
+            session.get_one(Study, typed.study.id),
+            kind=DisposalKind.DESTROYED_ON_SITE,
+            disposal_number="D-001",
+            method=METHOD,
+            sponsor_authorization=AUTHORIZATION,
+            performed_on=today(),
+            items=[DisposalItem(kit.lot_id, kit.id, typed.returns.id, StockState.RETURNED, 1)],
+            witness_username="pharm",
+            witness_password=PASSWORD,
+        )
+    blinded = export_destruction_certificate(
+        db, people.tech, "ABC-123", "D-001", tmp_path / "c.pdf"
+    )
+    text = " ".join(pdf_pages(blinded))
+    assert flat(f"Incineration; the {ARM_HIDDEN} kits went first") in text
+    assert flat(f"Acme DA-17 for {ARM_HIDDEN}") in text
+
+    unblinded = export_destruction_certificate(
+        db, people.pharm2, "ABC-123", "D-001", tmp_path / "c-unblinded.pdf"
+    )
+    text = " ".join(pdf_pages(unblinded))
+    assert flat(METHOD) in text
+    assert flat(AUTHORIZATION) in text
