@@ -10,7 +10,7 @@ also "ABC 10mg", "abc-10 mg", "ABC10MG"):
 
 - an arm's name ("ABC 10 mg", "Placebo");
 - an arm's code, but only beside a word that makes it one ("arm B", "Arm: B", "group B",
-  "Treatment A", "B arm", "arms A and B"), so the letter A in "a box" or "Shelf A" stays;
+  "Treatment A", "B arm", "arms A and B", "ArmB"), so the A in "a box" or "Shelf A" stays;
 - the wording of a product that is one arm's drug rather than the blinded kit: a placebo
   or comparator product, or an active product of the blinded product's own agent.
 
@@ -77,6 +77,11 @@ def _code_pattern(codes: Iterable[str]) -> str | None:
     after = [rf"{any_code}{_GAP}arms?(?![^\W_])"]
     if before is not None:
         after.append(rf"{before}{_GAP}{context}")
+    # Written together ("ArmB", "group2"): only a code in capitals or digits, so that
+    # "arms" and "armed" never read as arm S or arm ED.
+    glued_codes = _either(f"(?-i:{re.escape(c.upper())})" for c in codes if c.isalnum())
+    if glued_codes is not None:
+        after.append(rf"(?<![^\W_])(?:{'|'.join(CONTEXT_WORDS)}){glued_codes}(?![^\W_])")
     return "|".join([rf"{context}{_GAP}{listed}", *after])
 
 

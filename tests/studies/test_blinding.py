@@ -92,11 +92,13 @@ def in_a_sentence(draw: st.DrawFn, phrase: st.SearchStrategy[str]) -> tuple[str,
 
 @st.composite
 def code_in_context(draw: st.DrawFn, codes: list[str]) -> str:
-    """ "arm B", "Treatment: A", "B-arm", "GROUP (b", "arms A and B"…"""
+    """ "arm B", "Treatment: A", "B-arm", "GROUP (b", "arms A and B", "armB"…"""
     code = draw(cased(draw(st.sampled_from(codes))))
     word = draw(cased(draw(st.sampled_from(CONTEXT_WORDS))))
     gap = draw(st.sampled_from(GAPS))
-    form = draw(st.sampled_from(["word code", "code arm", "list"]))
+    form = draw(st.sampled_from(["word code", "code arm", "list", "glued"]))
+    if form == "glued":  # "ArmB": written together, the code in capitals
+        return word + code.upper()
     if form == "code arm":
         return code + gap + draw(cased("arm"))
     if form == "list":
@@ -107,7 +109,7 @@ def code_in_context(draw: st.DrawFn, codes: list[str]) -> str:
 
 
 CONTEXT_PATTERN = re.compile(
-    r"(?<![^\W_])(?:arms?|groups?|treatments?|cohorts?)[^\w.,;]{1,4}[ab12](?![^\W_])"
+    r"(?<![^\W_])(?:arms?|groups?|treatments?|cohorts?)[^\w.,;]{0,4}[ab12](?![^\W_])"
     r"|(?<![^\W_])[ab12][^\w.,;]{1,4}arms?(?![^\W_])",
     re.IGNORECASE,
 )
@@ -171,6 +173,8 @@ def test_every_spelling_the_issue_names_is_masked() -> None:
         "abc-10 mg",
         "ABC10MG",
         "PLACEBO",
+        "ArmB",
+        "treatmentA",
     ):
         assert ABC.text(typed) == ARM_HIDDEN, typed
 
@@ -205,6 +209,7 @@ ORDINARY = [
     TITLE,
     "Rescue 5 mg tablet",
     "Visit 3, Cycle 2 Day 1",
+    "arms and armed guards",
 ]
 
 
