@@ -279,7 +279,7 @@ class BlindingRedactor:
     def _mask_text(self, row: AuditRow) -> AuditRow:
         mask = self._masks.of(row.study_id)
         if not mask.masks_anything:
-            return row  # a study the user is not blinded on
+            return row  # a study the user may see the arms of, or one with none
         return _replace(
             row,
             old_value=mask.record_value(row.old_value),
