@@ -3,7 +3,7 @@ with what would unblind hidden from a user blinded on the entry's study.
 
 Pages are read with keyset paging on the entry id, so the millionth entry costs what the
 first does. :class:`BlindingRedactor` hides arm records and ``arm_id`` fields, and masks
-arm names in the free text people typed (studies.blinding.ArmMask).
+what names an arm in the free text people typed (studies.blinding.ArmMask).
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from ids_app.audit.models import AuditEntry
 from ids_app.audit.trail import can_belong_to_a_study
 from ids_app.db import Base
 from ids_app.inventory.models import Kit
-from ids_app.studies.blinding import ArmMask, arm_masks
-from ids_app.studies.models import Arm, Blinding, Study, Subject
-from ids_app.studies.services import is_unblinded
+from ids_app.studies.blinding import ReaderMasks
+from ids_app.studies.models import Arm, Subject
 from ids_app.users.models import User
 
 HIDDEN_FOR_BLINDING = "(hidden: blinded)"
@@ -229,13 +228,8 @@ class BlindingRedactor:
     ARM_TABLES = ("arm", "kit", "subject")
 
     def __init__(self, session: Session, user: User) -> None:
-        self.blinded_studies = {
-            study.id
-            for study in session.scalars(select(Study).where(Study.blinding != Blinding.OPEN_LABEL))
-            if not is_unblinded(session, user, study)
-        }
-        self._masks = arm_masks(session, self.blinded_studies)
-        self._any_study_mask = ArmMask.joined(self._masks.values())
+        self._masks = ReaderMasks(session, user)
+        self.blinded_studies = set(self._masks.all_studies())
 
     @property
     def hides_anything(self) -> bool:
@@ -283,18 +277,13 @@ class BlindingRedactor:
         return row
 
     def _mask_text(self, row: AuditRow) -> AuditRow:
-        if row.study_id is None:
-            mask = self._any_study_mask
-        elif row.study_id in self._masks:
-            mask = self._masks[row.study_id]
-        else:
-            return row  # a study the user is not blinded on
+        mask = self._masks.of(row.study_id)
         if not mask.masks_anything:
-            return row
+            return row  # a study the user may see the arms of, or one with none
         return _replace(
             row,
-            old_value=mask.text(row.old_value),
-            new_value=mask.text(row.new_value),
+            old_value=mask.record_value(row.old_value),
+            new_value=mask.record_value(row.new_value),
             reason=mask.text(row.reason),
         )
 

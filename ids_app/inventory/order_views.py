@@ -20,6 +20,7 @@ from ids_app.inventory.dispensing import dispensed_on
 from ids_app.inventory.models import DispenseOrder, Kit, Location, Lot, OrderState, SubjectReturn
 from ids_app.inventory.returns import compliance, dose_units
 from ids_app.inventory.views import signed_by
+from ids_app.studies.blinding import ReaderMasks
 from ids_app.studies.models import Arm, Prescriber, Product, Study, Subject
 from ids_app.users.models import User
 from ids_app.users.signatures import manifestation, signatures_of
@@ -109,7 +110,12 @@ def _order_query() -> Any:
     )
 
 
-def _order_rows(session: Session, query: Any, show_arms: bool) -> list[OrderRow]:
+def _order_rows(
+    session: Session, query: Any, reader: User, show_arms: bool = False
+) -> list[OrderRow]:
+    """The orders as ``reader`` may read them: visit and reason masked on a study they
+    are blinded on (studies.blinding); arms only when ``show_arms``."""
+    masks = ReaderMasks(session, reader)
     rows = []
     arms: dict[int, str] = {}
     if show_arms:
@@ -135,7 +141,7 @@ def _order_rows(session: Session, query: Any, show_arms: bool) -> list[OrderRow]
                 subject_code=subject.subject_code,
                 subject_initials=subject.initials,
                 prescriber=prescriber.name,
-                visit=order.visit,
+                visit=masks.required_text(study.id, order.visit),
                 product=product.description,
                 product_is_kit=product.is_kit_tracked,
                 quantity=order.quantity,
@@ -153,7 +159,7 @@ def _order_rows(session: Session, query: Any, show_arms: bool) -> list[OrderRow]
                 location=location.name if location else None,
                 verified_by=verifier.full_name if verifier else None,
                 verified_at=order.verified_at,
-                closed_reason=order.closed_reason,
+                closed_reason=masks.text(study.id, order.closed_reason),
                 kit_arm=arms.get(kit.arm_id) if show_arms and kit and kit.arm_id else None,
                 subject_arm=arms.get(subject.arm_id) if show_arms and subject.arm_id else None,
             )
@@ -167,6 +173,7 @@ def orders_page(
     *,
     state: OrderState | None,
     limit: int,
+    reader: User,
     before_id: int | None = None,
     kit_id: int | None = None,
 ) -> list[OrderRow]:
@@ -179,22 +186,28 @@ def orders_page(
     if before_id is not None:
         query = query.where(DispenseOrder.id < before_id)
     query = query.order_by(DispenseOrder.id.desc()).limit(limit)
-    return _order_rows(session, query, show_arms=False)
+    return _order_rows(session, query, reader)
 
 
-def order_row(session: Session, order_id: int, *, show_arms: bool = False) -> OrderRow:
-    rows = _order_rows(session, _order_query().where(DispenseOrder.id == order_id), show_arms)
-    return rows[0]
+def order_row(
+    session: Session, order_id: int, reader: User, *, show_arms: bool = False
+) -> OrderRow:
+    query = _order_query().where(DispenseOrder.id == order_id)
+    return _order_rows(session, query, reader, show_arms)[0]
 
 
 def orders_in_state(
-    session: Session, state: OrderState, *, study_ids: Iterable[int] | None = None
+    session: Session,
+    state: OrderState,
+    reader: User,
+    *,
+    study_ids: Iterable[int] | None = None,
 ) -> list[OrderRow]:
     """Every study's orders in one state, oldest first (the work queues)."""
     query = _order_query().where(DispenseOrder.state == state)
     if study_ids is not None:
         query = query.where(DispenseOrder.study_id.in_(list(study_ids)))
-    return _order_rows(session, query.order_by(DispenseOrder.id), show_arms=False)
+    return _order_rows(session, query.order_by(DispenseOrder.id), reader)
 
 
 def order_signatures(session: Session, order_id: int) -> list[str]:
@@ -223,12 +236,14 @@ class DispensedRow:
 
 
 def dispensed_rows(
-    session: Session, study_id: int, *, limit: int = 500, kit_id: int | None = None
+    session: Session, study_id: int, reader: User, *, limit: int = 500, kit_id: int | None = None
 ) -> list[DispensedRow]:
     """Dispensed orders (of one kit, if given), newest first, with what has come back on
     each so far, read for the whole list at once (one query per order made the Returns
     tab take half a second at 100,000 movements)."""
-    page = orders_page(session, study_id, state=OrderState.DISPENSED, limit=limit, kit_id=kit_id)
+    page = orders_page(
+        session, study_id, state=OrderState.DISPENSED, limit=limit, reader=reader, kit_id=kit_id
+    )
     ids = [row.id for row in page]
     orders = {
         o.id: o for o in session.scalars(select(DispenseOrder).where(DispenseOrder.id.in_(ids)))
@@ -294,6 +309,7 @@ class ReturnRow:
 
 def return_rows(
     session: Session,
+    reader: User,
     *,
     study_id: int | None = None,
     awaiting_monitor: bool = False,
@@ -327,6 +343,7 @@ def return_rows(
         )
     if limit is not None:
         query = query.limit(limit)
+    masks = ReaderMasks(session, reader)
     rows = []
     for ret, order, subject, product, study, kit, lot, location, counter in session.execute(query):
         rate = compliance(session, ret)
@@ -345,14 +362,14 @@ def return_rows(
                 protocol_number=study.protocol_number,
                 order_id=order.id,
                 subject_code=subject.subject_code,
-                visit=order.visit,
+                visit=masks.required_text(study.id, order.visit),
                 picked=picked,
                 returned_on=ret.returned_on,
                 quantity=ret.quantity,
                 unit=product.unit,
                 units_counted=ret.units_counted,
                 dose_unit=product.dose_unit,
-                condition=ret.condition,
+                condition=masks.required_text(study.id, ret.condition),
                 location=location.name,
                 counted_by=counter.full_name,
                 compliance=text,

@@ -47,6 +47,7 @@ from ids_app.inventory.models import (
 from ids_app.inventory.quarantine import held_stock, open_holds
 from ids_app.inventory.receiving import shipment_reconciliation
 from ids_app.inventory.scanning import identify_scan
+from ids_app.studies.blinding import ArmMask, ReaderMasks, reader_mask
 from ids_app.studies.models import Product, Study
 from ids_app.studies.views import Choice, user_names
 from ids_app.users.models import User
@@ -307,8 +308,10 @@ class HoldRow:
     held: str
 
 
-def hold_rows(session: Session, study_id: int) -> list[HoldRow]:
-    """Holds still holding stock (quarantine.open_holds), with what they hold."""
+def hold_rows(session: Session, study_id: int, reader: User) -> list[HoldRow]:
+    """Holds still holding stock (quarantine.open_holds), with what they hold; their
+    details as ``reader`` may read them (studies.blinding)."""
+    mask = reader_mask(session, reader, study_id)
     names = user_names(session)
     rows = []
     for hold in open_holds(session, study_id):
@@ -320,7 +323,7 @@ def hold_rows(session: Session, study_id: int) -> list[HoldRow]:
             HoldRow(
                 hold.id,
                 hold.reason.value,
-                hold.details,
+                mask.required_text(hold.details),
                 hold.placed_at,
                 names.get(hold.placed_by_id, "?"),
                 shipment.shipment_number if shipment else None,
@@ -378,7 +381,8 @@ class DecisionRow:
     signed: str
 
 
-def decision_rows(session: Session, study_id: int) -> list[DecisionRow]:
+def decision_rows(session: Session, study_id: int, reader: User) -> list[DecisionRow]:
+    mask = reader_mask(session, reader, study_id)
     rows = []
     for decision, lot in session.execute(
         select(HoldDecision, Lot)
@@ -392,7 +396,7 @@ def decision_rows(session: Session, study_id: int) -> list[DecisionRow]:
                 decision.hold_id,
                 lot.lot_number,
                 decision.decision.value,
-                decision.sponsor_reference,
+                mask.required_text(decision.sponsor_reference),
                 signed_by(session, decision),
             )
         )
@@ -543,7 +547,8 @@ class DisposalRow:
     monitor: str
 
 
-def disposal_rows(session: Session, study_id: int) -> list[DisposalRow]:
+def disposal_rows(session: Session, study_id: int, reader: User) -> list[DisposalRow]:
+    mask = reader_mask(session, reader, study_id)
     rows = []
     for disposal in session.scalars(
         select(Disposal).where(Disposal.study_id == study_id).order_by(Disposal.performed_on.desc())
@@ -567,8 +572,8 @@ def disposal_rows(session: Session, study_id: int) -> list[DisposalRow]:
                 disposal.id,
                 disposal.disposal_number,
                 disposal.kind.value,
-                disposal.method,
-                disposal.sponsor_authorization,
+                mask.required_text(disposal.method),
+                mask.required_text(disposal.sponsor_authorization),
                 disposal.performed_on,
                 session.get_one(User, disposal.performed_by_id).full_name,
                 witness,
@@ -602,21 +607,23 @@ class DiscrepancyRow:
         return self.counted_quantity - self.ledger_quantity
 
 
-def discrepancy_rows(session: Session, study_id: int) -> list[DiscrepancyRow]:
+def discrepancy_rows(session: Session, study_id: int, reader: User) -> list[DiscrepancyRow]:
     """Open discrepancies (counts.open_discrepancies), described."""
     places = location_names(session)
     names = user_names(session)
+    mask = reader_mask(session, reader, study_id)
     rows = []
     for item in open_discrepancies(session, study_id):
-        rows.append(_discrepancy_row(session, item, places, names))
+        rows.append(_discrepancy_row(session, item, places, names, mask))
     return rows
 
 
-def count_discrepancy_rows(session: Session, count_id: int) -> list[DiscrepancyRow]:
+def count_discrepancy_rows(session: Session, count_id: int, reader: User) -> list[DiscrepancyRow]:
     places = location_names(session)
     names = user_names(session)
+    mask = reader_mask(session, reader, session.get_one(PhysicalCount, count_id).study_id)
     return [
-        _discrepancy_row(session, item, places, names)
+        _discrepancy_row(session, item, places, names, mask)
         for item in session.scalars(
             select(Discrepancy).where(Discrepancy.count_id == count_id).order_by(Discrepancy.id)
         )
@@ -624,7 +631,11 @@ def count_discrepancy_rows(session: Session, count_id: int) -> list[DiscrepancyR
 
 
 def _discrepancy_row(
-    session: Session, item: Discrepancy, places: dict[int, str], names: dict[int, str]
+    session: Session,
+    item: Discrepancy,
+    places: dict[int, str],
+    names: dict[int, str],
+    mask: ArmMask,
 ) -> DiscrepancyRow:
     count = session.get_one(PhysicalCount, item.count_id)
     lot = session.get_one(Lot, item.lot_id)
@@ -641,7 +652,7 @@ def _discrepancy_row(
         item.counted_quantity,
         count.counted_at,
         names.get(count.counted_by_id, "?"),
-        item.resolution,
+        mask.text(item.resolution),
     )
 
 
@@ -672,7 +683,8 @@ class Queues:
     items: list[WorkItem] = field(default_factory=list)
 
 
-def holds_needing_decision(session: Session) -> list[WorkItem]:
+def holds_needing_decision(session: Session, reader: User) -> list[WorkItem]:
+    masks = ReaderMasks(session, reader)
     items = []
     for study in session.scalars(select(Study).order_by(Study.protocol_number)):
         for hold in open_holds(session, study.id):
@@ -681,7 +693,8 @@ def holds_needing_decision(session: Session) -> list[WorkItem]:
                     "hold",
                     study.id,
                     study.protocol_number,
-                    f"Hold {hold.id} ({hold.reason.value}): {hold.details}",
+                    f"Hold {hold.id} ({hold.reason.value}): "
+                    + masks.required_text(study.id, hold.details),
                     hold.placed_at,
                     hold.id,
                 )
@@ -689,10 +702,10 @@ def holds_needing_decision(session: Session) -> list[WorkItem]:
     return items
 
 
-def open_discrepancy_items(session: Session) -> list[WorkItem]:
+def open_discrepancy_items(session: Session, reader: User) -> list[WorkItem]:
     items = []
     for study in session.scalars(select(Study).order_by(Study.protocol_number)):
-        for row in discrepancy_rows(session, study.id):
+        for row in discrepancy_rows(session, study.id, reader):
             kit = f" kit {row.kit_number}" if row.kit_number else ""
             items.append(
                 WorkItem(

@@ -146,15 +146,16 @@ def _dose(look: Lookups, describer: _Describer, entry: LedgerEntry) -> str | Non
         return None
     order = look.orders[entry.dispense_order_id]
     product = look.products[order.product_id]
+    visit = look.blinder.required_text(order.visit)
     if entry.kind is EntryKind.DISPENSE:
-        dose = f"{order.visit}: {quantity(entry.quantity, product.unit)}"
+        dose = f"{visit}: {quantity(entry.quantity, product.unit)}"
         if product.units_per_kit is not None:
             dose += f" ({quantity(entry.quantity * product.units_per_kit, product.dose_unit)})"
         return dose
     back = describer.returns.get(entry.subject_return_id or 0)
     if back is not None:
-        return f"{order.visit}: {quantity(back.units_counted, product.dose_unit)} counted back"
-    return order.visit
+        return f"{visit}: {quantity(back.units_counted, product.dose_unit)} counted back"
+    return visit
 
 
 def darf_records(

@@ -127,7 +127,8 @@ def _shown(entry: AuditEntry, blinder: Blinder) -> tuple[str | None, str | None,
         else:
             new = _mask_fields(new)
             old = _mask_fields(old)
-        old, new, reason = blinder.text(old), blinder.text(new), blinder.text(reason)
+        old, new = blinder.record_value(old), blinder.record_value(new)
+        reason = blinder.text(reason)
     return _readable(old), _readable(new), reason
 
 

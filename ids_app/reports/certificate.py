@@ -6,6 +6,7 @@ shows the witness's signature only while it still holds for the record (21 CFR 1
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from ids_app.reports.common import site_name
 from ids_app.reports.gather import report_study
 from ids_app.reports.records import Printing
 from ids_app.reports.rendering import render_html, write_pdf
+from ids_app.studies.blinding import reader_mask
 from ids_app.studies.models import Study
 from ids_app.users.models import User
 
@@ -40,7 +42,13 @@ def gather_certificate(
 ) -> tuple[Study, DestructionCertificate]:
     study = report_study(session, actor, protocol_number, to="print destruction certificates")
     disposal = find_disposal(session, study, disposal_number)
-    return study, destruction_certificate(session, disposal)
+    certificate = destruction_certificate(session, disposal)
+    mask = reader_mask(session, actor, study.id)
+    return study, replace(
+        certificate,
+        method=mask.required_text(certificate.method),
+        sponsor_authorization=mask.required_text(certificate.sponsor_authorization),
+    )
 
 
 def certificate_title(certificate: DestructionCertificate) -> str:

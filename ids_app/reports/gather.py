@@ -133,7 +133,7 @@ class Lookups:
         lookups = cls(
             study=study,
             period=period,
-            blinder=Blinder(edition, study.arms, products.values(), keep=[study.title]),
+            blinder=Blinder(edition, study),
             users={u.id: u for u in session.scalars(select(User))},
             locations={loc.id: loc for loc in session.scalars(select(Location))},
             products=products,
@@ -298,7 +298,7 @@ def _record_name(look: Lookups, table: str, record_id: str) -> str:
         if order is not None:
             return (
                 f"Dispense order {order.id}, subject {look.subjects[order.subject_id].subject_code}"
-                f", {order.visit}"
+                f", {look.blinder.required_text(order.visit)}"
             )
     if table == "subject_return":
         return f"Return {record_id}"
@@ -463,7 +463,7 @@ def _dispensing(look: Lookups) -> tuple[DispenseRow, ...]:
                 dispensed_at=order.verified_at,
                 subject_code=subject.subject_code,
                 initials=subject.initials,
-                visit=order.visit,
+                visit=look.blinder.required_text(order.visit),
                 prescriber=prescriber.name
                 + (f", {prescriber.credentials}" if prescriber.credentials else ""),
                 product=product.description,
@@ -495,7 +495,7 @@ def _closed_orders(look: Lookups) -> tuple[ClosedOrderRow, ...]:
                 order_id=order.id,
                 ordered_at=order.ordered_at,
                 subject_code=look.subjects[order.subject_id].subject_code,
-                visit=order.visit,
+                visit=look.blinder.required_text(order.visit),
                 state=order.state.value,
                 closed_by=look.user_name(order.closed_by_id),
                 closed_at=order.closed_at,
@@ -526,7 +526,7 @@ def _returns(session: Session, look: Lookups) -> tuple[ReturnRow, ...]:
                 order_id=order.id,
                 subject_code=subject.subject_code,
                 initials=subject.initials,
-                visit=order.visit,
+                visit=look.blinder.required_text(order.visit),
                 kit_number=look.kit_number(order.kit_id),
                 lot_number=look.lots[order.lot_id].lot_number if order.lot_id else "—",
                 dispensed_on=(order.verified_at or order.ordered_at).astimezone().date(),

@@ -23,6 +23,7 @@ from ids_app.inventory.models import DispenseOrder, Kit, Lot, OrderState
 from ids_app.reports.common import dispense_id, quantity, rate_text
 from ids_app.reports.records import Printing
 from ids_app.reports.rendering import render_html, write_pdf
+from ids_app.studies.blinding import arm_mask_of
 from ids_app.studies.models import Prescriber, Product, Study, Subject
 from ids_app.users.models import Role, User
 from ids_app.users.permissions import require_role
@@ -152,17 +153,19 @@ def gather_label(
     if product.units_per_kit is not None:
         amount += f" ({quantity(order.quantity * product.units_per_kit, product.dose_unit)})"
     number = dispense_id(order.id)
+    # The subject who takes the label home is blinded whoever prints it.
+    mask = arm_mask_of(session, study.id)
     return study, LabelData(
         protocol_number=study.protocol_number,
         sponsor=study.sponsor,
         subject_code=subject.subject_code,
         subject_initials=subject.initials,
-        visit=order.visit,
+        visit=mask.required_text(order.visit),
         kit_number=kit_number,
         dispense_number=number,
         lot_number=lot.lot_number,
-        product=product.description,
-        directions=settings.directions or _directions(product, order.quantity),
+        product=mask.required_text(product.description),
+        directions=mask.required_text(settings.directions or _directions(product, order.quantity)),
         quantity=amount,
         dispensed=dispensed_on(order),
         prescriber=prescriber.name

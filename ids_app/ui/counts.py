@@ -194,10 +194,10 @@ class CountsTab(StudyTab):
 
     def reload(self) -> None:
         assert self.study is not None
-        study_id = self.study.id
+        study_id, user = self.study.id, self.ws.user
 
         def read(session: Session) -> tuple[list[Choice], list[DiscrepancyRow]]:
-            return location_choices(session), discrepancy_rows(session, study_id)
+            return location_choices(session), discrepancy_rows(session, study_id, user)
 
         found = self.ws.read(self, "reading the counts", read)
         if found is None:
@@ -284,7 +284,7 @@ class CountsTab(StudyTab):
                     counted,
                 )
                 session.flush()  # the discrepancies are read back for the message
-                return count.id, count_discrepancy_rows(session, count.id)
+                return count.id, count_discrepancy_rows(session, count.id, user)
 
         self.message.clear_message()
         result = attempt(
@@ -332,6 +332,7 @@ class CountsTab(StudyTab):
             ),
             accept_text="Adjust the record",
             act=act,
+            mask=self.arm_mask,
             parent=self,
         )
         dialog.completed.connect(lambda _r: self._resolved())

@@ -125,6 +125,7 @@ class DestructionTab(StudyTab):
         form.addRow("&Performed on", self.performed_on)
         form.addRow("&Courier", self.courier)
         form.addRow("&Tracking no.", self.tracking)
+        self.warn_as_typed(form, self.method, self.authorization)
         form.addRow(self.message)
         form.addRow(self.dispose_button)
 
@@ -202,10 +203,13 @@ class DestructionTab(StudyTab):
 
     def reload(self) -> None:
         assert self.study is not None
-        study_id = self.study.id
+        study_id, user = self.study.id, self.ws.user
 
         def read(session: Session) -> tuple[list[DisposableRow], list[DisposalRow]]:
-            return disposable_rows(session, study_id, today()), disposal_rows(session, study_id)
+            return (
+                disposable_rows(session, study_id, today()),
+                disposal_rows(session, study_id, user),
+            )
 
         found = self.ws.read(self, "reading what may be destroyed", read)
         if found is None:

@@ -39,6 +39,7 @@ from ids_app.inventory.models import (
 )
 from ids_app.inventory.order_views import OrderRow, order_row, order_signatures, orders_page
 from ids_app.inventory.views import ScannedItem, kit_location, location_choices
+from ids_app.studies.blinding import ArmMask, arm_mask_of
 from ids_app.studies.models import Prescriber, Product, Study, Subject
 from ids_app.studies.views import (
     Choice,
@@ -48,6 +49,7 @@ from ids_app.studies.views import (
     product_rows,
     subject_choices,
 )
+from ids_app.ui.blinding_warning import warn_beside
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import (
     ERROR_COLOR,
@@ -160,15 +162,19 @@ class NewOrderDialog(FormDialog):
         self.form.addRow("Assigned &kit", self.kit)
         self.products: list[ProductRow] = []
 
-        def read(session: Session) -> tuple[list[Choice], list[Choice], list[ProductRow]]:
+        def read(
+            session: Session,
+        ) -> tuple[list[Choice], list[Choice], list[ProductRow], ArmMask]:
             return (
                 enrolled_first(subject_choices(session, study_id)),
                 prescriber_choices(session, study_id),
                 product_rows(session, study_id),
+                arm_mask_of(session, study_id),
             )
 
         with db.read_session() as session:
-            subjects, prescribers, self.products = read(session)
+            subjects, prescribers, self.products, mask = read(session)
+        warn_beside(self.form, self.visit, mask)
         fill_combo(self.subject, subjects)
         fill_combo(self.prescriber, prescribers)
         fill_combo(self.product, [Choice(p.id, p.description) for p in self.products])
@@ -608,6 +614,7 @@ class OrderPanel(QWidget):
             ),
             accept_text=f"{verb} the order",
             act=act,
+            mask=self.tab.arm_mask,
             parent=self,
         )
         done = "rejected" if how == "reject" else "cancelled"
@@ -695,7 +702,7 @@ class DispensingTab(StudyTab):
 
     def reload(self) -> None:
         assert self.study is not None
-        study_id = self.study.id
+        study_id, user = self.study.id, self.ws.user
         chosen = self.state_filter.currentData()
         state = OrderState(chosen) if chosen else None
         keep = self._want_order or self._current_id()
@@ -707,6 +714,7 @@ class DispensingTab(StudyTab):
                     study_id,
                     state=state,
                     limit=limit,
+                    reader=user,
                     before_id=last.id if last else None,
                 )
 
@@ -755,7 +763,7 @@ class DispensingTab(StudyTab):
         show_arms = self.show_arms
 
         def read(session: Session) -> OrderDetail:
-            row = order_row(session, order_id, show_arms=show_arms)
+            row = order_row(session, order_id, user, show_arms=show_arms)
             order = session.get_one(DispenseOrder, order_id)
             why = (
                 dispensing.can_verify(session, user, order)

@@ -64,12 +64,12 @@ def read_my_work(session: Session, user: User) -> MyWorkData:
         # The service's queue (oldest first) and, for each order, the service's answer.
         for order in orders_awaiting_verification(session):
             data.to_verify.append(
-                QueuedOrder(order_row(session, order.id), can_verify(session, user, order))
+                QueuedOrder(order_row(session, order.id, user), can_verify(session, user, order))
             )
-        data.holds = holds_needing_decision(session)
-        data.discrepancies = open_discrepancy_items(session)
+        data.holds = holds_needing_decision(session, user)
+        data.discrepancies = open_discrepancy_items(session, user)
     if user.role in (Role.TECHNICIAN, Role.PHARMACIST):
-        data.to_prepare = orders_in_state(session, OrderState.PENDING)
+        data.to_prepare = orders_in_state(session, OrderState.PENDING, user)
     if user.role is Role.MONITOR:
         waiting = {
             waiting_return.id
@@ -78,7 +78,7 @@ def read_my_work(session: Session, user: User) -> MyWorkData:
         }
         data.returns = [
             row
-            for row in reversed(return_rows(session, awaiting_monitor=True))
+            for row in reversed(return_rows(session, user, awaiting_monitor=True))
             if row.id in waiting
         ]
     return data

@@ -110,6 +110,7 @@ class QuarantineTab(StudyTab):
         decide_form.addRow("&Lot", self.decision_lot)
         decide_form.addRow("&Decision", self.decision)
         decide_form.addRow("Sponsor's &reference", self.reference)
+        self.warn_as_typed(decide_form, self.reference)
         decide_form.addRow(self.decide_message)
         decide_form.addRow(self.decide_button)
         decide_box.setVisible(self.can_decide)
@@ -134,6 +135,7 @@ class QuarantineTab(StudyTab):
         hold_form = QFormLayout(hold_box)
         hold_form.addRow("&Reason", self.reason)
         hold_form.addRow("&Details", self.details)
+        self.warn_as_typed(hold_form, self.details)
         hold_form.addRow(self.scan)
         hold_form.addRow("&Location", self.hold_location)
         hold_form.addRow(
@@ -200,12 +202,12 @@ class QuarantineTab(StudyTab):
 
     def reload(self) -> None:
         assert self.study is not None
-        study_id = self.study.id
+        study_id, user = self.study.id, self.ws.user
 
         def read(session: Session) -> tuple[list[HoldRow], list[DecisionRow], list[Choice]]:
             return (
-                hold_rows(session, study_id),
-                decision_rows(session, study_id),
+                hold_rows(session, study_id, user),
+                decision_rows(session, study_id, user),
                 location_choices(session),
             )
 

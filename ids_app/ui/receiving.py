@@ -296,6 +296,7 @@ class ReceivingTab(StudyTab):
             caption.setBuddy(field)
             grid.addWidget(caption, index // 3, (index % 3) * 2)
             grid.addWidget(field, index // 3, (index % 3) * 2 + 1)
+        grid.addWidget(self.watch_typed(self.notes), len(pairs) // 3 + 1, 0, 1, 6)
         for field_column in (1, 3, 5):
             grid.setColumnStretch(field_column, 1)
 

@@ -182,7 +182,7 @@ class ReportsTab(StudyTab):
 
         def read(session: Session) -> tuple[bool, list[str]]:
             study = session.get_one(Study, study_id)
-            numbers = [row.number for row in disposal_rows(session, study_id)]
+            numbers = [row.number for row in disposal_rows(session, study_id, user)]
             return is_unblinded(session, user, study), numbers
 
         found = self.ws.read(self, "reading the study's reports", read)

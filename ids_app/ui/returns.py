@@ -108,6 +108,7 @@ class ReturnsTab(StudyTab):
         form.addRow("&Quantity back", self.quantity)
         form.addRow("&Units counted", self.units_counted)
         form.addRow("&Condition", self.condition)
+        self.warn_as_typed(form, self.condition)
         form.addRow("&Kept in", self.location)
         form.addRow("Compliance", self.compliance_label)
         count_box = QGroupBox("Count a return: choose the dispense it comes from")
@@ -181,11 +182,13 @@ class ReturnsTab(StudyTab):
 
     def reload(self) -> None:
         assert self.study is not None
-        study_id = self.study.id
+        study_id, user = self.study.id, self.ws.user
 
         def read(session: Session) -> tuple[list[DispensedRow], list[Choice]]:
             return (
-                dispensed_rows(session, study_id, limit=DISPENSES_SHOWN) if self.can_record else [],
+                dispensed_rows(session, study_id, user, limit=DISPENSES_SHOWN)
+                if self.can_record
+                else [],
                 location_choices(session, [LocationKind.RETURNS]),
             )
 
@@ -206,7 +209,7 @@ class ReturnsTab(StudyTab):
 
     def _returns_page(self, study_id: int, last: ReturnRow | None, limit: int) -> list[ReturnRow]:
         def read(session: Session) -> list[ReturnRow]:
-            return return_rows(session, study_id=study_id, after=last, limit=limit)
+            return return_rows(session, self.ws.user, study_id=study_id, after=last, limit=limit)
 
         return self.ws.read(self, "reading the returns", read) or []
 
@@ -245,11 +248,11 @@ class ReturnsTab(StudyTab):
                 self.dispensed_view.selectRow(number)
                 return True
         assert self.study is not None
-        study_id = self.study.id
+        study_id, user = self.study.id, self.ws.user
         older = self.ws.read(
             self,
             "reading the kit's dispense",
-            lambda session: dispensed_rows(session, study_id, limit=1, kit_id=kit_id),
+            lambda session: dispensed_rows(session, study_id, user, limit=1, kit_id=kit_id),
         )
         if not older:
             return False

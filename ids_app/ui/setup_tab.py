@@ -37,6 +37,7 @@ from ids_app.studies.views import (
     read_setup,
     study_row,
 )
+from ids_app.ui.blinding_warning import warn_beside
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import InlineMessage, heading_label, hint_label, open_dialog
 from ids_app.ui.kit_list_dialog import KitListDialog
@@ -343,7 +344,9 @@ class SetupTab(StudyTab):
     def change_status(self) -> SetupDialog | None:
         if self.study is None:
             return None
-        return self._open(ChangeStatusDialog(self.ws, self.study, parent=self))
+        dialog = ChangeStatusDialog(self.ws, self.study, parent=self)
+        warn_beside(dialog.form, dialog.reason, self.arm_mask)
+        return self._open(dialog)
 
     def add_arm(self) -> SetupDialog | None:
         if self.study is None or not self.show_arms:
@@ -369,7 +372,9 @@ class SetupTab(StudyTab):
         row = selected_row(self.prescribers_view)
         if not self._need(row, "prescriber to withdraw"):
             return None
-        return self._open(WithdrawPrescriberDialog(self.ws, row, parent=self))
+        dialog = WithdrawPrescriberDialog(self.ws, row, parent=self)
+        warn_beside(dialog.form, dialog.reason, self.arm_mask)
+        return self._open(dialog)
 
     def add_subject(self) -> SetupDialog | None:
         if self.study is None:
@@ -380,7 +385,9 @@ class SetupTab(StudyTab):
         row = selected_row(self.subjects_view)
         if not self._need(row, "subject"):
             return None
-        return self._open(SubjectStatusDialog(self.ws, row, parent=self))
+        dialog = SubjectStatusDialog(self.ws, row, parent=self)
+        warn_beside(dialog.form, dialog.reason, self.arm_mask)
+        return self._open(dialog)
 
     def record_arm(self) -> SetupDialog | None:
         row = selected_row(self.subjects_view)

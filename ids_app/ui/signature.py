@@ -16,6 +16,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QLineEdit, QPlainTextEdit, QWidget
 
 from ids_app.db import Database, utc_now
+from ids_app.studies.blinding import NO_MASK, ArmMask
+from ids_app.ui.blinding_warning import warn_beside
 from ids_app.ui.forms import FormDialog, hint_label, password_field
 from ids_app.ui.guard import attempt
 from ids_app.users.models import Role, Signature, SignatureMeaning, User
@@ -184,6 +186,7 @@ class ReasonDialog(FormDialog):
         accept_text: str,
         act: Callable[[str], Any],
         label: str = "Reason",
+        mask: ArmMask = NO_MASK,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(
@@ -203,6 +206,7 @@ class ReasonDialog(FormDialog):
         self.reason_field.setTabChangesFocus(True)
         self.reason_field.setFixedHeight(self.fontMetrics().lineSpacing() * 4 + 12)
         self.form.addRow(label, self.reason_field)
+        warn_beside(self.form, self.reason_field, mask)
         self.reason_field.setFocus()
 
     def accept(self) -> None:

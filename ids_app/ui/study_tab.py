@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QFormLayout, QWidget
 
+from ids_app.studies.blinding import NO_MASK, ArmMask, arm_mask_of
 from ids_app.studies.views import StudyRow
+from ids_app.ui.blinding_warning import BlindingWarning, TypedField, warn_beside
 from ids_app.ui.context import Workspace
 
 
@@ -19,12 +21,34 @@ class StudyTab(QWidget):
         self.ws = ws
         self.study: StudyRow | None = None
         self.show_arms = False
+        # What a reader blinded on the study would see masked, for warnings as people type.
+        self.arm_mask: ArmMask = NO_MASK
+        self._warnings: list[BlindingWarning] = []
         self._stale = True
         ws.records_changed.connect(self.mark_stale)
+
+    def warn_as_typed(self, form: QFormLayout, *fields: TypedField) -> None:
+        """Warn beside each free-text field when what is typed names an arm of the study."""
+        self._warnings += [warn_beside(form, field, self.arm_mask) for field in fields]
+
+    def watch_typed(self, field: TypedField) -> BlindingWarning:
+        """The warning for a field outside a form; the caller places it."""
+        warning = BlindingWarning(field)
+        self._warnings.append(warning)
+        return warning
 
     def set_study(self, study: StudyRow, show_arms: bool) -> None:
         self.study = study
         self.show_arms = show_arms
+        self.arm_mask = NO_MASK
+        if study.is_blinded:
+            study_id = study.id
+            mask = self.ws.read(
+                self, "reading the study's arms", lambda s: arm_mask_of(s, study_id)
+            )
+            self.arm_mask = mask or NO_MASK
+        for warning in self._warnings:
+            warning.set_mask(self.arm_mask)
         self.study_changed()
         self.mark_stale()
 

@@ -283,6 +283,7 @@ class TemperatureTab(StudyTab):
         self.decision_widget.setLayout(decision_row)
         decision_row.setContentsMargins(0, 0, 0, 0)
         excursions_layout.addWidget(self.decision_widget)
+        excursions_layout.addWidget(self.watch_typed(self.sponsor_reference))
         excursions_layout.addWidget(self.decision_message)
         self.decision_widget.setVisible(self.can_decide)
         if not self.can_decide:

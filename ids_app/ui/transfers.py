@@ -112,6 +112,7 @@ class TransfersTab(StudyTab):
         study_form.addRow("&Study", self.target_study)
         study_form.addRow("&Product", self.target_product)
         study_form.addRow("Sponsor's &approval", self.approval)
+        self.warn_as_typed(study_form, self.approval)
         study_form.addRow(self.study_message)
         study_form.addRow(self.study_button)
         study_box.setVisible(self.can_move_study)
