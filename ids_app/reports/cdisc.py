@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from ids_app.reports.cells import cell_value
 from ids_app.reports.common import dispense_id
 from ids_app.reports.records import StudyRecord
 
@@ -127,5 +128,5 @@ def write_da_csv(record: StudyRecord, target: Path) -> int:
     with target.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(DA_COLUMNS)
-        writer.writerows(rows)
+        writer.writerows([cell_value(value) for value in row] for row in rows)
     return len(rows)

@@ -18,6 +18,7 @@ from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
 from openpyxl.styles import Alignment, Font, PatternFill  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 
+from ids_app.reports.cells import Formula, cell_value
 from ids_app.reports.common import held_summary, quantity
 from ids_app.reports.records import (
     AccountabilityRecord,
@@ -71,6 +72,12 @@ class Column:
         }.get(self.kind)
 
 
+def new_cell(sheet: Any, value: Any) -> WriteOnlyCell:
+    """Every cell of the workbook is made here, so typed text can never become a formula
+    (reports/cells.py)."""
+    return WriteOnlyCell(sheet, value=cell_value(value))
+
+
 def excel_time(moment: dt.datetime | None) -> dt.datetime | None:
     """Excel has no time zones: the pharmacy's local time, as every screen shows it."""
     return None if moment is None else moment.astimezone().replace(tzinfo=None)
@@ -93,7 +100,7 @@ class SheetWriter:
         return str(get_column_letter([c.header for c in self.columns].index(header) + 1))
 
     def _cell(self, value: Any, *, column: Column | None = None, style: str = "") -> WriteOnlyCell:
-        cell = WriteOnlyCell(self.sheet, value=value)
+        cell = new_cell(self.sheet, value)
         if style == "header":
             cell.font = BOLD
             cell.fill = HEADER_FILL
@@ -130,11 +137,11 @@ class SheetWriter:
         for header in sums:
             formula: Any = 0
             if self.rows and where is None:
-                formula = f"=SUM({self.data_range(header)})"
+                formula = Formula(f"SUM({self.data_range(header)})")
             elif self.rows and where is not None:
                 by, match = where
-                formula = (
-                    f'=SUMIFS({self.data_range(header)},{self.data_range(by)},"{_quoted(match)}")'
+                formula = Formula(
+                    f'SUMIFS({self.data_range(header)},{self.data_range(by)},"{_quoted(match)}")'
                 )
             values[self.columns.index(self._column(header))] = formula
         self.sheet.append(
@@ -273,7 +280,7 @@ def _summary(
     edition = record.edition.label.upper()
     if record.unblinded:
         edition += ": shows treatment arms; for unblinded staff only"
-    title = WriteOnlyCell(sheet, value=f"{record.study.protocol_number} sponsor workbook")
+    title = new_cell(sheet, f"{record.study.protocol_number} sponsor workbook")
     title.font = Font(bold=True, size=14)
     sheet.append([title])
     facts: list[tuple[str, Any, str | None]] = [
@@ -292,16 +299,16 @@ def _summary(
         ("SHA-256 of the data", record.data_hash, None),
     ]
     for label, value, number_format in facts:
-        key = WriteOnlyCell(sheet, value=label)
+        key = new_cell(sheet, label)
         key.font = BOLD
-        cell = WriteOnlyCell(sheet, value=value)
+        cell = new_cell(sheet, value)
         if number_format:
             cell.number_format = number_format
         if label == "Edition":
             cell.font = BOLD
         sheet.append([key, cell])
     sheet.append([])
-    heading = WriteOnlyCell(sheet, value="Reconciliation: the log against the ledger")
+    heading = new_cell(sheet, "Reconciliation: the log against the ledger")
     heading.font = Font(bold=True, size=12)
     sheet.append([heading])
     headers = [
@@ -322,7 +329,7 @@ def _summary(
     ]
     row_cells = []
     for header in headers:
-        cell = WriteOnlyCell(sheet, value=header)
+        cell = new_cell(sheet, header)
         cell.font = BOLD
         cell.fill = HEADER_FILL
         cell.alignment = WRAP
@@ -346,22 +353,23 @@ def _reconciliation_row(
     def total(header: str) -> str:
         return f"Accountability!${darf.letter(header)}${total_row}"
 
-    return [
+    values: list[Any] = [
         darf_record.product.description,
         darf_record.product.unit,
         darf_record.opening_balance,
-        f"={total('Quantity received')}",
-        f"={total('Quantity dispensed')}",
-        f"={total('Other (±)')}",
-        f"=C{row}+D{row}-E{row}+F{row}",
+        Formula(total("Quantity received")),
+        Formula(total("Quantity dispensed")),
+        Formula(total("Other (±)")),
+        Formula(f"C{row}+D{row}-E{row}+F{row}"),
         darf_record.ledger_balance,
-        f'=IF(G{row}=H{row},"yes","NO")',
-        f"={total('Returned by patient')}",
-        f"={total('Returns out')}",
-        f"={darf_record.opening_returns}+J{row}-K{row}",
+        Formula(f'IF(G{row}=H{row},"yes","NO")'),
+        Formula(total("Returned by patient")),
+        Formula(total("Returns out")),
+        Formula(f"{darf_record.opening_returns}+J{row}-K{row}"),
         darf_record.ledger_returns,
-        f'=IF(L{row}=M{row},"yes","NO")',
+        Formula(f'IF(L{row}=M{row},"yes","NO")'),
     ]
+    return [cell_value(value) for value in values]
 
 
 def _per_product_totals(
