@@ -32,11 +32,11 @@ from ids_app.inventory.models import (
     StockState,
 )
 from ids_app.studies.models import Study
-from ids_app.users.models import Role, User
-from ids_app.users.permissions import require_role
+from ids_app.users.models import User
+from ids_app.users.permissions import PERMISSIONS, Action, require
 
 # A monitor's count at a visit is the typical one (DESIGN.md, monitoring visit).
-COUNT_ROLES = (Role.TECHNICIAN, Role.PHARMACIST, Role.MONITOR)
+COUNT_ROLES = PERMISSIONS[Action.RECORD_COUNTS].roles
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def record_count(
 
     Stock on the record but not counted counts as none found.
     """
-    require_role(session, actor, *COUNT_ROLES, to="record a physical count")
+    require(session, actor, Action.RECORD_COUNTS, study=study)
     place = get_location(session, location.id)
     found = _counted(session, study, counted)
     on_record = {
@@ -149,7 +149,7 @@ def resolve_discrepancy(
 
     A shortage takes the missing quantity off the record; a surplus adds what was found.
     """
-    require_role(session, pharmacist, Role.PHARMACIST, to="resolve count discrepancies")
+    require(session, pharmacist, Action.RESOLVE_DISCREPANCIES, discrepancy)
     why = reason.strip()
     if not why:
         raise InvalidInput(

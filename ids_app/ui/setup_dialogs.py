@@ -323,19 +323,22 @@ class AddStaffDialog(SetupDialog):
         self.study_role = line_field("studyRole", "e.g. Research pharmacist")
         self.unblinded = QCheckBox("&Unblinded for this study")
         self.unblinded.setObjectName("staffUnblinded")
+        self.reason = line_field("unblindedReason", "why this person needs to see the arms")
         self.form.addRow("&Person", self.member)
         self.form.addRow("&Study role", self.study_role)
         self.form.addRow("", self.unblinded)
+        self.form.addRow("&Reason (unblinded only)", self.reason)
         self.member.setFocus()
 
     def act(self) -> str:
         member_id = self.member.currentData()
         study_role, unblinded = self.study_role.text(), self.unblinded.isChecked()
+        reason = self.reason.text()
 
         def work(session: Session, user: User) -> str:
             study = session.get_one(Study, self.study_id)
             member = session.get_one(User, member_id or 0)
-            add_staff(session, user, study, member, study_role, unblinded=unblinded)
+            add_staff(session, user, study, member, study_role, unblinded=unblinded, reason=reason)
             blinding = "unblinded" if unblinded else "blinded"
             return f"{member.full_name} is on the staff of {study.protocol_number} ({blinding})."
 

@@ -42,11 +42,12 @@ def example(db: Database) -> Example:
         study = session.get_one(Study, example.study.id)
         add_staff(
             session,
-            example.people.pharm,
+            example.people.admin,
             study,
             example.people.pharm2,
             "Unblinded pharmacist",
             unblinded=True,
+            reason="unblinded pharmacist for the IWRS",
         )
     return example
 

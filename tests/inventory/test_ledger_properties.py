@@ -508,7 +508,9 @@ class LedgerWalk(RuleBasedStateMachine):
             return
         entry_id = ids[pick % len(ids)]
         self._attempt(
-            lambda session: reverse_entry(session, self.example.people.pharm, entry_id, "walk")
+            lambda session: reverse_entry(
+                session, self.example.people.pharm, entry_id, "walk", PASSWORD
+            )
         )
 
     # -- invariants --------------------------------------------------------------------

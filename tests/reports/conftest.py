@@ -105,7 +105,7 @@ def _more_records(db: Database) -> None:
             select(LedgerEntry).where(LedgerEntry.shipment_id == shipment.id)
         ).one()
     with db.unit_of_work() as session:
-        reverse_entry(session, pharm, mistaken.id, REVERSAL_REASON)
+        reverse_entry(session, pharm, mistaken.id, REVERSAL_REASON, PASSWORDS["pharm"])
     with db.unit_of_work() as session:
         study = get_study(session, ORAL)
         kit = session.scalars(select(Kit).where(Kit.kit_number == "1020")).one()
