@@ -258,7 +258,7 @@ def receive_shipment(
     session: Session, actor: User, study: Study, receipt: ShipmentReceipt
 ) -> Shipment:
     """Record a shipment and put its stock on the shelf, or in quarantine when it must be."""
-    require(session, actor, Action.RECEIVE)
+    require(session, actor, Action.RECEIVE, study)
     receipt = _with_known_states(receipt)
     _check_receipt(session, study, receipt)
     location = get_location(session, receipt.location_id)

@@ -50,6 +50,7 @@ from ids_app.inventory.scanning import identify_scan
 from ids_app.studies.models import Product, Study
 from ids_app.studies.views import Choice, user_names
 from ids_app.users.models import User
+from ids_app.users.permissions import require_study_access
 from ids_app.users.signatures import manifestation, signatures_of
 from ids_app.wording import day_text, local_time
 
@@ -111,9 +112,10 @@ class StockRow:
 
 
 def stock_rows(
-    session: Session, study_id: int, today: dt.date, expiring_days: int
+    session: Session, study_id: int, today: dt.date, expiring_days: int, *, reader: User
 ) -> list[StockRow]:
     """On-site stock per product, lot, location and state (ledger.study_stock)."""
+    require_study_access(session, reader, session.get_one(Study, study_id), to="see its stock")
     balances = [row for row in study_stock(session, study_id) if row.state in ON_SITE_STATES]
     lots = {
         lot.id: lot
@@ -183,6 +185,7 @@ def on_site_page(
     study_id: int,
     today: dt.date,
     *,
+    reader: User,
     after: BalanceRow | None,
     limit: int,
     kit_id: int | None = None,
@@ -195,6 +198,7 @@ def on_site_page(
     ``kit_id`` or ``lot_id`` narrows it to what was scanned. A study with tens of thousands
     of kits on its shelves opens its Transfers screen in one page's time.
     """
+    require_study_access(session, reader, session.get_one(Study, study_id), to="see its stock")
     e = LedgerEntry
     found: list[Balance] = []
     if after is None and kit_id is None:

@@ -79,7 +79,7 @@ def snapshot(db: Database) -> Iterator[Session]:
     """A read session that sees one committed state throughout, so every section of a
     report agrees with every other: SQLite's read transaction already does; PostgreSQL
     needs REPEATABLE READ (its default shows each statement the latest commits)."""
-    with db.read_session() as session:
+    with db.reading() as session:
         if not db.is_sqlite:
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         yield session

@@ -45,6 +45,7 @@ from ids_app.ui.table_models import (
     table_view,
 )
 from ids_app.ui.temperature_alerts import storage_alert_text
+from ids_app.users.models import User
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,14 @@ class OverviewData:
     awaiting_monitor: list[ReturnRow]
 
 
-def read_overview(session: Session, study_id: int, expiring_days: int) -> OverviewData:
+def read_overview(
+    session: Session, study_id: int, expiring_days: int, reader: User
+) -> OverviewData:
     day = today()
     waiting_ids = {r.id for r in returns_awaiting_monitor(session, study_id)}
     return OverviewData(
         products=product_rows(session, study_id),
-        stock=stock_rows(session, study_id, day, expiring_days),
+        stock=stock_rows(session, study_id, day, expiring_days, reader=reader),
         holds=hold_rows(session, study_id),
         expiring=expiring_rows(session, study_id, expiring_days, day),
         awaiting_verification=[
@@ -267,10 +270,10 @@ class OverviewTab(StudyTab):
     def reload(self) -> None:
         assert self.study is not None
         study = self.study
-        days = self.ws.settings.expiring_days
+        days, user = self.ws.settings.expiring_days, self.ws.user
 
         def read(session: Session) -> OverviewData:
-            return read_overview(session, study.id, days)
+            return read_overview(session, study.id, days, user)
 
         data = self.ws.read(self, "reading the study overview", read)
         if data is None:

@@ -18,14 +18,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ids_app.audit.trail import Actor, Attributed, record_event
+from ids_app.audit.trail import REFUSED, Actor, Attributed, record_event
 from ids_app.db import Base, table_of
 from ids_app.errors import PermissionDenied, RecordedRefusal
 from ids_app.studies.models import Study, StudyStaff
 from ids_app.users.models import Role, User
-
-# The audit trail's action for a refused attempt; the trail viewer filters on it.
-REFUSED = "refused"
 
 
 class Action(enum.StrEnum):

@@ -55,7 +55,7 @@ def example(db: Database) -> Example:
 def _trail(db: Database, reader: User, study_id: int | None = None) -> list[AuditRow]:
     """The whole trail (or one study's), as ``reader`` is shown it."""
     with db.read_session() as session:
-        rows = audit_page(session, AuditFilter(study_id=study_id), limit=10_000)
+        rows = audit_page(session, AuditFilter(study_id=study_id), reader=reader, limit=10_000)
         return BlindingRedactor(session, reader).redact(session, rows)
 
 

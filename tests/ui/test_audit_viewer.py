@@ -26,7 +26,7 @@ from ids_app.ui.audit_viewer import PAGE_SIZE, AuditTrailPage, StudyAuditTab
 from ids_app.ui.context import Workspace
 from ids_app.ui.settings import AppSettings
 from ids_app.users.models import User
-from ids_app.users.services import create_first_administrator
+from ids_app.users.services import create_first_administrator, get_user
 from tests.ui.conftest import WindowOpener, sign_in, visible_texts
 from tests.ui.workflows import study_id
 
@@ -301,7 +301,7 @@ def _belonging_to(db: Database, study: int) -> set[int]:
 
 def _study_row_of(db: Database, sid: int) -> StudyRow:
     with db.read_session() as session:
-        return study_row(session, sid)
+        return study_row(session, sid, get_user(session, "pharm"))
 
 
 def _not_in_binder(db: Database, sid: int) -> set[int]:
@@ -323,7 +323,7 @@ def _study_tab(qtbot: QtBot, db: Database, username: str, protocol: str) -> Stud
     tab.resize(1200, 700)
     with db.read_session() as session:
         sid = study_id(db, protocol)
-        tab.set_study(study_row(session, sid), shows_arms(session, user, sid))
+        tab.set_study(study_row(session, sid, user), shows_arms(session, user, sid))
     tab.show()  # a tab reads its records when shown
     model = tab.page.model
     while model.canFetchMore(model.index(-1, -1)):

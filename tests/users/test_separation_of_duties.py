@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ids_app.audit.models import AuditEntry
+from ids_app.audit.trail import REFUSED
 from ids_app.db import Database, today
 from ids_app.errors import PermissionDenied
 from ids_app.inventory.counts import CountedLine, record_count, resolve_discrepancy
@@ -84,7 +85,7 @@ from ids_app.studies.services import (
 )
 from ids_app.studies.tables import read_table
 from ids_app.users.models import Role, User
-from ids_app.users.permissions import PERMISSIONS, REFUSED, Action, permission_table
+from ids_app.users.permissions import PERMISSIONS, Action, permission_table
 from ids_app.users.services import (
     add_user,
     change_password,
