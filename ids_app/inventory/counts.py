@@ -32,8 +32,9 @@ from ids_app.inventory.models import (
     StockState,
 )
 from ids_app.studies.models import Study
-from ids_app.users.models import User
+from ids_app.users.models import SignatureMeaning, User
 from ids_app.users.permissions import PERMISSIONS, Action, require
+from ids_app.users.signatures import sign_record
 
 # A monitor's count at a visit is the typical one (DESIGN.md, monitoring visit).
 COUNT_ROLES = PERMISSIONS[Action.RECORD_COUNTS].roles
@@ -143,11 +144,13 @@ def open_discrepancies(session: Session, study_id: int) -> list[Discrepancy]:
 
 
 def resolve_discrepancy(
-    session: Session, pharmacist: User, discrepancy: Discrepancy, reason: str
+    session: Session, pharmacist: User, discrepancy: Discrepancy, reason: str, password: str
 ) -> Discrepancy:
     """Bring the record to what was counted, by an adjustment naming the discrepancy and why.
 
     A shortage takes the missing quantity off the record; a surplus adds what was found.
+    The pharmacist signs the adjustment with the password (21 CFR 11.50, 11.200): a
+    correction of the record is never anonymous.
     """
     require(session, pharmacist, Action.RESOLVE_DISCREPANCIES, discrepancy)
     why = reason.strip()
@@ -161,7 +164,7 @@ def resolve_discrepancy(
     count = session.get_one(PhysicalCount, discrepancy.count_id)
     place = Place(discrepancy.state, count.location_id)
     shortage = discrepancy.difference < 0
-    move(
+    adjustment = move(
         session,
         pharmacist,
         kind=EntryKind.ADJUST,
@@ -174,6 +177,7 @@ def resolve_discrepancy(
         reason=why,
         links=Links(discrepancy_id=discrepancy.id),
     )
+    sign_record(session, pharmacist.username, password, SignatureMeaning.APPROVED, adjustment)
     attribute_changes(session, pharmacist, reason=why)
     discrepancy.status = DiscrepancyState.RESOLVED
     discrepancy.resolved_by_id = pharmacist.id

@@ -61,6 +61,7 @@ from ids_app.ui.context import Workspace
 from ids_app.ui.forms import FormDialog, open_dialog
 from ids_app.ui.guard import attempt
 from ids_app.users.models import User
+from ids_app.users.permissions import Action, may
 
 
 def line_field(name: str, placeholder: str = "") -> QLineEdit:
@@ -328,6 +329,11 @@ class AddStaffDialog(SetupDialog):
         self.form.addRow("&Study role", self.study_role)
         self.form.addRow("", self.unblinded)
         self.form.addRow("&Reason (unblinded only)", self.reason)
+        # Only an administrator grants unblinded access (users.permissions); the service
+        # refuses anyone else, so the choice is not offered to them.
+        grants = may(ws.user.role, Action.GRANT_UNBLINDED)
+        for field in (self.unblinded, self.reason):
+            self.form.setRowVisible(field, grants)
         self.member.setFocus()
 
     def act(self) -> str:

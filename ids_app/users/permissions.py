@@ -95,7 +95,7 @@ PERMISSIONS: dict[Action, Rule] = {
     Action.RESET_PASSWORDS: Rule((_ADMIN,)),
     Action.SET_UP_STUDIES: Rule((_TECH, _PHARM, _ADMIN)),
     Action.CHANGE_STUDY_STATUS: Rule((_PHARM, _ADMIN), "with a reason"),
-    Action.ASSIGN_STAFF: Rule((_PHARM, _ADMIN), "blinded access"),
+    Action.ASSIGN_STAFF: Rule((_PHARM, _ADMIN), "blinded; unblinded access is granted below"),
     Action.GRANT_UNBLINDED: Rule((_ADMIN,), "to someone else, never themselves; with a reason"),
     Action.AUTHORIZE_PRESCRIBERS: Rule((_TECH, _PHARM, _ADMIN)),
     Action.WITHDRAW_PRESCRIBERS: Rule((_PHARM, _ADMIN), "with a reason"),
@@ -119,7 +119,9 @@ PERMISSIONS: dict[Action, Rule] = {
     Action.MOVE_STOCK: Rule((_TECH, _PHARM)),
     Action.TRANSFER_TO_STUDY: Rule((_PHARM,)),
     Action.RECORD_COUNTS: Rule((_TECH, _PHARM, _MONITOR), _STAFF_OF_THE_STUDY),
-    Action.RESOLVE_DISCREPANCIES: Rule((_PHARM,), "an adjustment, with a reason"),
+    Action.RESOLVE_DISCREPANCIES: Rule(
+        (_PHARM,), "an adjustment: signed (approved), with a reason"
+    ),
     Action.REVERSE_ENTRIES: Rule((_PHARM,), "signed (approved), with a reason"),
     Action.DESTROY: Rule((_TECH, _PHARM), "witnessed and signed by a second person"),
     Action.VERIFY_DESTRUCTIONS: Rule((_MONITOR,), "signed (verified); " + _STAFF_OF_THE_STUDY),

@@ -23,7 +23,7 @@ from ids_app.studies.blinding import ARM_HIDDEN
 from ids_app.studies.models import Blinding, Study
 from ids_app.studies.services import add_arm, add_staff, create_study
 from ids_app.users.models import User
-from tests.factories import Example, make_example, receive_kits
+from tests.factories import PASSWORD, Example, make_example, receive_kits
 
 # ABC-123's arms are "ABC 10 mg" and "Placebo"; its product is "ABC-123 10 mg or placebo".
 HOLD_DETAILS = "Cap cracked on the shelf; the IWRS note says this kit is Placebo"
@@ -119,7 +119,7 @@ def test_a_text_field_changed_to_name_an_arm_is_masked_in_its_old_and_new_value(
     with db.unit_of_work() as session:
         discrepancy = session.scalars(select(Discrepancy).order_by(Discrepancy.id)).first()
         assert discrepancy is not None
-        resolve_discrepancy(session, example.people.pharm, discrepancy, RESOLUTION)
+        resolve_discrepancy(session, example.people.pharm, discrepancy, RESOLUTION, PASSWORD)
 
     def resolutions(reader: User) -> list[AuditRow]:
         rows = _trail(db, reader, example.study.id)

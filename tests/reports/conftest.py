@@ -128,7 +128,7 @@ def _more_records(db: Database) -> None:
         count = record_count(session, monitor, study, shelf, counted)
     with db.unit_of_work() as session:
         (discrepancy,) = discrepancies_of(session, count)
-        resolve_discrepancy(session, pharm, discrepancy, RESOLUTION)
+        resolve_discrepancy(session, pharm, discrepancy, RESOLUTION, PASSWORDS["pharm"])
 
 
 @pytest.fixture(scope="module")

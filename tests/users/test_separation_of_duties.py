@@ -576,7 +576,7 @@ SERVICES: dict[str, tuple[Action, Attempt]] = {
     "resolve_discrepancy": (
         Action.RESOLVE_DISCREPANCIES,
         lambda s, u, w: resolve_discrepancy(
-            s, u, s.get_one(Discrepancy, w.ids["discrepancy"]), "kit found broken"
+            s, u, s.get_one(Discrepancy, w.ids["discrepancy"]), "kit found broken", PASSWORD
         ),
     ),
     "reverse_entry": (
