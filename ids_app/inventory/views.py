@@ -50,7 +50,7 @@ from ids_app.inventory.scanning import identify_scan
 from ids_app.studies.models import Product, Study
 from ids_app.studies.views import Choice, user_names
 from ids_app.users.models import User
-from ids_app.users.permissions import require_study_access
+from ids_app.users.permissions import require_study_access, sees_study
 from ids_app.users.signatures import manifestation, signatures_of
 from ids_app.wording import day_text, local_time
 
@@ -712,14 +712,17 @@ def open_discrepancy_items(session: Session) -> list[WorkItem]:
     return items
 
 
-def study_ids_with_returns_awaiting(session: Session) -> list[int]:
-    return list(
-        session.scalars(
-            select(SubjectReturn.study_id)
-            .where(SubjectReturn.monitor_verified_at.is_(None))
-            .distinct()
-        )
+def study_ids_with_returns_awaiting(session: Session, reader: User) -> list[int]:
+    """The studies with returns the monitor has not verified yet, of those ``reader`` sees
+    (a monitor: only the studies they are assigned to)."""
+    waiting = session.scalars(
+        select(SubjectReturn.study_id).where(SubjectReturn.monitor_verified_at.is_(None)).distinct()
     )
+    return [
+        study_id
+        for study_id in waiting
+        if sees_study(session, reader, session.get_one(Study, study_id))
+    ]
 
 
 # --- scanning --------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from ids_app.audit.trail import REFUSED
 from ids_app.audit.views import AuditFilter, audit_page
 from ids_app.errors import PermissionDenied
 from ids_app.inventory.kit_register import KitFilter, kit_register_page
-from ids_app.inventory.views import on_site_page, stock_rows
+from ids_app.inventory.views import on_site_page, stock_rows, study_ids_with_returns_awaiting
 from ids_app.reports.exports import export_audit_binder, export_sponsor_workbook
 from ids_app.reports.gather import gather_study_record
 from ids_app.studies.views import list_studies, study_row
@@ -108,3 +108,11 @@ def test_monitor_cannot_read_another_studys_trail(demo: Demo) -> None:
                 reader=demo.user("monitor"),
                 limit=5,
             )
+
+
+def test_monitor_work_list_names_only_their_studies(demo: Demo) -> None:
+    with demo.db.read_session() as session:
+        for_monitor = study_ids_with_returns_awaiting(session, demo.user("monitor"))
+        for_pharmacist = study_ids_with_returns_awaiting(session, demo.user("pharm"))
+    assert set(for_monitor) <= {demo.study(ORAL).id}
+    assert set(for_monitor) <= set(for_pharmacist)
