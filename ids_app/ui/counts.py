@@ -329,7 +329,7 @@ class CountsTab(StudyTab):
             intro=(
                 f"{row.location}: lot {row.lot_number}{kit} ({row.state.value}) is "
                 f"{row.ledger_quantity} on the record and {row.counted_quantity} on the shelf. "
-                "The record is adjusted to the count, with your reason beside it."
+                "The record is adjusted to the count, with your reason and signature beside it."
             ),
             accept_text="Adjust the record",
             act=act,
