@@ -254,6 +254,31 @@ class Database:
         return self._read_sessions()
 
     @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read session whose refusals are kept on record all the same.
+
+        A monitor opening a study they are not assigned to is refused while only reading;
+        the refusal (a :class:`RecordedRefusal`) is then committed on its own.
+        """
+        try:
+            with self.read_session() as session:
+                yield session
+        except RecordedRefusal as refusal:
+            self.keep_on_record(refusal)
+            raise
+
+    def keep_on_record(self, refusal: RecordedRefusal) -> None:
+        """Commit, in a transaction of its own, what ``refusal`` must leave on record."""
+        with self._write_sessions() as session:
+            try:
+                self._begin_writing(session)
+                refusal.record(session)
+                session.commit()
+            except SaDatabaseError as error:
+                session.rollback()
+                raise self.problem(error) from error
+
+    @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """One user action. Commits when the block ends, rolls back when it raises.
 
@@ -267,9 +292,7 @@ class Database:
             session.commit()
         except RecordedRefusal as refusal:
             session.rollback()
-            self._begin_writing(session)
-            refusal.record(session)
-            session.commit()
+            self.keep_on_record(refusal)
             raise
         except SaDatabaseError as error:
             session.rollback()

@@ -287,7 +287,15 @@ def _oral_setup(t: Timeline, demo: Demo) -> None:
             doses_per_day=1,
         )
         add_prescriber(session, tech, study, "Dr. Priya Natarajan", "MD")
-        add_staff(session, pharm, study, pharm, "Research pharmacist", unblinded=True)
+        add_staff(
+            session,
+            demo.user("admin"),
+            study,
+            pharm,
+            "Research pharmacist",
+            unblinded=True,
+            reason="the unblinded pharmacist keeps the kit list and its treatment arms",
+        )
         add_staff(session, pharm, study, demo.user("pharm2"), "Research pharmacist")
         add_staff(session, pharm, study, tech, "IDS technician")
         add_staff(session, pharm, study, demo.user("monitor"), "Sponsor monitor (CRA)")

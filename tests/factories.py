@@ -45,6 +45,8 @@ class People:
     pharm: User
     pharm2: User
     monitor: User
+    # The pharmacist unblinded on ABC-123 who records each subject's arm from the IWRS.
+    unblinded: User
 
 
 @dataclass
@@ -81,6 +83,7 @@ def make_people(db: Database) -> People:
         pharm=person("pharm", "Jane Roe", Role.PHARMACIST),
         pharm2=person("pharm2", "Sam Lee", Role.PHARMACIST),
         monitor=person("monitor", "Morgan Monitor", Role.MONITOR),
+        unblinded=person("unblinded", "Ivy Reyes", Role.PHARMACIST),
     )
 
 
@@ -125,8 +128,24 @@ def make_example(db: Database) -> Example:
         prescriber = add_prescriber(session, tech, study, "Dr. Pat Investigator", "MD")
         add_staff(session, pharm, study, people.pharm, "Research pharmacist")
         add_staff(session, pharm, study, people.tech, "IDS technician")
+        add_staff(session, pharm, study, people.monitor, "Sponsor monitor (CRA)")
+        add_staff(
+            session,
+            people.admin,
+            study,
+            people.unblinded,
+            "Unblinded pharmacist",
+            unblinded=True,
+            reason="keeps the IWRS arm of each subject",
+        )
         subject = add_subject(
-            session, tech, study, "01-004", "JD", status=SubjectStatus.ENROLLED, arm=drug
+            session,
+            people.unblinded,
+            study,
+            "01-004",
+            "JD",
+            status=SubjectStatus.ENROLLED,
+            arm=drug,
         )
         change_study_status(session, pharm, study, StudyStatus.OPEN, "site activated")
     return Example(

@@ -34,6 +34,10 @@ STUDY_COLUMN = "study_id"
 # A record that points at another by table name and key (a signature) belongs to that
 # record's study.
 NAMED_RECORD_COLUMNS = ("record_table", "record_id")
+# Security events: a refused attempt (users.permissions.ActionRefused), and a failed
+# sign-in, signature or password change ("sign_in_failed", …: users.services.SignInRefused).
+REFUSED = "refused"
+FAILED_SUFFIX = "_failed"
 
 
 class RecordsAreNeverDeleted(IdsError):

@@ -13,16 +13,17 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from ids_app.audit.models import AuditEntry
-from ids_app.audit.trail import can_belong_to_a_study
+from ids_app.audit.trail import FAILED_SUFFIX, REFUSED, can_belong_to_a_study
 from ids_app.db import Base
+from ids_app.errors import PermissionDenied
 from ids_app.inventory.models import Kit
 from ids_app.studies.blinding import ReaderMasks
-from ids_app.studies.models import Arm, Subject
-from ids_app.users.models import User
+from ids_app.studies.models import Arm, StudyStaff, Subject
+from ids_app.users.models import Role, User
 
 HIDDEN_FOR_BLINDING = "(hidden: blinded)"
 
@@ -31,7 +32,8 @@ HIDDEN_FOR_BLINDING = "(hidden: blinded)"
 class AuditFilter:
     """What the audit-trail viewer narrows to; every field is applied in SQL.
 
-    ``study_id`` scopes the trail to one study's entries (a study workspace's trail).
+    ``study_id`` scopes the trail to one study's entries (a study workspace's trail);
+    ``security_events`` keeps only refusals and failed sign-ins or signatures.
     """
 
     username: str | None = None
@@ -40,6 +42,7 @@ class AuditFilter:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     study_id: int | None = None
+    security_events: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ def audit_page(
     session: Session,
     where: AuditFilter,
     *,
+    reader: User,
     limit: int,
     before_id: int | None = None,
     after_id: int | None = None,
@@ -75,6 +79,9 @@ def audit_page(
     Keyset paging (``id < before_id`` or ``id > after_id``) reads one page of the primary
     key's index however deep the person has scrolled: O(page), not O(offset). Within a
     study the (study, id), (study, user, id) and (study, table, id) indexes do the same.
+
+    ``reader`` is who looks: a monitor sees only the entries of the studies they are
+    assigned to and their own (never another user's sign-ins, nor another sponsor's study).
     """
     e = AuditEntry
     query = select(
@@ -94,6 +101,9 @@ def audit_page(
         query = query.where(*_study_conditions(session, where, where.study_id))
     else:
         query = query.where(*_site_conditions(session, where))
+    query = query.where(*_readable(session, reader, where))
+    if where.security_events:
+        query = query.where(or_(e.action == REFUSED, e.action.endswith(FAILED_SUFFIX)))
     if before_id is not None:
         query = query.where(e.id < before_id)
     if after_id is not None:
@@ -103,6 +113,34 @@ def audit_page(
 
 
 RARE_ENOUGH_TO_SORT = 5_000
+
+
+def monitored_studies(session: Session, monitor: User) -> list[int]:
+    """The studies a monitor is assigned to (active study staff)."""
+    return list(
+        session.scalars(
+            select(StudyStaff.study_id).where(
+                StudyStaff.user_id == monitor.id, StudyStaff.active.is_(True)
+            )
+        )
+    )
+
+
+def _readable(session: Session, reader: User, where: AuditFilter) -> list[Any]:
+    if reader.role is not Role.MONITOR:
+        return []
+    e = AuditEntry
+    studies = monitored_studies(session, reader)
+    if where.study_id is not None:
+        if where.study_id not in studies:
+            raise PermissionDenied(
+                f"{reader.full_name} is not assigned to this study; a monitor sees only the "
+                "trail of the studies they are assigned to."
+            )
+        return []
+    # Their own entries that name no study (their sign-ins, password changes) are theirs.
+    own = and_(e.study_id.is_(None), e.user_id == reader.id)
+    return [or_(e.study_id.in_(studies) if studies else false(), own)]
 
 
 # A period with fewer entries than this is read through the time index within a study.

@@ -32,11 +32,12 @@ from ids_app.inventory.models import (
     StockState,
 )
 from ids_app.studies.models import Study
-from ids_app.users.models import Role, User
-from ids_app.users.permissions import require_role
+from ids_app.users.models import SignatureMeaning, User
+from ids_app.users.permissions import PERMISSIONS, Action, require
+from ids_app.users.signatures import sign_record
 
 # A monitor's count at a visit is the typical one (DESIGN.md, monitoring visit).
-COUNT_ROLES = (Role.TECHNICIAN, Role.PHARMACIST, Role.MONITOR)
+COUNT_ROLES = PERMISSIONS[Action.RECORD_COUNTS].roles
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def record_count(
 
     Stock on the record but not counted counts as none found.
     """
-    require_role(session, actor, *COUNT_ROLES, to="record a physical count")
+    require(session, actor, Action.RECORD_COUNTS, study=study)
     place = get_location(session, location.id)
     found = _counted(session, study, counted)
     on_record = {
@@ -143,13 +144,15 @@ def open_discrepancies(session: Session, study_id: int) -> list[Discrepancy]:
 
 
 def resolve_discrepancy(
-    session: Session, pharmacist: User, discrepancy: Discrepancy, reason: str
+    session: Session, pharmacist: User, discrepancy: Discrepancy, reason: str, password: str
 ) -> Discrepancy:
     """Bring the record to what was counted, by an adjustment naming the discrepancy and why.
 
     A shortage takes the missing quantity off the record; a surplus adds what was found.
+    The pharmacist signs the adjustment with the password (21 CFR 11.50, 11.200): a
+    correction of the record is never anonymous.
     """
-    require_role(session, pharmacist, Role.PHARMACIST, to="resolve count discrepancies")
+    require(session, pharmacist, Action.RESOLVE_DISCREPANCIES, discrepancy)
     why = reason.strip()
     if not why:
         raise InvalidInput(
@@ -161,7 +164,7 @@ def resolve_discrepancy(
     count = session.get_one(PhysicalCount, discrepancy.count_id)
     place = Place(discrepancy.state, count.location_id)
     shortage = discrepancy.difference < 0
-    move(
+    adjustment = move(
         session,
         pharmacist,
         kind=EntryKind.ADJUST,
@@ -174,6 +177,7 @@ def resolve_discrepancy(
         reason=why,
         links=Links(discrepancy_id=discrepancy.id),
     )
+    sign_record(session, pharmacist.username, password, SignatureMeaning.APPROVED, adjustment)
     attribute_changes(session, pharmacist, reason=why)
     discrepancy.status = DiscrepancyState.RESOLVED
     discrepancy.resolved_by_id = pharmacist.id

@@ -38,11 +38,11 @@ from ids_app.studies.models import (
     Subject,
     SubjectStatus,
 )
-from ids_app.users.models import Role, SignatureMeaning, User
-from ids_app.users.permissions import require_role
+from ids_app.users.models import SignatureMeaning, User
+from ids_app.users.permissions import PERMISSIONS, Action, require
 from ids_app.users.signatures import sign_record
 
-ORDER_ROLES = (Role.TECHNICIAN, Role.PHARMACIST)
+ORDER_ROLES = PERMISSIONS[Action.ENTER_ORDERS].roles
 # Closed to accrual takes no new subjects, but those enrolled keep getting study drug.
 DISPENSING_STATUSES = frozenset({StudyStatus.OPEN, StudyStatus.CLOSED_TO_ACCRUAL})
 
@@ -89,7 +89,7 @@ def create_order(
     A kit-tracked product is dispensed one kit per order (an order holds one kit and the
     ledger moves one kit per entry); a bulk product defaults to its rule's quantity.
     """
-    require_role(session, actor, *ORDER_ROLES, to="enter dispense orders")
+    require(session, actor, Action.ENTER_ORDERS)
     visit = visit.strip()
     if not visit:
         raise InvalidInput("The visit is empty; type the visit the drug is for.")
@@ -139,7 +139,7 @@ def prepare_order(
 
     The stock stays on the shelf until a second person verifies (DESIGN.md).
     """
-    require_role(session, actor, *ORDER_ROLES, to="prepare dispenses")
+    require(session, actor, Action.PREPARE_DISPENSES)
     lock_order(session, order)
     if order.state is not OrderState.PENDING:
         raise DispenseRefused(
@@ -178,7 +178,7 @@ def verify_order(
     The stock rules are checked again: time has passed since preparation, and the kit may
     have expired or been quarantined meanwhile.
     """
-    require_role(session, pharmacist, Role.PHARMACIST, to="verify a dispense")
+    require(session, pharmacist, Action.VERIFY_DISPENSES)
     lock_order(session, order)
     pick = _check_verify(session, pharmacist, order)
     now = utc_now()
@@ -209,7 +209,7 @@ def reject_order(
     session: Session, pharmacist: User, order: DispenseOrder, reason: str
 ) -> DispenseOrder:
     """A pharmacist sends back a prepared order; no stock had moved, so none moves now."""
-    require_role(session, pharmacist, Role.PHARMACIST, to="reject a prepared dispense")
+    require(session, pharmacist, Action.REJECT_DISPENSES)
     lock_order(session, order)
     if order.state is not OrderState.PREPARED:
         raise DispenseRefused(
@@ -221,7 +221,7 @@ def reject_order(
 
 def cancel_order(session: Session, actor: User, order: DispenseOrder, reason: str) -> DispenseOrder:
     """Withdraw an order before it is dispensed; a dispensed order is corrected by a return."""
-    require_role(session, actor, *ORDER_ROLES, to="cancel dispense orders")
+    require(session, actor, Action.CANCEL_ORDERS)
     lock_order(session, order)
     if order.state not in (OrderState.PENDING, OrderState.PREPARED):
         raise DispenseRefused(
@@ -301,7 +301,7 @@ def _close(
 
 def _check_verify(session: Session, user: User, order: DispenseOrder) -> Pick:
     """Every check of a verification, in one place for the service and :func:`can_verify`."""
-    require_role(session, user, Role.PHARMACIST, to="verify a dispense")
+    require(session, user, Action.VERIFY_DISPENSES)
     if order.state is not OrderState.PREPARED:
         raise DispenseRefused(
             f"Order {order.id} is {order.state.value}; only a prepared order is verified."

@@ -33,11 +33,11 @@ from ids_app.inventory.models import (
 )
 from ids_app.studies.models import Product, Study
 from ids_app.users.models import Role, Signature, SignatureMeaning, User
-from ids_app.users.permissions import require_role
+from ids_app.users.permissions import PERMISSIONS, Action, require
 from ids_app.users.services import SignInRefused, find_user
 from ids_app.users.signatures import manifestation, sign_record, signature_holds, signatures_of
 
-DISPOSAL_ROLES = (Role.TECHNICIAN, Role.PHARMACIST)
+DISPOSAL_ROLES = PERMISSIONS[Action.DESTROY].roles
 DISPOSABLE_STATES = SHELF_STATES | {StockState.RETURNED, StockState.CONDEMNED}
 
 
@@ -215,7 +215,7 @@ def dispose(
     The witness, another active user, signs at the same workstation with their own
     password; a wrong password is refused and kept on record, and nothing is disposed.
     """
-    require_role(session, actor, *DISPOSAL_ROLES, to="destroy stock or return it to the sponsor")
+    require(session, actor, Action.DESTROY, study=study)
     number = _required(disposal_number, "disposal number")
     how = _required(method, "method")
     authorization = _required(sponsor_authorization, "sponsor's authorization")
@@ -444,7 +444,8 @@ def verify_disposal(
     Only a signature is added: the disposal itself is written once and never changed,
     and the signature is bound to its content (21 CFR 11.50, 11.70).
     """
-    require_role(session, monitor, Role.MONITOR, to="verify destructions")
+    study = session.get_one(Study, disposal.study_id)
+    require(session, monitor, Action.VERIFY_DESTRUCTIONS, disposal, study=study)
     earlier = monitor_verifications(session, disposal)
     if earlier:
         raise DisposalAlreadyVerified(

@@ -23,10 +23,10 @@ from ids_app.inventory.locations import location_names
 from ids_app.inventory.models import ON_SITE_STATES, Kit, LedgerEntry, Lot, StockState
 from ids_app.studies.models import Arm, Product, Study
 from ids_app.studies.services import is_unblinded
-from ids_app.users.models import Role, User
-from ids_app.users.permissions import require_role
+from ids_app.users.models import User
+from ids_app.users.permissions import PERMISSIONS, Action, require
 
-REGISTER_ROLES = tuple(Role)
+REGISTER_ROLES = PERMISSIONS[Action.SEE_KIT_REGISTER].roles
 
 
 class KitsShown(enum.StrEnum):
@@ -143,8 +143,8 @@ def kit_register_page(
 
     A kit standing in two places at once (part of it moved) gives one row per place.
     """
-    require_role(session, actor, *REGISTER_ROLES, to="see the kit register")
     study = session.get_one(Study, study_id)
+    require(session, actor, Action.SEE_KIT_REGISTER, study=study)
     show_arms = is_unblinded(session, actor, study)
     keys = _sort_keys(kits.order)
     query = (

@@ -25,8 +25,9 @@ from ids_app.inventory.models import (
     StockState,
 )
 from ids_app.studies.models import Product
-from ids_app.users.models import Role, User
-from ids_app.users.permissions import require_role
+from ids_app.users.models import SignatureMeaning, User
+from ids_app.users.permissions import Action, require
+from ids_app.users.signatures import sign_record
 
 
 class NotEnoughStock(IdsError):
@@ -298,13 +299,17 @@ def _shortfall_message(
 REVERSIBLE = frozenset({EntryKind.RECEIVE, EntryKind.TRANSFER, EntryKind.ADJUST})
 
 
-def reverse_entry(session: Session, actor: User, entry_id: int, reason: str) -> LedgerEntry:
+def reverse_entry(
+    session: Session, actor: User, entry_id: int, reason: str, password: str
+) -> LedgerEntry:
     """Correct a mistaken entry by its mirror image, naming the original and why.
 
     Nothing is edited: the original stays, the reversal sits beside it (ALCOA+).
-    Dispenses, returns and disposals are corrected from their own records.
+    Dispenses, returns and disposals are corrected from their own records. A pharmacist
+    signs the reversal with the password (21 CFR 11.50, 11.200): a correction of the
+    record is never anonymous.
     """
-    require_role(session, actor, Role.PHARMACIST, Role.ADMINISTRATOR, to="reverse a ledger entry")
+    require(session, actor, Action.REVERSE_ENTRIES)
     if not reason.strip():
         raise InvalidInput("Give the reason for the correction; it is printed beside it.")
     original = session.get(LedgerEntry, entry_id)
@@ -316,7 +321,7 @@ def reverse_entry(session: Session, actor: User, entry_id: int, reason: str) -> 
         )
     if session.scalar(select(LedgerEntry.id).where(LedgerEntry.reverses_id == entry_id)):
         raise InvalidInput(f"Ledger entry {entry_id} has already been reversed.")
-    return move(
+    reversal = move(
         session,
         actor,
         kind=EntryKind.REVERSAL,
@@ -331,6 +336,8 @@ def reverse_entry(session: Session, actor: User, entry_id: int, reason: str) -> 
         # The correction belongs to the same shipment or hold as what it corrects.
         links=Links(shipment_id=original.shipment_id, hold_id=original.hold_id),
     )
+    sign_record(session, actor.username, password, SignatureMeaning.APPROVED, reversal)
+    return reversal
 
 
 def _place(state: StockState | None, location_id: int | None) -> Place | None:

@@ -9,8 +9,8 @@ from ids_app.audit.trail import attribute_changes
 from ids_app.errors import InvalidInput, NotFound
 from ids_app.inventory.models import Location, LocationKind
 from ids_app.studies.models import Product
-from ids_app.users.models import Role, User
-from ids_app.users.permissions import require_role
+from ids_app.users.models import User
+from ids_app.users.permissions import Action, require
 
 # Physically plausible limits for a storage range: below the coldest pharmacy freezer
 # (ultra-low -90 °C) or above a hot shelf, a typed range is a typing mistake.
@@ -25,7 +25,7 @@ def add_location(
     storage_min_c: float,
     storage_max_c: float,
 ) -> Location:
-    require_role(session, actor, Role.PHARMACIST, Role.ADMINISTRATOR, to="add storage locations")
+    require(session, actor, Action.ADD_LOCATIONS)
     cleaned = name.strip()
     if not cleaned:
         raise InvalidInput("The location's name is empty; type a name.")

@@ -26,11 +26,11 @@ from ids_app.inventory.models import (
     StockState,
 )
 from ids_app.studies.models import Study
-from ids_app.users.models import Role, SignatureMeaning, User
-from ids_app.users.permissions import require_role
+from ids_app.users.models import SignatureMeaning, User
+from ids_app.users.permissions import PERMISSIONS, Action, require
 from ids_app.users.signatures import sign_record
 
-QUARANTINE_ROLES = (Role.TECHNICIAN, Role.PHARMACIST)
+QUARANTINE_ROLES = PERMISSIONS[Action.QUARANTINE].roles
 
 # What each decision does to the held stock: its entry kind and the state it ends in.
 SCOPE_CHOICE = (
@@ -92,7 +92,7 @@ def quarantine_stock(
     The scope is one kit, one lot (everywhere, or in one location), or all of the study's
     stock in one location: what a recall notice or a fridge's excursion names.
     """
-    require_role(session, actor, *QUARANTINE_ROLES, to="quarantine stock")
+    require(session, actor, Action.QUARANTINE)
     if kit is not None and (lot is not None or location is not None):
         raise InvalidInput(SCOPE_CHOICE)
     _check_in_study(session, study, lot, kit)
@@ -259,9 +259,7 @@ def decide_hold(
     destruction or return to the sponsor. The pharmacist signs the decision with the
     password (21 CFR 11.50, 11.200); a wrong password is refused and kept on record.
     """
-    require_role(
-        session, pharmacist, Role.PHARMACIST, to="record the sponsor's decision on held stock"
-    )
+    require(session, pharmacist, Action.DECIDE_ON_HELD_STOCK)
     reference = sponsor_reference.strip()
     if not reference:
         raise InvalidInput(

@@ -33,10 +33,10 @@ from ids_app.inventory.models import (
 )
 from ids_app.inventory.quarantine import open_hold
 from ids_app.studies.models import Product, Study, StudyStatus
-from ids_app.users.models import Role, User
-from ids_app.users.permissions import require_role
+from ids_app.users.models import User
+from ids_app.users.permissions import PERMISSIONS, Action, require
 
-RECEIVING_ROLES = (Role.TECHNICIAN, Role.PHARMACIST, Role.ADMINISTRATOR)
+RECEIVING_ROLES = PERMISSIONS[Action.RECEIVE].roles
 
 
 @dataclass(frozen=True)
@@ -258,7 +258,7 @@ def receive_shipment(
     session: Session, actor: User, study: Study, receipt: ShipmentReceipt
 ) -> Shipment:
     """Record a shipment and put its stock on the shelf, or in quarantine when it must be."""
-    require_role(session, actor, *RECEIVING_ROLES, to="receive shipments")
+    require(session, actor, Action.RECEIVE, study)
     receipt = _with_known_states(receipt)
     _check_receipt(session, study, receipt)
     location = get_location(session, receipt.location_id)

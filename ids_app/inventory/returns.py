@@ -32,12 +32,12 @@ from ids_app.inventory.models import (
     StockState,
     SubjectReturn,
 )
-from ids_app.studies.models import Product
-from ids_app.users.models import Role, SignatureMeaning, User
-from ids_app.users.permissions import require_role
+from ids_app.studies.models import Product, Study
+from ids_app.users.models import SignatureMeaning, User
+from ids_app.users.permissions import PERMISSIONS, Action, require
 from ids_app.users.signatures import sign_record
 
-RETURN_ROLES = (Role.TECHNICIAN, Role.PHARMACIST)
+RETURN_ROLES = PERMISSIONS[Action.RECORD_RETURNS].roles
 
 
 class ReturnRefused(IdsError):
@@ -146,7 +146,7 @@ def record_return(
     is what is left inside, in dose units, for compliance. The counted units never exceed
     what was dispensed, and the return date is never before the dispense (DOMAIN.md).
     """
-    require_role(session, actor, *RETURN_ROLES, to="record returns")
+    require(session, actor, Action.RECORD_RETURNS)
     # One order's returns are counted one at a time, against what is already back.
     lock_order(session, order)
     if order.state is not OrderState.DISPENSED:
@@ -237,7 +237,8 @@ def verify_return(
 
     Until then the return may not go into a destruction or a return shipment (DOMAIN.md).
     """
-    require_role(session, monitor, Role.MONITOR, to="verify returns")
+    study = session.get_one(Study, subject_return.study_id)
+    require(session, monitor, Action.VERIFY_RETURNS, subject_return, study=study)
     session.refresh(subject_return, with_for_update=True)  # verified once, even by two at once
     if subject_return.monitor_verified_at is not None:
         raise ReturnRefused(

@@ -35,10 +35,10 @@ from ids_app.inventory.models import (
 from ids_app.inventory.quarantine import held_portions
 from ids_app.inventory.receiving import find_or_create_lot
 from ids_app.studies.models import Product, Study, StudyStatus
-from ids_app.users.models import Role, User
-from ids_app.users.permissions import require_role
+from ids_app.users.models import User
+from ids_app.users.permissions import PERMISSIONS, Action, require
 
-TRANSFER_ROLES = (Role.TECHNICIAN, Role.PHARMACIST)
+TRANSFER_ROLES = PERMISSIONS[Action.MOVE_STOCK].roles
 
 # A returns location's temperature is not controlled (locations.check_storage_fits), so
 # only stock that will never be dispensed again may be kept there.
@@ -84,7 +84,7 @@ def transfer_stock(
     as the sponsor specifies). Held stock carries its hold along, split by hold when two
     holds hold the same lot there, so the sponsor's decision finds it where it went.
     """
-    require_role(session, actor, *TRANSFER_ROLES, to="move stock between locations")
+    require(session, actor, Action.MOVE_STOCK)
     if state not in ON_SITE_STATES:
         raise InvalidInput(f"Only stock on site moves between locations, not {state.value} stock.")
     if from_location.id == to_location.id:
@@ -184,7 +184,7 @@ def transfer_to_study(
     Only the same agent and strength may move; the stock stays on the same shelf and
     keeps its lot number and expiry under the target product.
     """
-    require_role(session, actor, Role.PHARMACIST, to="transfer stock to another study")
+    require(session, actor, Action.TRANSFER_TO_STUDY)
     approval = sponsor_approval_reference.strip()
     if not approval:
         raise InvalidInput(

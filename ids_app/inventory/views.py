@@ -51,6 +51,7 @@ from ids_app.studies.blinding import ArmMask, ReaderMasks, reader_mask
 from ids_app.studies.models import Product, Study
 from ids_app.studies.views import Choice, user_names
 from ids_app.users.models import User
+from ids_app.users.permissions import require_study_access, sees_study
 from ids_app.users.signatures import manifestation, signatures_of
 from ids_app.wording import day_text, local_time
 
@@ -112,9 +113,10 @@ class StockRow:
 
 
 def stock_rows(
-    session: Session, study_id: int, today: dt.date, expiring_days: int
+    session: Session, study_id: int, today: dt.date, expiring_days: int, *, reader: User
 ) -> list[StockRow]:
     """On-site stock per product, lot, location and state (ledger.study_stock)."""
+    require_study_access(session, reader, session.get_one(Study, study_id), to="see its stock")
     balances = [row for row in study_stock(session, study_id) if row.state in ON_SITE_STATES]
     lots = {
         lot.id: lot
@@ -184,6 +186,7 @@ def on_site_page(
     study_id: int,
     today: dt.date,
     *,
+    reader: User,
     after: BalanceRow | None,
     limit: int,
     kit_id: int | None = None,
@@ -196,6 +199,7 @@ def on_site_page(
     ``kit_id`` or ``lot_id`` narrows it to what was scanned. A study with tens of thousands
     of kits on its shelves opens its Transfers screen in one page's time.
     """
+    require_study_access(session, reader, session.get_one(Study, study_id), to="see its stock")
     e = LedgerEntry
     found: list[Balance] = []
     if after is None and kit_id is None:
@@ -721,14 +725,17 @@ def open_discrepancy_items(session: Session, reader: User) -> list[WorkItem]:
     return items
 
 
-def study_ids_with_returns_awaiting(session: Session) -> list[int]:
-    return list(
-        session.scalars(
-            select(SubjectReturn.study_id)
-            .where(SubjectReturn.monitor_verified_at.is_(None))
-            .distinct()
-        )
+def study_ids_with_returns_awaiting(session: Session, reader: User) -> list[int]:
+    """The studies with returns the monitor has not verified yet, of those ``reader`` sees
+    (a monitor: only the studies they are assigned to)."""
+    waiting = session.scalars(
+        select(SubjectReturn.study_id).where(SubjectReturn.monitor_verified_at.is_(None)).distinct()
     )
+    return [
+        study_id
+        for study_id in waiting
+        if sees_study(session, reader, session.get_one(Study, study_id))
+    ]
 
 
 # --- scanning --------------------------------------------------------------------------------

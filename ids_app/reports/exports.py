@@ -20,7 +20,7 @@ from ids_app.db import Database, utc_now
 from ids_app.reports.binder import write_binder
 from ids_app.reports.cdisc import write_da_csv
 from ids_app.reports.certificate import gather_certificate, write_certificate
-from ids_app.reports.gather import GATHER_STEPS, REPORT_ROLES, gather_study_record
+from ids_app.reports.gather import GATHER_STEPS, gather_study_record
 from ids_app.reports.labels import LabelSettings, gather_label, write_label
 from ids_app.reports.monitor_visit import gather_monitor_visit, write_monitor_visit
 from ids_app.reports.output import check_target, marked, publish, staged
@@ -30,14 +30,14 @@ from ids_app.reports.records import Edition, Printing
 from ids_app.studies.models import Study
 from ids_app.studies.services import get_study
 from ids_app.users.models import User
-from ids_app.users.permissions import require_role
+from ids_app.users.permissions import Action, require
 
 EXPORT_ACTION = "export"
 
 
 def record_export(session: Session, actor: User, study_id: int, detail: str) -> None:
     """Write the audit entry of an export: who, what, which edition, when (DESIGN.md)."""
-    require_role(session, actor, *REPORT_ROLES, to="export study records")
+    require(session, actor, Action.EXPORT_RECORDS, study=session.get_one(Study, study_id))
     record_event(
         session,
         actor,
@@ -79,7 +79,7 @@ def snapshot(db: Database) -> Iterator[Session]:
     """A read session that sees one committed state throughout, so every section of a
     report agrees with every other: SQLite's read transaction already does; PostgreSQL
     needs REPEATABLE READ (its default shows each statement the latest commits)."""
-    with db.read_session() as session:
+    with db.reading() as session:
         if not db.is_sqlite:
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         yield session

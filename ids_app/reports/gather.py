@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ids_app.db import Base, today
-from ids_app.errors import PermissionDenied
 from ids_app.inventory.ledger import balances
 from ids_app.inventory.models import (
     ON_SITE_STATES,
@@ -74,13 +73,19 @@ from ids_app.reports.records import (
 from ids_app.reports.temperature import gather_temperature
 from ids_app.studies.models import Prescriber, Product, Study, StudyStaff, Subject
 from ids_app.studies.services import get_study, is_unblinded
-from ids_app.users.models import Role, Signature, SignatureMeaning, User
-from ids_app.users.permissions import require_role
+from ids_app.users.models import Signature, SignatureMeaning, User
+from ids_app.users.permissions import (
+    PERMISSIONS,
+    Action,
+    refuse,
+    require_role,
+    require_study_access,
+)
 from ids_app.users.signatures import manifestation, signature_holds
 
 # Everyone who works with a study may take its records away; a monitor, read-only in the
 # app, is who most often asks for them (DESIGN.md, "Who uses it").
-REPORT_ROLES = (Role.TECHNICIAN, Role.PHARMACIST, Role.MONITOR, Role.ADMINISTRATOR)
+REPORT_ROLES = PERMISSIONS[Action.EXPORT_RECORDS].roles
 NO_SIGNATURE = "no valid signature on file"
 
 # Sections read one after another, each one progress step.
@@ -90,7 +95,9 @@ GATHER_STEPS = 13
 def report_study(session: Session, actor: User, protocol_number: str, *, to: str) -> Study:
     """The study a report is about, after checking the actor may take reports."""
     require_role(session, actor, *REPORT_ROLES, to=to)
-    return get_study(session, protocol_number)
+    study = get_study(session, protocol_number)
+    require_study_access(session, actor, study, to=to)
+    return study
 
 
 def choose_edition(session: Session, actor: User, study: Study, unblinded: bool) -> Edition:
@@ -98,9 +105,12 @@ def choose_edition(session: Session, actor: User, study: Study, unblinded: bool)
     if not unblinded:
         return Edition.BLINDED
     if not is_unblinded(session, actor, study):
-        raise PermissionDenied(
+        raise refuse(
+            actor,
             f"{actor.full_name} is blinded on {study.protocol_number}; only staff with "
-            "unblinded access to the study may export an unblinded edition."
+            "unblinded access to the study may export an unblinded edition.",
+            to="export an unblinded edition",
+            record=study,
         )
     return Edition.UNBLINDED
 

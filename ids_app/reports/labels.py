@@ -25,13 +25,13 @@ from ids_app.reports.records import Printing
 from ids_app.reports.rendering import render_html, write_pdf
 from ids_app.studies.blinding import arm_mask_of
 from ids_app.studies.models import Prescriber, Product, Study, Subject
-from ids_app.users.models import Role, User
-from ids_app.users.permissions import require_role
+from ids_app.users.models import User
+from ids_app.users.permissions import PERMISSIONS, Action, require
 
 CAUTION = "Caution: New Drug—Limited by Federal (or United States) law to investigational use."
 PHARMACY_ENV = "IDS_PHARMACY_NAME"
 PHONE_ENV = "IDS_PHARMACY_PHONE"
-LABEL_ROLES = (Role.TECHNICIAN, Role.PHARMACIST)
+LABEL_ROLES = PERMISSIONS[Action.PRINT_LABELS].roles
 SMALLEST_IN, LARGEST_IN = 1.0, 8.5
 
 
@@ -134,7 +134,7 @@ def gather_label(
     session: Session, actor: User, order_id: int, settings: LabelSettings
 ) -> tuple[Study, LabelData]:
     """What the label of a verified dispense prints."""
-    require_role(session, actor, *LABEL_ROLES, to="print dispensing labels")
+    require(session, actor, Action.PRINT_LABELS)
     order = session.get(DispenseOrder, order_id)
     if order is None:
         raise NotFound(f"There is no dispense order {order_id}.")

@@ -45,8 +45,8 @@ from ids_app.storage.models import (
     TemperatureReading,
 )
 from ids_app.studies.models import Product
-from ids_app.users.models import Role, User
-from ids_app.users.permissions import require_role
+from ids_app.users.models import User
+from ids_app.users.permissions import PERMISSIONS, Action, require
 
 # A fridge door held open for a stock count is not an excursion; 30 minutes is a common
 # alarm delay for pharmacy monitoring systems. Sites set their own (ExcursionRule).
@@ -54,7 +54,7 @@ DEFAULT_MINIMUM_MINUTES = 30
 LONGEST_MINIMUM_MINUTES = 24 * 60
 # Without an earlier daily check, a min/max memory is taken to cover the last day.
 MEMORY_WITHOUT_EARLIER_CHECK = dt.timedelta(hours=24)
-RULE_ROLES = (Role.PHARMACIST, Role.ADMINISTRATOR)
+RULE_ROLES = PERMISSIONS[Action.SET_EXCURSION_RULE].roles
 # Stock whose storage matters: dispensable, or held and perhaps released later. Returned
 # and condemned units are never dispensed again (DOMAIN.md).
 ON_SHELF = (StockState.AVAILABLE, StockState.QUARANTINED)
@@ -129,7 +129,7 @@ def set_minimum_duration(
 ) -> ExcursionRule:
     """Set how long a range may be left before it is an excursion, site-wide or for one
     location. Applies to readings checked from now on; excursions on record keep theirs."""
-    require_role(session, actor, *RULE_ROLES, to="set the excursion rule")
+    require(session, actor, Action.SET_EXCURSION_RULE)
     if isinstance(minutes, bool) or not isinstance(minutes, int):
         raise InvalidInput("The minimum duration is a whole number of minutes.")
     if not 0 <= minutes <= LONGEST_MINIMUM_MINUTES:
@@ -664,9 +664,7 @@ def decide_excursion(
     Goes through ``decide_hold`` for each of the excursion's holds holding the lot, so a
     decision is signed and carried out exactly as for any quarantine (21 CFR 11.50).
     """
-    require_role(
-        session, pharmacist, Role.PHARMACIST, to="record the sponsor's decision on held stock"
-    )
+    require(session, pharmacist, Action.DECIDE_ON_HELD_STOCK)
     holds = [
         hold
         for hold in excursion_holds(session, excursion)

@@ -44,10 +44,10 @@ from ids_app.studies.tables import (
     missing_columns,
     read_table,
 )
-from ids_app.users.models import Role, User
-from ids_app.users.permissions import require_role
+from ids_app.users.models import User
+from ids_app.users.permissions import PERMISSIONS, Action, require
 
-READING_ROLES = (Role.TECHNICIAN, Role.PHARMACIST)
+READING_ROLES = PERMISSIONS[Action.RECORD_TEMPERATURES].roles
 
 # Beyond these a value is a sensor fault (loggers write -999.9 or 3276.7 for a broken
 # probe) or a typing mistake, not a storage temperature; cryogenic (LN2) storage is out of
@@ -148,7 +148,7 @@ def record_daily_reading(
     location's previous manual entry (the daily check resets it). A min or max out of
     range opens an excursion even when the current temperature is back in range.
     """
-    require_role(session, actor, *READING_ROLES, to="record temperatures")
+    require(session, actor, Action.RECORD_TEMPERATURES)
     location = get_location(session, location.id)
     for value in (current, minimum, maximum):
         if value is not None and implausible(to_celsius(value, unit)):
@@ -785,7 +785,7 @@ def import_logger_file(
     device_id: str | None = None,
 ) -> LogImport:
     """Import a location's logger file whole, then look for excursions in it."""
-    require_role(session, actor, *READING_ROLES, to="import temperature logs")
+    require(session, actor, Action.IMPORT_TEMPERATURE_LOGS)
     location = get_location(session, location.id)
     log_file, readings, skipped = store_logger_file(
         session, actor, export, mapping, location=location, device_id=device_id

@@ -37,14 +37,13 @@ from ids_app.storage.excursions import (
 )
 from ids_app.storage.models import Excursion, TemperatureLogFile, TemperatureReading
 from ids_app.storage.readings import (
-    READING_ROLES,
     LoggerExport,
     LoggerMapping,
     store_logger_file,
 )
 from ids_app.studies.models import Product
 from ids_app.users.models import User
-from ids_app.users.permissions import require_role
+from ids_app.users.permissions import Action, require
 
 
 @dataclass(frozen=True)
@@ -92,7 +91,7 @@ def attach_transit_log(
     device_id: str | None = None,
 ) -> TransitOutcome:
     """Record the shipment's logger file whole, then hold what an excursion exposed."""
-    require_role(session, actor, *READING_ROLES, to="attach a shipment's temperature log")
+    require(session, actor, Action.ATTACH_TRANSIT_LOG)
     log_file, readings, skipped = store_logger_file(
         session, actor, export, mapping, shipment=shipment, device_id=device_id
     )

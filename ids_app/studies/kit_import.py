@@ -19,12 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ids_app.audit.trail import attribute_changes
-from ids_app.errors import InvalidInput, PermissionDenied
+from ids_app.errors import InvalidInput
 from ids_app.inventory.models import Kit, Lot
 from ids_app.inventory.receiving import find_or_create_lot
 from ids_app.reports.progress import CancelCheck, ProgressCallback, ReportCancelled, Steps
 from ids_app.studies.models import Arm, Product, Study, StudyStatus
-from ids_app.studies.services import SETUP_ROLES, is_unblinded
+from ids_app.studies.services import is_unblinded
 from ids_app.studies.tables import (
     LotExpiries,
     RowError,
@@ -35,7 +35,7 @@ from ids_app.studies.tables import (
     parse_date,
 )
 from ids_app.users.models import User
-from ids_app.users.permissions import require_role
+from ids_app.users.permissions import Action, refuse, require
 
 ERRORS_SHOWN = 3
 ROWS_PER_STEP = 100  # rows between two progress reports (and two looks at Cancel)
@@ -149,7 +149,7 @@ def preview_kit_list(
     For an ``actor`` blinded in the study no arm is named: the kits' arms are left out and
     a wrong treatment is reported without its value.
     """
-    require_role(session, actor, *SETUP_ROLES, to="import kit lists")
+    require(session, actor, Action.IMPORT_KIT_LISTS)
     pace = Steps(len(table.rows), progress, cancelled, stopped=KitListCancelled(PREVIEW_CANCELLED))
     names_arms = is_unblinded(session, actor, study)
     return _check_rows(session, study, product, table, mapping, names_arms=names_arms, pace=pace)
@@ -286,9 +286,14 @@ def import_kit_list(
     ``ROWS_PER_STEP`` rows, and :class:`KitListCancelled` is raised there once
     ``cancelled()`` is true, so the caller's unit of work rolls back.
     """
-    require_role(session, actor, *SETUP_ROLES, to="import kit lists")
+    require(session, actor, Action.IMPORT_KIT_LISTS)
     if mapping.arm is not None and not is_unblinded(session, actor, study):
-        raise PermissionDenied(_blinded_column(mapping.arm, study))
+        raise refuse(
+            actor,
+            _blinded_column(mapping.arm, study),
+            to=Action.IMPORT_KIT_LISTS.value,
+            record=study,
+        )
     if study.status is StudyStatus.CLOSED:
         raise InvalidInput(f"Study {study.protocol_number} is closed; it takes no new kits.")
     rows = len(table.rows)

@@ -23,11 +23,11 @@ from ids_app.studies.models import (
     SubjectStatus,
     Tracking,
 )
-from ids_app.users.models import Role, User
-from ids_app.users.permissions import require_role
+from ids_app.users.models import User
+from ids_app.users.permissions import PERMISSIONS, Action, refuse, require
 
-SETUP_ROLES = (Role.TECHNICIAN, Role.PHARMACIST, Role.ADMINISTRATOR)
-OVERSIGHT_ROLES = (Role.PHARMACIST, Role.ADMINISTRATOR)
+SETUP_ROLES = PERMISSIONS[Action.SET_UP_STUDIES].roles
+OVERSIGHT_ROLES = PERMISSIONS[Action.CHANGE_STUDY_STATUS].roles
 
 # pending → open ⇄ on hold → closed to accrual → closed (a study that never opened may close).
 STATUS_CHANGES: dict[StudyStatus, frozenset[StudyStatus]] = {
@@ -68,7 +68,7 @@ def create_study(
     blinding: Blinding,
     ind_number: str | None = None,
 ) -> Study:
-    require_role(session, actor, *SETUP_ROLES, to="set up studies")
+    require(session, actor, Action.SET_UP_STUDIES)
     protocol = _required(protocol_number, "protocol number")
     if session.scalar(select(Study.id).where(Study.protocol_number == protocol)):
         raise InvalidInput(f"A study with protocol number {protocol} already exists.")
@@ -91,7 +91,7 @@ def change_study_status(
     session: Session, actor: User, study: Study, new_status: StudyStatus, reason: str
 ) -> Study:
     """Move a study along its lifecycle; every change is audited with its reason."""
-    require_role(session, actor, *OVERSIGHT_ROLES, to="change a study's status")
+    require(session, actor, Action.CHANGE_STUDY_STATUS)
     if new_status not in STATUS_CHANGES[study.status]:
         allowed = ", ".join(sorted(s.value for s in STATUS_CHANGES[study.status])) or "none"
         raise InvalidInput(
@@ -105,7 +105,7 @@ def change_study_status(
 
 
 def add_arm(session: Session, actor: User, study: Study, code: str, name: str) -> Arm:
-    require_role(session, actor, *SETUP_ROLES, to="set up studies")
+    require(session, actor, Action.SET_UP_STUDIES)
     code = _required(code, "arm code")
     if any(arm.code == code for arm in study.arms):
         raise InvalidInput(f"Study {study.protocol_number} already has an arm {code}.")
@@ -137,7 +137,7 @@ def add_product(
     gtin: str | None = None,
 ) -> Product:
     """A product with its storage range and dispensing rule."""
-    require_role(session, actor, *SETUP_ROLES, to="set up studies")
+    require(session, actor, Action.SET_UP_STUDIES)
     if storage_min_c >= storage_max_c:
         raise InvalidInput("The lowest storage temperature must be below the highest.")
     if dispense_quantity <= 0 or days_supply <= 0 or doses_per_day <= 0:
@@ -180,9 +180,25 @@ def add_staff(
     study_role: str,
     *,
     unblinded: bool = False,
+    reason: str = "",
 ) -> StudyStaff:
-    """Put a user on a study's staff; unblinded access is granted per study."""
-    require_role(session, actor, *OVERSIGHT_ROLES, to="assign study staff")
+    """Put a user on a study's staff; unblinded access is granted per study.
+
+    Unblinded access is granted by an administrator to someone else, never to themselves,
+    and with a reason kept in the audit trail (separation of duties).
+    """
+    require(session, actor, Action.ASSIGN_STAFF, study)
+    why = "study staff assigned"
+    if unblinded and study.is_blinded:
+        require(session, actor, Action.GRANT_UNBLINDED, study)
+        if member.id == actor.id:
+            raise refuse(
+                actor,
+                "Nobody grants themselves unblinded access; ask another administrator.",
+                to=Action.GRANT_UNBLINDED.value,
+                record=study,
+            )
+        why = f"unblinded access granted: {_required(reason, 'reason for unblinded access')}"
     existing = session.scalar(
         select(StudyStaff).where(StudyStaff.study_id == study.id, StudyStaff.user_id == member.id)
     )
@@ -190,7 +206,7 @@ def add_staff(
         raise InvalidInput(
             f"{member.full_name} is already on the staff of {study.protocol_number}."
         )
-    attribute_changes(session, actor, reason="study staff assigned")
+    attribute_changes(session, actor, reason=why)
     staff = StudyStaff(
         study_id=study.id,
         user_id=member.id,
@@ -217,10 +233,22 @@ def is_unblinded(session: Session, user: User, study: Study) -> bool:
     )
 
 
+def require_unblinded(session: Session, user: User, study: Study, action: Action) -> None:
+    """Refuse ``action`` on a blinded study unless ``user`` is unblinded staff of it."""
+    if not is_unblinded(session, user, study):
+        raise refuse(
+            user,
+            f"{user.full_name} is blinded on {study.protocol_number}; only staff with "
+            f"unblinded access to the study may {action.value}.",
+            to=action.value,
+            record=study,
+        )
+
+
 def add_prescriber(
     session: Session, actor: User, study: Study, name: str, credentials: str | None = None
 ) -> Prescriber:
-    require_role(session, actor, *SETUP_ROLES, to="authorize prescribers")
+    require(session, actor, Action.AUTHORIZE_PRESCRIBERS)
     name = _required(name, "prescriber's name")
     if session.scalar(
         select(Prescriber.id).where(Prescriber.study_id == study.id, Prescriber.name == name)
@@ -236,7 +264,7 @@ def add_prescriber(
 def withdraw_prescriber(
     session: Session, actor: User, prescriber: Prescriber, reason: str
 ) -> Prescriber:
-    require_role(session, actor, *OVERSIGHT_ROLES, to="withdraw a prescriber's authorization")
+    require(session, actor, Action.WITHDRAW_PRESCRIBERS)
     attribute_changes(session, actor, reason=_required(reason, "reason"))
     prescriber.authorized = False
     return prescriber
@@ -252,7 +280,7 @@ def add_subject(
     status: SubjectStatus = SubjectStatus.SCREENING,
     arm: Arm | None = None,
 ) -> Subject:
-    require_role(session, actor, *SETUP_ROLES, to="register subjects")
+    require(session, actor, Action.REGISTER_SUBJECTS)
     code = _required(subject_code, "subject ID")
     if session.scalar(
         select(Subject.id).where(Subject.study_id == study.id, Subject.subject_code == code)
@@ -260,6 +288,8 @@ def add_subject(
         raise InvalidInput(f"Subject {code} is already registered in {study.protocol_number}.")
     if arm is not None and arm.study_id != study.id:
         raise InvalidInput("That arm belongs to another study.")
+    if arm is not None:
+        require_unblinded(session, actor, study, Action.RECORD_SUBJECT_ARM)
     attribute_changes(session, actor, reason="subject registered")
     subject = Subject(
         study_id=study.id,
@@ -276,7 +306,7 @@ def add_subject(
 def set_subject_status(
     session: Session, actor: User, subject: Subject, status: SubjectStatus, reason: str
 ) -> Subject:
-    require_role(session, actor, *SETUP_ROLES, to="change a subject's status")
+    require(session, actor, Action.CHANGE_SUBJECT_STATUS)
     attribute_changes(session, actor, reason=_required(reason, "reason"))
     subject.status = status
     return subject
@@ -284,9 +314,12 @@ def set_subject_status(
 
 def set_subject_arm(session: Session, actor: User, subject: Subject, arm: Arm) -> Subject:
     """Record the arm (from the IWRS) where the site is told it; only unblinded staff do."""
-    require_role(session, actor, *SETUP_ROLES, to="record a subject's arm")
+    require(session, actor, Action.RECORD_SUBJECT_ARM, subject)
     if arm.study_id != subject.study_id:
         raise InvalidInput("That arm belongs to another study.")
+    require_unblinded(
+        session, actor, session.get_one(Study, subject.study_id), Action.RECORD_SUBJECT_ARM
+    )
     attribute_changes(session, actor, reason="arm recorded")
     subject.arm_id = arm.id
     return subject

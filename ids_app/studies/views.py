@@ -26,7 +26,8 @@ from ids_app.studies.models import (
     SubjectStatus,
 )
 from ids_app.studies.services import is_unblinded
-from ids_app.users.models import User
+from ids_app.users.models import Role, User
+from ids_app.users.permissions import require_study_access
 
 # --- studies ---------------------------------------------------------------------------------
 
@@ -63,12 +64,18 @@ def _study_row(study: Study) -> StudyRow:
 def list_studies(
     session: Session,
     *,
+    reader: User,
     status: StudyStatus | None = None,
     sponsor: str | None = None,
     text: str = "",
 ) -> list[StudyRow]:
-    """Studies by protocol number, filtered in SQL."""
+    """Studies by protocol number, filtered in SQL; a monitor sees only the studies they
+    are assigned to (a sponsor's monitor never learns of another sponsor's study)."""
     query = select(Study).order_by(Study.protocol_number)
+    if reader.role is Role.MONITOR:
+        query = query.join(StudyStaff, StudyStaff.study_id == Study.id).where(
+            StudyStaff.user_id == reader.id, StudyStaff.active.is_(True)
+        )
     if status is not None:
         query = query.where(Study.status == status)
     if sponsor:
@@ -91,8 +98,12 @@ def sponsor_names(session: Session) -> list[str]:
     return list(session.scalars(select(Study.sponsor).distinct().order_by(Study.sponsor)))
 
 
-def study_row(session: Session, study_id: int) -> StudyRow:
-    return _study_row(session.get_one(Study, study_id))
+def study_row(session: Session, study_id: int, reader: User) -> StudyRow:
+    """The study a workspace opens on: every screen of a study starts here, so a monitor
+    not assigned to it is refused here."""
+    study = session.get_one(Study, study_id)
+    require_study_access(session, reader, study, to="open this study")
+    return _study_row(study)
 
 
 def shows_arms(session: Session, user: User, study_id: int) -> bool:

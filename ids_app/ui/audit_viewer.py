@@ -128,6 +128,10 @@ class AuditTrailPage(QWidget):
         self.newest_first = QCheckBox("&Newest first")
         self.newest_first.setObjectName("auditNewestFirst")
         self.newest_first.setChecked(True)
+        # Security events: refused attempts and failed sign-ins or signatures.
+        self.refusals_only = QCheckBox("Refusa&ls only")
+        self.refusals_only.setObjectName("auditRefusals")
+        self.refusals_only.setToolTip("Refused attempts and failed sign-ins or signatures")
         self.apply_button = QPushButton("&Apply")
         self.apply_button.setObjectName("auditApply")
         self.apply_button.setDefault(True)
@@ -139,7 +143,7 @@ class AuditTrailPage(QWidget):
         line_edit = self.user_filter.lineEdit()
         if line_edit is not None:
             line_edit.returnPressed.connect(self.apply)
-        for check in (self.from_check, self.to_check, self.newest_first):
+        for check in (self.from_check, self.to_check, self.newest_first, self.refusals_only):
             check.toggled.connect(lambda _on: self.apply())
         self.table_filter.currentIndexChanged.connect(lambda _i: self.apply())
         self.user_filter.activated.connect(lambda _i: self.apply())
@@ -179,6 +183,7 @@ class AuditTrailPage(QWidget):
         dates.addWidget(self.to_check)
         dates.addWidget(self.date_to)
         dates.addWidget(self.newest_first)
+        dates.addWidget(self.refusals_only)
         dates.addStretch(1)
         dates.addWidget(self.clear_button)
         dates.addWidget(self.apply_button)
@@ -239,12 +244,13 @@ class AuditTrailPage(QWidget):
             date_from=pydate(self.date_from.date()) if self.from_check.isChecked() else None,
             date_to=pydate(self.date_to.date()) if self.to_check.isChecked() else None,
             study_id=self.study.id if self.study is not None else None,
+            security_events=self.refusals_only.isChecked(),
         )
 
     def apply(self) -> None:
         where = self.current_filter()
         newest_first = self.newest_first.isChecked()
-        redactor = self.redactor
+        redactor, reader = self.redactor, self.ws.user
         if redactor is None or (self.study_scoped and where.study_id is None):
             # Not loaded yet: whether arms must be hidden is not known, so nothing is shown.
             self.model.reset(None)
@@ -258,6 +264,7 @@ class AuditTrailPage(QWidget):
                     rows = audit_page(
                         session,
                         where,
+                        reader=reader,
                         limit=limit,
                         before_id=last.id if last and newest_first else None,
                         after_id=last.id if last and not newest_first else None,
@@ -291,14 +298,22 @@ class AuditTrailPage(QWidget):
         self.apply()
 
     def _reset_filters(self) -> None:
-        for widget in (self.from_check, self.to_check, self.table_filter, self.user_filter):
+        widgets = (
+            self.from_check,
+            self.to_check,
+            self.refusals_only,
+            self.table_filter,
+            self.user_filter,
+        )
+        for widget in widgets:
             widget.blockSignals(True)
         self.user_filter.setCurrentText(ANY)
         self.table_filter.setCurrentIndex(0)
         self.record_filter.clear()
         self.from_check.setChecked(False)
         self.to_check.setChecked(False)
-        for widget in (self.from_check, self.to_check, self.table_filter, self.user_filter):
+        self.refusals_only.setChecked(False)
+        for widget in widgets:
             widget.blockSignals(False)
 
     def _chosen(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:

@@ -38,7 +38,7 @@ class Workspace(QObject):
         """Run ``reader(session)`` in a read session; a failure is shown, never raised."""
 
         def run() -> T:
-            with self.db.read_session() as session:
+            with self.db.reading() as session:
                 return reader(session)
 
         return attempt(parent, self.db, doing, run)

@@ -39,7 +39,7 @@ from ids_app.ui.dispensing import fill_combo
 from ids_app.ui.forms import InlineMessage, hint_label, open_dialog, primary_button
 from ids_app.ui.guard import attempt
 from ids_app.ui.scan import ScanPanel
-from ids_app.ui.signature import ReasonDialog
+from ids_app.ui.signature import SignedReasonDialog
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.table_models import Column, RowsModel, fit_columns, selected_row, table_view
 
@@ -314,21 +314,22 @@ class CountsTab(StudyTab):
             return
         user = self.ws.user
 
-        def act(reason: str) -> int:
+        def act(reason: str, password: str) -> int:
             with self.ws.db.unit_of_work() as session:
                 service.resolve_discrepancy(
-                    session, user, session.get_one(Discrepancy, row.id), reason
+                    session, user, session.get_one(Discrepancy, row.id), reason, password
                 )
             return row.id
 
         kit = f" kit {row.kit_number}" if row.kit_number else ""
-        dialog = ReasonDialog(
+        dialog = SignedReasonDialog(
             self.ws.db,
+            user,
             title="Resolve a count discrepancy",
             intro=(
                 f"{row.location}: lot {row.lot_number}{kit} ({row.state.value}) is "
                 f"{row.ledger_quantity} on the record and {row.counted_quantity} on the shelf. "
-                "The record is adjusted to the count, with your reason beside it."
+                "The record is adjusted to the count, with your reason and signature beside it."
             ),
             accept_text="Adjust the record",
             act=act,

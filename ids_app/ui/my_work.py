@@ -73,7 +73,7 @@ def read_my_work(session: Session, user: User) -> MyWorkData:
     if user.role is Role.MONITOR:
         waiting = {
             waiting_return.id
-            for study_id in study_ids_with_returns_awaiting(session)
+            for study_id in study_ids_with_returns_awaiting(session, user)
             for waiting_return in returns_awaiting_monitor(session, study_id)
         }
         data.returns = [

@@ -65,7 +65,7 @@ def read_overview(
     waiting_ids = {r.id for r in returns_awaiting_monitor(session, study_id)}
     return OverviewData(
         products=product_rows(session, study_id),
-        stock=stock_rows(session, study_id, day, expiring_days),
+        stock=stock_rows(session, study_id, day, expiring_days, reader=reader),
         holds=hold_rows(session, study_id, reader),
         expiring=expiring_rows(session, study_id, expiring_days, day),
         awaiting_verification=[

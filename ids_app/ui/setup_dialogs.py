@@ -61,6 +61,7 @@ from ids_app.ui.context import Workspace
 from ids_app.ui.forms import FormDialog, open_dialog
 from ids_app.ui.guard import attempt
 from ids_app.users.models import User
+from ids_app.users.permissions import Action, may
 
 
 def line_field(name: str, placeholder: str = "") -> QLineEdit:
@@ -323,19 +324,27 @@ class AddStaffDialog(SetupDialog):
         self.study_role = line_field("studyRole", "e.g. Research pharmacist")
         self.unblinded = QCheckBox("&Unblinded for this study")
         self.unblinded.setObjectName("staffUnblinded")
+        self.reason = line_field("unblindedReason", "why this person needs to see the arms")
         self.form.addRow("&Person", self.member)
         self.form.addRow("&Study role", self.study_role)
         self.form.addRow("", self.unblinded)
+        self.form.addRow("&Reason (unblinded only)", self.reason)
+        # Only an administrator grants unblinded access (users.permissions); the service
+        # refuses anyone else, so the choice is not offered to them.
+        grants = may(ws.user.role, Action.GRANT_UNBLINDED)
+        for field in (self.unblinded, self.reason):
+            self.form.setRowVisible(field, grants)
         self.member.setFocus()
 
     def act(self) -> str:
         member_id = self.member.currentData()
         study_role, unblinded = self.study_role.text(), self.unblinded.isChecked()
+        reason = self.reason.text()
 
         def work(session: Session, user: User) -> str:
             study = session.get_one(Study, self.study_id)
             member = session.get_one(User, member_id or 0)
-            add_staff(session, user, study, member, study_role, unblinded=unblinded)
+            add_staff(session, user, study, member, study_role, unblinded=unblinded, reason=reason)
             blinding = "unblinded" if unblinded else "blinded"
             return f"{member.full_name} is on the staff of {study.protocol_number} ({blinding})."
 

@@ -292,10 +292,11 @@ class SetupTab(StudyTab):
 
     def reload(self) -> None:
         assert self.study is not None
-        study_id, show_arms = self.study.id, self.show_arms
+        study_id, show_arms, user = self.study.id, self.show_arms, self.ws.user
 
         def read(session: Session) -> tuple[StudyRow, SetupData]:
-            return study_row(session, study_id), read_setup(session, study_id, show_arms=show_arms)
+            setup = read_setup(session, study_id, show_arms=show_arms)
+            return study_row(session, study_id, user), setup
 
         found = self.ws.read(self, "reading the study's setup", read)
         if found is None:

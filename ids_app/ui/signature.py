@@ -224,3 +224,47 @@ class ReasonDialog(FormDialog):
         self.result_value = result
         self.completed.emit(result)
         super().accept()
+
+
+class SignedReasonDialog(ReasonDialog):
+    """A correction of the record (an adjustment): a reason, and the signer's password.
+
+    ``act(reason, password)`` runs the whole unit of work; the service signs with it
+    (21 CFR 11.50, 11.200), so a wrong password is refused and kept on record.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        user: User,
+        *,
+        title: str,
+        intro: str,
+        accept_text: str,
+        act: Callable[[str, str], Any],
+        mask: ArmMask = NO_MASK,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(
+            db,
+            title=title,
+            intro=intro,
+            accept_text=accept_text,
+            act=lambda reason: act(reason, self.password_field.text()),
+            mask=mask,
+            parent=parent,
+        )
+        self.password_field = password_field()
+        self.password_field.setObjectName("signaturePassword")
+        self.form.addRow("Password", self.password_field)
+        self.form.addRow(
+            "",
+            hint_label(
+                "Your signature will read: "
+                + manifestation_preview(user.full_name, user.role, SignatureMeaning.APPROVED)
+            ),
+        )
+
+    def show_error(self, message: str) -> None:
+        self.password_field.clear()
+        super().show_error(message)

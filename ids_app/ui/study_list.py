@@ -137,10 +137,10 @@ class StudyListPanel(QWidget):
         chosen = self.status_filter.currentData()
         status = StudyStatus(chosen) if chosen else None
         sponsor = self.sponsor_filter.currentData()
-        text = self.text_filter.text()
+        text, user = self.text_filter.text(), self.ws.user
 
         def read(session: Session) -> list[StudyRow]:
-            return list_studies(session, status=status, sponsor=sponsor, text=text)
+            return list_studies(session, reader=user, status=status, sponsor=sponsor, text=text)
 
         rows = self.ws.read(self, "reading the study list", read)
         if rows is None:

@@ -177,6 +177,7 @@ class TransfersTab(StudyTab):
         study_id = self.study.id
         kit_id = scanned.kit_id if scanned else None
         lot_id = scanned.lot_id if scanned and scanned.kit_id is None else None
+        user = self.ws.user
 
         def fetch(last: BalanceRow | None, limit: int) -> list[BalanceRow]:
             def read(session: Session) -> list[BalanceRow]:
@@ -184,6 +185,7 @@ class TransfersTab(StudyTab):
                     session,
                     study_id,
                     today(),
+                    reader=user,
                     after=last,
                     limit=limit,
                     kit_id=kit_id,

@@ -135,7 +135,7 @@ class StudyWorkspace(QWidget):
         user = self.ws.user
 
         def read(session: Session) -> tuple[StudyRow, bool]:
-            return study_row(session, study_id), shows_arms(session, user, study_id)
+            return study_row(session, study_id, user), shows_arms(session, user, study_id)
 
         found = self.ws.read(self, "opening the study", read)
         if found is None:

@@ -15,7 +15,7 @@ from ids_app.users.passwords import (
     needs_rehash,
     password_matches,
 )
-from ids_app.users.permissions import require_role
+from ids_app.users.permissions import Action, require
 
 MAX_FAILED_ATTEMPTS = 5
 
@@ -128,7 +128,7 @@ def add_user(
     temporary_password: str,
 ) -> User:
     """A new account; its password is temporary and must be changed at first sign-in."""
-    require_role(session, admin, Role.ADMINISTRATOR, to="add users")
+    require(session, admin, Action.ADD_USERS)
     name = _check_new_user(session, username, full_name)
     user = _new_user(name, full_name, role, temporary_password, must_change=True)
     attribute_changes(session, admin, reason="new user")
@@ -139,7 +139,7 @@ def add_user(
 
 def deactivate_user(session: Session, admin: User, username: str, reason: str) -> User:
     """Deactivated, never deleted: the name and signatures stay in the record."""
-    require_role(session, admin, Role.ADMINISTRATOR, to="deactivate users")
+    require(session, admin, Action.DEACTIVATE_USERS)
     user = get_user(session, username)
     if user.id == admin.id:
         raise InvalidInput("You cannot deactivate your own account; ask another administrator.")
@@ -152,7 +152,7 @@ def deactivate_user(session: Session, admin: User, username: str, reason: str) -
 
 
 def reactivate_user(session: Session, admin: User, username: str, reason: str) -> User:
-    require_role(session, admin, Role.ADMINISTRATOR, to="reactivate users")
+    require(session, admin, Action.REACTIVATE_USERS)
     user = get_user(session, username)
     if user.active:
         raise InvalidInput(f"{user.full_name}'s account is already active.")
@@ -163,7 +163,7 @@ def reactivate_user(session: Session, admin: User, username: str, reason: str) -
 
 
 def unlock_user(session: Session, admin: User, username: str) -> User:
-    require_role(session, admin, Role.ADMINISTRATOR, to="unlock accounts")
+    require(session, admin, Action.UNLOCK_ACCOUNTS)
     user = get_user(session, username)
     if not user.locked:
         raise InvalidInput(f"{user.full_name}'s account is not locked.")
@@ -175,7 +175,7 @@ def unlock_user(session: Session, admin: User, username: str) -> User:
 
 def reset_password(session: Session, admin: User, username: str, temporary_password: str) -> User:
     """A temporary password, to be changed at the next sign-in; it also lifts a lock-out."""
-    require_role(session, admin, Role.ADMINISTRATOR, to="reset passwords")
+    require(session, admin, Action.RESET_PASSWORDS)
     user = get_user(session, username)
     check_new_password(temporary_password, user.username)
     attribute_changes(session, admin, reason="password reset by an administrator")

@@ -23,7 +23,7 @@ from ids_app.studies.blinding import ARM_HIDDEN
 from ids_app.studies.models import Blinding, Study
 from ids_app.studies.services import add_arm, add_staff, create_study
 from ids_app.users.models import User
-from tests.factories import Example, make_example, receive_kits
+from tests.factories import PASSWORD, Example, make_example, receive_kits
 
 # ABC-123's arms are "ABC 10 mg" and "Placebo"; its product is "ABC-123 10 mg or placebo".
 HOLD_DETAILS = "Cap cracked on the shelf; the IWRS note says this kit is Placebo"
@@ -42,11 +42,12 @@ def example(db: Database) -> Example:
         study = session.get_one(Study, example.study.id)
         add_staff(
             session,
-            example.people.pharm,
+            example.people.admin,
             study,
             example.people.pharm2,
             "Unblinded pharmacist",
             unblinded=True,
+            reason="unblinded pharmacist for the IWRS",
         )
     return example
 
@@ -54,7 +55,7 @@ def example(db: Database) -> Example:
 def _trail(db: Database, reader: User, study_id: int | None = None) -> list[AuditRow]:
     """The whole trail (or one study's), as ``reader`` is shown it."""
     with db.read_session() as session:
-        rows = audit_page(session, AuditFilter(study_id=study_id), limit=10_000)
+        rows = audit_page(session, AuditFilter(study_id=study_id), reader=reader, limit=10_000)
         return BlindingRedactor(session, reader).redact(session, rows)
 
 
@@ -118,7 +119,7 @@ def test_a_text_field_changed_to_name_an_arm_is_masked_in_its_old_and_new_value(
     with db.unit_of_work() as session:
         discrepancy = session.scalars(select(Discrepancy).order_by(Discrepancy.id)).first()
         assert discrepancy is not None
-        resolve_discrepancy(session, example.people.pharm, discrepancy, RESOLUTION)
+        resolve_discrepancy(session, example.people.pharm, discrepancy, RESOLUTION, PASSWORD)
 
     def resolutions(reader: User) -> list[AuditRow]:
         rows = _trail(db, reader, example.study.id)

@@ -27,8 +27,10 @@ from ids_app.inventory.models import (
     StockState,
 )
 from ids_app.studies.models import Product, Study
-from ids_app.users.models import User
-from tests.factories import Example, add_bulk_product, make_example, receive_kits
+from ids_app.users.models import SignatureMeaning, User
+from ids_app.users.services import SignInRefused
+from ids_app.users.signatures import signature_holds, signatures_of
+from tests.factories import PASSWORD, Example, add_bulk_product, make_example, receive_kits
 
 AVAILABLE = StockState.AVAILABLE
 
@@ -83,7 +85,7 @@ def _resolve(
 ) -> Discrepancy:
     with db.unit_of_work() as session:
         return resolve_discrepancy(
-            session, actor, session.get_one(Discrepancy, discrepancy.id), reason
+            session, actor, session.get_one(Discrepancy, discrepancy.id), reason, PASSWORD
         )
 
 
@@ -217,3 +219,22 @@ def test_open_discrepancies_lists_those_awaiting_resolution(db: Database, exampl
     _resolve(db, first, example.people.pharm)
     with db.read_session() as session:
         assert [d.id for d in open_discrepancies(session, example.study.id)] == [second.id]
+
+
+def test_an_adjustment_is_signed_by_the_pharmacist(db: Database, example: Example) -> None:
+    (missing,) = _count(db, example, _kit_lines(db, ["1001", "1002"]))
+    with pytest.raises(SignInRefused), db.unit_of_work() as session:
+        resolve_discrepancy(
+            session, example.people.pharm, session.get_one(Discrepancy, missing.id), "lost", "no"
+        )
+    _resolve(db, missing, example.people.pharm)
+    with db.read_session() as session:
+        adjustment = session.scalars(
+            select(LedgerEntry).where(LedgerEntry.kind == EntryKind.ADJUST)
+        ).one()
+        (signature,) = signatures_of(session, adjustment)
+        assert (signature.user_id, signature.meaning) == (
+            example.people.pharm.id,
+            SignatureMeaning.APPROVED,
+        )
+        assert signature_holds(signature, adjustment)

@@ -165,11 +165,12 @@ def test_a_blinded_user_never_sees_a_kits_arm(db: Database, example: Example) ->
         study = session.get_one(Study, example.study.id)
         add_staff(
             session,
-            example.people.pharm,
+            example.people.admin,
             study,
             example.people.pharm2,
             "Unblinded pharmacist",
             unblinded=True,
+            reason="unblinded pharmacist for the IWRS",
         )
     for blinded_user in (example.people.tech, example.people.pharm, example.people.monitor):
         blinded = register(db, blinded_user, example.study.id)

@@ -18,7 +18,7 @@ from ids_app.inventory.ledger import (
     study_stock,
 )
 from ids_app.inventory.models import EntryKind, Kit, LedgerEntry, Lot, StockState
-from tests.factories import Example, make_example, receive_kits
+from tests.factories import PASSWORD, Example, make_example, receive_kits
 from tests.tampering import raw_sql
 
 
@@ -85,7 +85,9 @@ def test_reversal_names_the_original_and_restores_the_balance(
         first = session.scalars(select(LedgerEntry).order_by(LedgerEntry.id)).first()
     assert first is not None
     with db.unit_of_work() as session:
-        reversal = reverse_entry(session, example.people.pharm, first.id, "kit keyed twice")
+        reversal = reverse_entry(
+            session, example.people.pharm, first.id, "kit keyed twice", PASSWORD
+        )
     assert reversal.reverses_id == first.id
     assert reversal.reason == "kit keyed twice"
     with db.read_session() as session:
@@ -99,9 +101,9 @@ def test_an_entry_is_reversed_only_once(db: Database, example: Example) -> None:
     with db.read_session() as session:
         entry_id = session.scalars(select(LedgerEntry.id)).one()
     with db.unit_of_work() as session:
-        reverse_entry(session, example.people.pharm, entry_id, "wrong study")
+        reverse_entry(session, example.people.pharm, entry_id, "wrong study", PASSWORD)
     with pytest.raises(InvalidInput, match="already been reversed"), db.unit_of_work() as session:
-        reverse_entry(session, example.people.pharm, entry_id, "again")
+        reverse_entry(session, example.people.pharm, entry_id, "again", PASSWORD)
 
 
 def test_reversal_needs_a_reason_and_a_pharmacist(db: Database, example: Example) -> None:
@@ -109,9 +111,9 @@ def test_reversal_needs_a_reason_and_a_pharmacist(db: Database, example: Example
     with db.read_session() as session:
         entry_id = session.scalars(select(LedgerEntry.id)).one()
     with pytest.raises(PermissionDenied), db.unit_of_work() as session:
-        reverse_entry(session, example.people.tech, entry_id, "mine")
+        reverse_entry(session, example.people.tech, entry_id, "mine", PASSWORD)
     with pytest.raises(InvalidInput, match="reason"), db.unit_of_work() as session:
-        reverse_entry(session, example.people.pharm, entry_id, "")
+        reverse_entry(session, example.people.pharm, entry_id, "", PASSWORD)
 
 
 @pytest.mark.parametrize("quantity", [0, -3])

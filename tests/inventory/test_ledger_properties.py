@@ -496,7 +496,11 @@ class LedgerWalk(RuleBasedStateMachine):
         for discrepancy_id in open_ids:
             self._attempt(
                 lambda session, d=discrepancy_id: resolve_discrepancy(
-                    session, example.people.pharm, session.get_one(Discrepancy, d), "recounted"
+                    session,
+                    example.people.pharm,
+                    session.get_one(Discrepancy, d),
+                    "recounted",
+                    PASSWORD,
                 )
             )
 
@@ -508,7 +512,9 @@ class LedgerWalk(RuleBasedStateMachine):
             return
         entry_id = ids[pick % len(ids)]
         self._attempt(
-            lambda session: reverse_entry(session, self.example.people.pharm, entry_id, "walk")
+            lambda session: reverse_entry(
+                session, self.example.people.pharm, entry_id, "walk", PASSWORD
+            )
         )
 
     # -- invariants --------------------------------------------------------------------

@@ -27,7 +27,7 @@ from ids_app.inventory.receiving import (
 )
 from ids_app.studies.models import Study, StudyStatus
 from ids_app.studies.services import change_study_status
-from tests.factories import EXPIRY, TODAY, Example, kit_lines, make_example, receive_kits
+from tests.factories import EXPIRY, PASSWORD, TODAY, Example, kit_lines, make_example, receive_kits
 
 
 @pytest.fixture
@@ -201,7 +201,9 @@ def test_a_reversed_receipt_no_longer_counts_as_received(db: Database, example: 
         first = session.scalars(select(LedgerEntry).order_by(LedgerEntry.id)).first()
     assert first is not None
     with db.unit_of_work() as session:
-        reverse_entry(session, example.people.pharm, first.id, "kit belongs to another site")
+        reverse_entry(
+            session, example.people.pharm, first.id, "kit belongs to another site", PASSWORD
+        )
         stored = shipment_reconciliation(session, shipment)
     assert sum(line.received for line in stored.lines) == 2
 

@@ -291,7 +291,7 @@ def test_returned_units_never_become_dispensable(db: Database, example: Example)
 
     def reverse() -> object:
         with db.unit_of_work() as session:
-            return reverse_entry(session, example.people.pharm, entry_id, "put it back")
+            return reverse_entry(session, example.people.pharm, entry_id, "put it back", PASSWORD)
 
     refused(db, InvalidInput, "corrected from its own record", reverse)
     with db.read_session() as session:

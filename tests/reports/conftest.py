@@ -105,7 +105,7 @@ def _more_records(db: Database) -> None:
             select(LedgerEntry).where(LedgerEntry.shipment_id == shipment.id)
         ).one()
     with db.unit_of_work() as session:
-        reverse_entry(session, pharm, mistaken.id, REVERSAL_REASON)
+        reverse_entry(session, pharm, mistaken.id, REVERSAL_REASON, PASSWORDS["pharm"])
     with db.unit_of_work() as session:
         study = get_study(session, ORAL)
         kit = session.scalars(select(Kit).where(Kit.kit_number == "1020")).one()
@@ -128,7 +128,7 @@ def _more_records(db: Database) -> None:
         count = record_count(session, monitor, study, shelf, counted)
     with db.unit_of_work() as session:
         (discrepancy,) = discrepancies_of(session, count)
-        resolve_discrepancy(session, pharm, discrepancy, RESOLUTION)
+        resolve_discrepancy(session, pharm, discrepancy, RESOLUTION, PASSWORDS["pharm"])
 
 
 @pytest.fixture(scope="module")

@@ -144,7 +144,7 @@ def test_destruction_certificate_lists_what_went_and_the_witness_signature(
     demo: Demo,
 ) -> None:
     path = export_destruction_certificate(
-        demo.db, demo.user("monitor"), INJECTABLE, "DEST-XYZ-0001", demo.folder / "cert.pdf"
+        demo.db, demo.user("pharm"), INJECTABLE, "DEST-XYZ-0001", demo.folder / "cert.pdf"
     )
     pages = pdf_pages(path)
     text = " ".join(pages)
@@ -165,7 +165,7 @@ def test_destruction_certificate_lists_what_went_and_the_witness_signature(
     with demo.db.read_session() as session:
         exported = session.scalars(
             select(AuditEntry.new_value).where(
-                AuditEntry.action == "export", AuditEntry.username == "monitor"
+                AuditEntry.action == "export", AuditEntry.username == "pharm"
             )
         ).all()
     assert "destruction certificate, disposal DEST-XYZ-0001" in exported

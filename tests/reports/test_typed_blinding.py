@@ -102,9 +102,14 @@ def typed(db: Database) -> Example:
     with db.unit_of_work() as session:
         study = session.get_one(Study, example.study.id)
         add_staff(
-            session, people.pharm, study, people.pharm2, "Unblinded pharmacist", unblinded=True
+            session,
+            people.admin,
+            study,
+            people.pharm2,
+            "Unblinded pharmacist",
+            unblinded=True,
+            reason="Prepares the unblinded dispenses",
         )
-        add_staff(session, people.pharm, study, people.monitor, "Sponsor monitor (CRA)")
         kit = session.scalars(select(Kit).where(Kit.kit_number == "1003")).one()
         quarantine_stock(
             session, people.pharm, study, reason=HoldReason.DAMAGE, details=HOLD_DETAILS, kit=kit
@@ -230,7 +235,8 @@ def test_the_audit_viewer_and_the_study_screens_mask_typed_arms_for_a_blinded_re
     def seen_by(reader: Any) -> str:
         with db.read_session() as session:
             trail = BlindingRedactor(session, reader).redact(
-                session, audit_page(session, AuditFilter(study_id=study_id), limit=10_000)
+                session,
+                audit_page(session, AuditFilter(study_id=study_id), limit=10_000, reader=reader),
             )
             screens = [
                 *(row.details for row in hold_rows(session, study_id, reader)),

@@ -51,11 +51,12 @@ def unblinded(db: Database, example: Example) -> User:
         study = session.get_one(Study, example.study.id)
         add_staff(
             session,
-            example.people.pharm,
+            example.people.admin,
             study,
             example.people.pharm2,
             "Unblinded pharmacist",
             unblinded=True,
+            reason="unblinded pharmacist for the IWRS",
         )
     return example.people.pharm2
 

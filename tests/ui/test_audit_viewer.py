@@ -15,9 +15,11 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import and_, event, func, or_, select
 
 from ids_app.audit.models import AuditEntry
+from ids_app.audit.trail import REFUSED
 from ids_app.audit.views import HIDDEN_FOR_BLINDING, AuditRow
 from ids_app.config import sqlite_url
 from ids_app.db import Database
+from ids_app.errors import PermissionDenied
 from ids_app.migrations.schema import prepare_database
 from ids_app.reports.audit_extract import study_records
 from ids_app.studies.models import Blinding, StudyStatus
@@ -25,8 +27,8 @@ from ids_app.studies.views import StudyRow, shows_arms, study_row
 from ids_app.ui.audit_viewer import PAGE_SIZE, AuditTrailPage, StudyAuditTab
 from ids_app.ui.context import Workspace
 from ids_app.ui.settings import AppSettings
-from ids_app.users.models import User
-from ids_app.users.services import create_first_administrator
+from ids_app.users.models import Role, User
+from ids_app.users.services import add_user, create_first_administrator, get_user
 from tests.ui.conftest import WindowOpener, sign_in, visible_texts
 from tests.ui.workflows import study_id
 
@@ -301,7 +303,7 @@ def _belonging_to(db: Database, study: int) -> set[int]:
 
 def _study_row_of(db: Database, sid: int) -> StudyRow:
     with db.read_session() as session:
-        return study_row(session, sid)
+        return study_row(session, sid, get_user(session, "pharm"))
 
 
 def _not_in_binder(db: Database, sid: int) -> set[int]:
@@ -323,7 +325,7 @@ def _study_tab(qtbot: QtBot, db: Database, username: str, protocol: str) -> Stud
     tab.resize(1200, 700)
     with db.read_session() as session:
         sid = study_id(db, protocol)
-        tab.set_study(study_row(session, sid), shows_arms(session, user, sid))
+        tab.set_study(study_row(session, sid, user), shows_arms(session, user, sid))
     tab.show()  # a tab reads its records when shown
     model = tab.page.model
     while model.canFetchMore(model.index(-1, -1)):
@@ -402,3 +404,25 @@ def test_a_study_trail_shows_nothing_before_it_knows_what_to_hide(
     assert tab.page.model.rowCount() == 0
     tab.show()
     assert tab.page.model.rowCount() > 0
+
+
+def test_refusals_only_shows_the_security_events(qtbot: QtBot, demo_db: Database) -> None:
+    admin, tech = sign_in(demo_db, "admin"), sign_in(demo_db, "tech")
+    with pytest.raises(PermissionDenied), demo_db.unit_of_work() as session:
+        add_user(session, tech, "newtech", "New Tech", Role.TECHNICIAN, "temporary-1")
+    page = AuditTrailPage(Workspace(demo_db, admin, AppSettings()))
+    qtbot.addWidget(page)
+    page.show()
+    page.load()
+    assert page.model.rowCount() > 1
+    page.refusals_only.setChecked(True)  # the filter applies itself
+    shown = page.model.rows
+    assert all(row.action == REFUSED or row.action.endswith("_failed") for row in shown)
+    assert (shown[0].action, shown[0].username, shown[0].new_value) == (
+        REFUSED,
+        "tech",
+        "tried to add users",
+    )
+    page.clear_filters()
+    assert not page.refusals_only.isChecked()
+    assert page.model.rowCount() > 1

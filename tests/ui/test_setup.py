@@ -19,6 +19,7 @@ from ids_app.ui.main_window import MainWindow
 from ids_app.ui.setup_dialogs import (
     AddLocationDialog,
     AddProductDialog,
+    AddStaffDialog,
     AddSubjectDialog,
     ChangeStatusDialog,
     NewStudyDialog,
@@ -26,6 +27,8 @@ from ids_app.ui.setup_dialogs import (
     WithdrawPrescriberDialog,
 )
 from ids_app.ui.setup_tab import SetupTab
+from ids_app.users.models import Role
+from ids_app.users.services import add_user, get_user
 from tests.ui.conftest import WindowOpener, visible_texts
 from tests.ui.workflows import lot_expiry, study_id
 
@@ -339,3 +342,36 @@ def test_unblinded_pharmacist_records_arm_adds_product_and_withdraws_prescriber(
     with qtbot.waitSignal(withdraw.succeeded):
         qtbot.keyClick(withdraw.reason, Qt.Key.Key_Return)
     assert tab.prescribers.rows[0].authorized is False
+
+
+def test_only_an_administrator_is_offered_to_grant_unblinded_access(
+    qtbot: QtBot, open_window: WindowOpener
+) -> None:
+    pharm = open_window("pharm")
+    tab = open_setup(pharm, "ABC-123")
+    tab.add_staff_button.click()
+    dialog = tab.dialog
+    assert isinstance(dialog, AddStaffDialog)
+    assert not dialog.form.isRowVisible(dialog.unblinded)
+    dialog.reject()
+    pharm.close()
+
+    admin = open_window("admin")
+    with admin.db.unit_of_work() as session:
+        add_user(
+            session, get_user(session, "admin"), "ivy", "Ivy Reyes", Role.PHARMACIST, "temporary-1"
+        )
+    tab = open_setup(admin, "ABC-123")
+    tab.add_staff_button.click()
+    dialog = tab.dialog
+    assert isinstance(dialog, AddStaffDialog)
+    assert dialog.form.isRowVisible(dialog.unblinded)
+    dialog.member.setCurrentIndex(dialog.member.findText("Ivy Reyes (Pharmacist)"))
+    qtbot.keyClicks(dialog.study_role, "Unblinded pharmacist")
+    dialog.unblinded.setChecked(True)
+    dialog.accept_button.click()
+    assert "reason for unblinded access" in dialog.error_text
+    qtbot.keyClicks(dialog.reason, "covers the IWRS while Jane Roe is away")
+    with qtbot.waitSignal(dialog.succeeded):
+        dialog.accept_button.click()
+    assert tab.message.text() == "Ivy Reyes is on the staff of ABC-123 (unblinded)."

@@ -22,10 +22,10 @@ from ids_app.ui.destruction import DestructionTab
 from ids_app.ui.main_window import MainWindow
 from ids_app.ui.quarantine import QuarantineTab
 from ids_app.ui.returns import ReturnsTab
-from ids_app.ui.signature import ReasonDialog, SignatureDialog, WitnessDialog
+from ids_app.ui.signature import ReasonDialog, SignatureDialog, SignedReasonDialog, WitnessDialog
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.transfers import TransfersTab
-from tests.ui.conftest import WindowOpener
+from tests.ui.conftest import PASSWORDS, WindowOpener
 from tests.ui.workflows import returned_kit, scanner_types, study_id
 
 pytestmark = pytest.mark.gui
@@ -225,6 +225,8 @@ def test_count_finds_a_missing_kit_and_a_pharmacist_resolves_it(
     dialog = ptab.dialog
     assert isinstance(dialog, ReasonDialog)
     qtbot.keyClicks(dialog.reason_field, "Kit found broken and discarded by the sponsor's CRA")
+    assert isinstance(dialog, SignedReasonDialog)
+    qtbot.keyClicks(dialog.password_field, PASSWORDS["pharm"])
     dialog.accept_button.click()
     assert ptab.discrepancies.rows == []
     with pharm.db.read_session() as session:
