@@ -66,8 +66,10 @@ def _table_problems(conn: Connection) -> list[GuardProblem]:
         GuardProblem(name, "a table the migrations never made was added")
         for name in sorted(present - expected)
     ]
-    for name in sorted(present & set(Base.metadata.tables)):
-        columns = {column["name"] for column in inspector.get_columns(name)}
+    # One query on a server (get_multi_columns), however many tables there are.
+    found = inspector.get_multi_columns(filter_names=sorted(present & set(Base.metadata.tables)))
+    for (_schema, name), described in sorted(found.items()):
+        columns = {column["name"] for column in described}
         wanted = set(Base.metadata.tables[name].c.keys())
         problems += [
             GuardProblem(name, f"its column {column} is missing")

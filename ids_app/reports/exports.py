@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from ids_app.audit.anchors import append_anchor
 from ids_app.audit.trail import record_event
 from ids_app.db import Database, utc_now
 from ids_app.reports.binder import write_binder
@@ -72,6 +73,8 @@ def _publish(db: Database, actor: User, study_id: int, files: list[Staged]) -> N
         for target in published:
             target.unlink(missing_ok=True)
         raise
+    # The head that now includes this export's entry goes outside the database too.
+    append_anchor(db, f"export: {', '.join(item.target.name for item in files)}")
 
 
 @contextlib.contextmanager

@@ -6,6 +6,7 @@ SQL prompt could, and checks that `verify` names the table and record that was t
 
 from __future__ import annotations
 
+import argparse
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -14,15 +15,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
+from ids_app.audit.anchors import ANCHOR_DIR_ENV, anchor_log_path, read_anchors
 from ids_app.audit.integrity import IntegrityReport, verify_database
 from ids_app.audit.models import AuditEntry
 from ids_app.audit.trail import entry_hash
 from ids_app.audit.verification import Anchor
 from ids_app.cli import main
 from ids_app.config import sqlite_url
+from ids_app.console import open_database
 from ids_app.db import Database
 from ids_app.inventory.models import DispenseOrder, EntryKind, LedgerEntry
+from ids_app.reports.exports import export_sponsor_workbook
 from ids_app.users.models import Signature, SignatureMeaning, User
+from ids_app.users.services import sign_in
 from tests import databases
 from tests.tampering import drop_append_only, raw_sql, restore_append_only
 
@@ -340,3 +345,30 @@ def test_verify_refuses_a_foreign_file_and_a_newer_version_in_one_sentence(
     assert "newer version" in err
     assert len(err.splitlines()) == 1
     assert Path(demo.url.database or "").read_bytes() == before
+
+
+def test_every_export_appends_the_chain_head_to_the_anchor_log(
+    demo: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ANCHOR_DIR_ENV, str(tmp_path / "share"))
+    (tmp_path / "share").mkdir()
+    with demo.unit_of_work() as session:
+        tech = sign_in(session, "tech", "demo-tech")
+    export_sponsor_workbook(demo, tech, "ABC-123", tmp_path / "abc-123.xlsx")
+    log = anchor_log_path(demo)
+    assert log.parent == tmp_path / "share"
+    (line,) = log.read_text(encoding="utf-8").splitlines()
+    assert line.endswith("export: abc-123.xlsx")
+    (anchor,) = read_anchors(log)
+    assert anchor == verify(demo).chain.head  # the export's own entry is the head
+    _reforge_chain(demo, 3, "someone-else")
+    assert named(verify(demo, *read_anchors(log)), "anchors", "audit_entry", anchor.entry_id)
+
+
+def test_the_first_start_of_the_day_anchors_the_chain_once(demo: Database) -> None:
+    url = argparse.Namespace(database=url_of(demo))
+    open_database(url).dispose()
+    open_database(url).dispose()
+    log = anchor_log_path(demo)
+    (line,) = log.read_text(encoding="utf-8").splitlines()
+    assert "first use of the day" in line
