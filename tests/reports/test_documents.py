@@ -188,7 +188,8 @@ def test_monitor_visit_report_says_what_was_reviewed_found_and_signed(demo: Demo
         "Open items at the visit",
         "Morgan Monitor, Monitor — Verified —",
         "Monitor: name, signature and date",
-        "Audit trail intact",
+        "Record intact",
+        "Chain head (keep it as an anchor)",
         "BLINDED EDITION",
     ):
         assert fact in text, fact
