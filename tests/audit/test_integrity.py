@@ -172,6 +172,37 @@ def test_an_orders_changed_subject_breaks_its_signatures(demo: Database) -> None
         assert named(report, "signatures", "signature", signature.id)
 
 
+@pytest.mark.parametrize(
+    ("table", "wanted"),
+    [
+        ("hold_decision", "lacks the signature of the pharmacist"),
+        ("disposal", "never signed it as witnessed"),
+        ("subject_return", "the monitor it names never signed it"),
+    ],
+)
+def test_a_signed_state_whose_signature_was_deleted_is_named(
+    demo: Database, table: str, wanted: str
+) -> None:
+    with demo.read_session() as session:
+        signature = session.scalars(
+            select(Signature).where(Signature.record_table == table).order_by(Signature.id)
+        ).first()
+        assert signature is not None
+    drop_append_only(demo, "signature")
+    raw_sql(demo, f"DELETE FROM signature WHERE id = {signature.id}")
+    report = verify(demo)
+    assert named(report, "records", "signature", signature.id)
+    assert wanted in named(report, "workflow", table, signature.record_id)[0]
+
+
+def test_a_destruction_witnessed_by_its_own_performer_is_named(demo: Database) -> None:
+    drop_append_only(demo, "disposal")
+    raw_sql(demo, "UPDATE disposal SET witness_id = performed_by_id WHERE id = 1")
+    report = verify(demo)
+    assert "field witness_id" in named(report, "records", "disposal", 1)[0]
+    assert "its own witness" in named(report, "workflow", "disposal", 1)[0]
+
+
 def _user_id(db: Database, username: str) -> int:
     with db.read_session() as session:
         return session.scalars(select(User.id).where(User.username == username)).one()
@@ -203,8 +234,6 @@ def test_a_swapped_kit_arm_is_named(demo: Database) -> None:
 
 
 def test_a_row_written_behind_the_apps_back_is_named(demo: Database) -> None:
-    drop_append_only(demo, "ledger_entry")
-    restore_append_only(demo, "ledger_entry")
     raw_sql(
         demo,
         "INSERT INTO ledger_entry (id, study_id, product_id, lot_id, kit_id, kind, quantity, "
