@@ -172,8 +172,14 @@ class _RecordCheck:
                     "the trail never recorded this row: it was written behind the app's back",
                 )
                 continue
+            holds = {
+                name: redacted(row[column]) if name in hidden else display_value(row[column])
+                for name, column in columns
+            }
+            if holds == said:
+                continue  # the usual case, settled in one comparison
             for name, column in columns:
-                yield from _field_findings(table.name, record, name, column, said, row, hidden)
+                yield from _field_findings(table.name, record, name, column, said, holds, hidden)
         for record in sorted(set(known) - seen, key=_natural):
             yield Finding(
                 "records",
@@ -189,11 +195,10 @@ def _field_findings(
     name: str,
     column: ColumnElement[Any],
     said: dict[str, str | None],
-    row: Any,
+    row_holds: dict[str, str | None],
     hidden: frozenset[str],
 ) -> Iterator[Finding]:
-    value = row[column]
-    holds = redacted(value) if name in hidden else display_value(value)
+    holds = row_holds[name]
     if name not in said:
         yield Finding(
             "records", table, record, "a value the trail never recorded", name, None, holds
