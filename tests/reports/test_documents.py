@@ -151,6 +151,7 @@ def test_destruction_certificate_lists_what_went_and_the_witness_signature(
     assert "Certificate of destruction" in text
     for fact in (
         "DEST-XYZ-0001",
+        "Audit-trail anchor (ID:hash)",
         "destroyed at a facility",
         "Incineration at a licensed facility",
         "Zenith TE-2026-044",
