@@ -49,8 +49,7 @@ class TrailReplay:
         rows = self.records.setdefault(table, {})
         key = str(record)
         if action == INSERT:
-            values = json.loads(str(entry["new_value"]))
-            rows[key] = {name: values[name] for name in values}
+            rows[key] = json.loads(str(entry["new_value"]))
             return
         if key not in rows:
             self.updated_unborn.add((table, key))
