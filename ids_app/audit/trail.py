@@ -350,6 +350,12 @@ def _record_id(obj: object) -> str:
     return ",".join(str(part) for part in key)
 
 
+def insert_text(values: Mapping[str, str | None]) -> str:
+    """How an insert entry records a new row's values: ``verify`` writes a row the same
+    way and compares the two texts, so it must never change."""
+    return json.dumps(values, ensure_ascii=False, sort_keys=True)
+
+
 def _insert_draft(obj: object) -> EntryDraft:
     mapper = inspect(obj).mapper
     hidden = _redacted(obj)
@@ -362,7 +368,7 @@ def _insert_draft(obj: object) -> EntryDraft:
         action="insert",
         table_name=table_of(obj),
         record_id=_record_id(obj),
-        new_value=json.dumps(values, ensure_ascii=False, sort_keys=True),
+        new_value=insert_text(values),
     )
 
 

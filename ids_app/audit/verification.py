@@ -32,14 +32,20 @@ class Anchor:
         return f"{self.entry_id}:{self.hash}"
 
 
+# What the trail says one record became: the text of its insert entry while nothing has
+# changed it since (kept as text: a fraction of the memory of a dict, compared as text),
+# or each field's last value once an update has been replayed onto it.
+Recorded = str | dict[str, str | None]
+
+
 @dataclass
 class TrailReplay:
-    """What the trail says each record became: per table and record, each field's last value.
+    """What the trail says each record became, per table and record.
 
     ``updated_unborn`` names records the trail changed without ever recording their insert.
     """
 
-    records: dict[str, dict[str, dict[str, str | None]]] = field(default_factory=dict)
+    records: dict[str, dict[str, Recorded]] = field(default_factory=dict)
     updated_unborn: set[tuple[str, str]] = field(default_factory=set)
 
     def take(self, entry: RowMapping | Mapping[str, object]) -> None:
@@ -49,13 +55,17 @@ class TrailReplay:
         rows = self.records.setdefault(table, {})
         key = str(record)
         if action == INSERT:
-            rows[key] = json.loads(str(entry["new_value"]))
+            rows[key] = str(entry["new_value"])
             return
-        if key not in rows:
+        state = rows.get(key)
+        if state is None:
             self.updated_unborn.add((table, key))
-            rows[key] = {}
+            state = {}
+        elif isinstance(state, str):
+            state = json.loads(state)
+        rows[key] = state
         value = entry["new_value"]
-        rows[key][str(entry["field"])] = None if value is None else str(value)
+        state[str(entry["field"])] = None if value is None else str(value)
 
 
 @dataclass(frozen=True)
