@@ -169,16 +169,21 @@ class _RecordCheck:
         seen: set[str] = set()
         hidden = frozenset(getattr(mapper.class_, "__audit_redacted__", ()))
         columns = [(attr.key, attr.columns[0]) for attr in mapper.column_attrs]
-        keys = mapper.primary_key
-        rows = session.execute(select(table).execution_options(yield_per=BATCH)).mappings()
-        for row in rows:
+        names = [name for name, _column in columns]
+        secret = [name in hidden for name in names]
+        # Rows are read as plain tuples, in the mapped columns' order.
+        key_at = [
+            next(n for n, (_name, column) in enumerate(columns) if column is key)
+            for key in mapper.primary_key
+        ]
+        query = select(*(column for _name, column in columns))
+        for row in session.execute(query.execution_options(yield_per=BATCH)):
             self.checked += 1
-            record = ",".join(str(row[column]) for column in keys)
+            record = ",".join(str(row[n]) for n in key_at)
             seen.add(record)
             if (table.name, record) in self.signed:
-                values = {name: row[column] for name, column in columns}
                 self.signed_hashes[(table.name, record)] = content_hash_of(
-                    table.name, record, values, mapper
+                    table.name, record, dict(zip(names, row, strict=True)), mapper
                 )
             said = known.get(record)
             if said is None:
@@ -190,8 +195,8 @@ class _RecordCheck:
                 )
                 continue
             holds = {
-                name: redacted(row[column]) if name in hidden else _shown(row[column])
-                for name, column in columns
+                name: redacted(value) if hidden_value else _shown(value)
+                for name, value, hidden_value in zip(names, row, secret, strict=True)
             }
             if isinstance(said, str):  # never updated: the insert entry's own text
                 if insert_text(holds) == said:
