@@ -7,6 +7,7 @@ and exits non-zero.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -62,12 +63,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from ids_app.audit.verification import verify_chain
+    """Exit 0 when the record is intact, 1 with findings, 2 when it cannot be checked."""
+    from ids_app.audit.anchors import parse_anchor, read_anchors
+    from ids_app.audit.integrity import verify_database
+    from ids_app.migrations.schema import open_for_checking
 
-    db = open_database(args, allow_upgrade=False)
-    with db.read_session() as session:
-        report = verify_chain(session)
-    print(report.summary(), file=sys.stdout if report.intact else sys.stderr)
+    anchors = [parse_anchor(text) for text in args.anchor]
+    if args.anchors is not None:
+        anchors += read_anchors(Path(args.anchors))
+    db = open_for_checking(resolve_database_url(args.database))
+    try:
+        with db.read_session() as session:
+            report = verify_database(session, tuple(anchors))
+    finally:
+        db.dispose()
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+    else:
+        out = sys.stdout if report.intact else sys.stderr
+        for finding in report.findings:
+            print(finding.line(), file=out)
+        print(report.summary(), file=out)
     return 0 if report.intact else 1
 
 
@@ -269,11 +285,23 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "demo", parents=[common], help="build a demo database with seed users for each role"
     ).set_defaults(handler=cmd_demo)
-    commands.add_parser(
+    verify = commands.add_parser(
         "verify",
         parents=[common],
-        help="walk the audit trail's hash chain; exit 1 at the first break",
-    ).set_defaults(handler=cmd_verify)
+        help="prove the record intact, read-only: trail, records, signatures, guards "
+        "(exit 0 intact, 1 findings, 2 cannot check)",
+    )
+    verify.add_argument(
+        "--anchor",
+        action="append",
+        default=[],
+        metavar="ID:HASH",
+        help="a chain head kept outside the database (printed on reports, in the anchor "
+        "log); repeatable",
+    )
+    verify.add_argument("--anchors", metavar="FILE", help="an anchor log: check every anchor in it")
+    verify.add_argument("--json", action="store_true", help="print the findings as JSON")
+    verify.set_defaults(handler=cmd_verify)
     backup = commands.add_parser(
         "backup", parents=[common], help="online, consistent copy of a SQLite database"
     )

@@ -10,8 +10,10 @@ import getpass
 import os
 import sys
 
+from ids_app.audit.anchors import AnchorLogProblem, anchor_once_a_day
 from ids_app.config import resolve_database_url
 from ids_app.db import Database
+from ids_app.migrations.guards import check_guards
 from ids_app.migrations.schema import prepare_database
 
 PASSWORD_ENV = "IDS_PASSWORD"
@@ -25,6 +27,11 @@ def open_database(args: argparse.Namespace, *, allow_upgrade: bool = True) -> Da
     outcome = prepare_database(db, allow_upgrade=allow_upgrade and db.is_sqlite)
     if outcome.before != outcome.after:
         print(outcome.summary(), file=sys.stderr)
+    check_guards(db)  # never write to a database whose append-only triggers were removed
+    try:
+        anchor_once_a_day(db)
+    except AnchorLogProblem as problem:
+        print(f"ids-app: {problem}", file=sys.stderr)  # the work itself may go on
     return db
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event, make_url, text
 from sqlalchemy.engine import URL, Connection
@@ -122,7 +123,7 @@ def simulated_clock(at: dt.datetime) -> Iterator[None]:
         _simulated_now = before
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, read_only: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy, not the driver, open transactions, so writes can BEGIN IMMEDIATE.
@@ -131,7 +132,8 @@ def _configure_sqlite(engine: Engine) -> None:
         try:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode=WAL")
+            if not read_only:  # choosing the journal mode writes to the file
+                cursor.execute("PRAGMA journal_mode=WAL")
             # A signed record must survive a power cut: FULL syncs the WAL at each commit.
             cursor.execute("PRAGMA synchronous=FULL")
         finally:
@@ -143,6 +145,17 @@ def _configure_sqlite(engine: Engine) -> None:
         # waits instead of failing half-way when its snapshot turns stale.
         immediate = conn.get_execution_options().get("ids_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _refuse_writes_on_server(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        finally:
+            cursor.close()
+        dbapi_connection.commit()
 
 
 def _describe_url(url: URL) -> str:
@@ -168,11 +181,30 @@ def parse_database_url(text: str) -> URL:
     return url
 
 
-class Database:
-    """An open database: an engine plus the two kinds of session the app uses."""
+def _read_only_url(url: URL) -> URL:
+    """The same database, opened so that the driver itself refuses every write.
 
-    def __init__(self, url: str | URL, *, echo: bool = False) -> None:
+    SQLite is opened as a ``mode=ro`` URI: it never creates a missing file, nor writes to
+    an existing one. A server connection is set read-only as it connects.
+    """
+    if url.get_backend_name() != "sqlite":
+        return url
+    path = Path(url.database or "").expanduser().resolve()
+    return url.set(database=f"file:{quote(str(path))}").update_query_dict(
+        {"mode": "ro", "uri": "true"}
+    )
+
+
+class Database:
+    """An open database: an engine plus the two kinds of session the app uses.
+
+    ``read_only`` opens it for looking only (``ids-app verify``): the driver refuses any
+    write, so checking a file can never change, create or upgrade it.
+    """
+
+    def __init__(self, url: str | URL, *, echo: bool = False, read_only: bool = False) -> None:
         self.url = parse_database_url(url) if isinstance(url, str) else url
+        self.read_only = read_only
         if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
             folder = Path(self.url.database or "").expanduser().resolve().parent
             if not folder.is_dir():
@@ -183,7 +215,9 @@ class Database:
             # A pooled server connection may have died since its last use (a restart,
             # a network drop): pre-ping replaces it before an action starts.
             self.engine = create_engine(
-                self.url, echo=echo, pool_pre_ping=self.url.get_backend_name() != "sqlite"
+                _read_only_url(self.url) if read_only else self.url,
+                echo=echo,
+                pool_pre_ping=self.url.get_backend_name() != "sqlite",
             )
         except NoSuchModuleError:
             raise DatabaseProblem(
@@ -191,7 +225,9 @@ class Database:
                 "or postgresql+psycopg://user@host/dbname."
             ) from None
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, read_only=read_only)
+        elif read_only:
+            _refuse_writes_on_server(self.engine)
         import ids_app.models  # noqa: F401 (every table and the audit listener, before any session)
 
         self._write_engine = self.engine.execution_options(ids_write=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ids_app.db import Database
+from ids_app.migrations.append_only import postgresql_statements, sqlite_triggers
 
 
 def raw_sql(db: Database, *statements: str) -> None:
@@ -18,3 +19,11 @@ def drop_append_only(db: Database, table: str) -> None:
         raw_sql(db, f"DROP TRIGGER {table}_no_update", f"DROP TRIGGER {table}_no_delete")
     else:
         raw_sql(db, f"DROP TRIGGER {table}_append_only ON {table}")
+
+
+def restore_append_only(db: Database, table: str) -> None:
+    """Put the triggers back exactly as the migration made them (covering the forgery)."""
+    if db.is_sqlite:
+        raw_sql(db, *sqlite_triggers(table).values())
+    else:
+        raw_sql(db, postgresql_statements(table)[1])

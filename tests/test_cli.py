@@ -52,7 +52,9 @@ def test_verify_passes_then_names_a_tampered_entry(
         conn.execute("DROP TRIGGER audit_entry_no_update")
         conn.execute("UPDATE audit_entry SET username = 'someone-else' WHERE id = 4")
     assert main(["verify", "--database", demo_db]) == 1
-    assert "BROKEN at entry 4" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "chain: audit_entry record 4: its content was changed" in err
+    assert "audit_entry: its append-only trigger audit_entry_no_update is missing" in err
 
 
 def test_backup_makes_a_consistent_copy_and_never_overwrites(

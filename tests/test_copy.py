@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from ids_app.audit.integrity import verify_database
 from ids_app.audit.models import AuditEntry
 from ids_app.audit.verification import verify_chain
 from ids_app.cli import main
@@ -53,6 +54,8 @@ def test_copy_moves_every_record_and_the_chain_verifies(
             select(func.count()).select_from(LedgerEntry)
         )
         assert verify_chain(here).intact
+        report = verify_database(here)
+        assert report.intact, [finding.line() for finding in report.findings]
         copied_in = here.scalars(select(AuditEntry).where(AuditEntry.action == "copied_in")).one()
         assert "match the source" in (copied_in.new_value or "")
 

@@ -336,24 +336,43 @@ def _redacted(obj: object) -> frozenset[str]:
     return frozenset(getattr(obj, "__audit_redacted__", ()))
 
 
+def redacted(value: object) -> str:
+    """How a secret reads in the trail: hidden, but with a fingerprint of its value.
+
+    The SHA-256 of a password hash tells nothing about the password, yet lets ``verify``
+    prove that the stored secret is the one the trail recorded (a swapped hash is named).
+    """
+    shown = display_value(value)
+    if shown is None:
+        return REDACTED
+    return f"{REDACTED} {hashlib.sha256(shown.encode('utf-8')).hexdigest()[:32]}"
+
+
 def _record_id(obj: object) -> str:
     # The identity key is set only after the flush ends; the key columns are set by now.
     key = inspect(obj).mapper.primary_key_from_instance(obj)
     return ",".join(str(part) for part in key)
 
 
+def insert_text(values: Mapping[str, str | None]) -> str:
+    """How an insert entry records a new row's values: ``verify`` writes a row the same
+    way and compares the two texts, so it must never change."""
+    return json.dumps(values, ensure_ascii=False, sort_keys=True)
+
+
 def _insert_draft(obj: object) -> EntryDraft:
     mapper = inspect(obj).mapper
     hidden = _redacted(obj)
     values = {
-        attr.key: REDACTED if attr.key in hidden else display_value(getattr(obj, attr.key))
+        attr.key: redacted(value) if attr.key in hidden else display_value(value)
         for attr in mapper.column_attrs
+        for value in (getattr(obj, attr.key),)
     }
     return EntryDraft(
         action="insert",
         table_name=table_of(obj),
         record_id=_record_id(obj),
-        new_value=json.dumps(values, ensure_ascii=False, sort_keys=True),
+        new_value=insert_text(values),
     )
 
 
@@ -376,8 +395,8 @@ def _update_drafts(obj: object) -> list[EntryDraft]:
                 table_name=table_of(obj),
                 record_id=_record_id(obj),
                 field=attr.key,
-                old_value=REDACTED if secret else display_value(old),
-                new_value=REDACTED if secret else display_value(new),
+                old_value=redacted(old) if secret else display_value(old),
+                new_value=redacted(new) if secret else display_value(new),
             )
         )
     return drafts

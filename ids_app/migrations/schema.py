@@ -166,3 +166,39 @@ def prepare_database(db: Database, *, allow_upgrade: bool = True) -> SchemaOutco
         backup = backup_database(db, _backup_path(db, before))
     upgrade_to(db, "head")
     return SchemaOutcome(before, head, backup)
+
+
+def open_for_checking(url: str) -> Database:
+    """Open a database to look at it only (``ids-app verify``), or say why not.
+
+    Nothing is created, migrated or upgraded: the database is opened read-only, and a
+    missing or empty file, a file IDS Accountability did not make, or one from another
+    version is refused in one sentence.
+    """
+    db = Database(url, read_only=True)
+    if db.is_sqlite:
+        path = Path(db.url.database or "").expanduser().resolve()
+        if not path.is_file():
+            raise DatabaseProblem(f"There is no database file at {path}; check the path.")
+        if path.stat().st_size == 0:
+            raise DatabaseProblem(
+                f"{db.description} is empty: it is not an IDS Accountability database."
+            )
+    before, has_tables = _inspect_state(db)
+    if before is None:
+        holds = "holds tables it did not make" if has_tables else "holds no records"
+        raise DatabaseProblem(
+            f"{db.description} is not an IDS Accountability database (it {holds}); check the path."
+        )
+    if before not in _known_revisions():
+        raise DatabaseProblem(
+            f"{db.description} was made by a newer version of IDS Accountability "
+            f"(schema {before}); verify it with that version."
+        )
+    head = head_revision()
+    if before != head:
+        raise DatabaseProblem(
+            f"{db.description} is at schema {before}, not this version's {head}; verify it "
+            "with the version that wrote it, or upgrade a copy with `ids-app migrate` first."
+        )
+    return db

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from ids_app.audit.anchors import append_anchor, chain_head
 from ids_app.audit.trail import record_event
 from ids_app.db import Database, utc_now
 from ids_app.reports.binder import write_binder
@@ -72,6 +73,8 @@ def _publish(db: Database, actor: User, study_id: int, files: list[Staged]) -> N
         for target in published:
             target.unlink(missing_ok=True)
         raise
+    # The head that now includes this export's entry goes outside the database too.
+    append_anchor(db, f"export: {', '.join(item.target.name for item in files)}")
 
 
 @contextlib.contextmanager
@@ -85,8 +88,14 @@ def snapshot(db: Database) -> Iterator[Session]:
         yield session
 
 
-def _printing(actor: User) -> Printing:
-    return Printing(f"{actor.full_name}, {actor.role.label}", utc_now())
+def _printing(actor: User, session: Session) -> Printing:
+    """Who prints, when, and the chain head the snapshot in ``session`` stands on."""
+    anchor = chain_head(session)
+    return Printing(
+        f"{actor.full_name}, {actor.role.label}",
+        utc_now(),
+        str(anchor) if anchor is not None else "none yet",
+    )
 
 
 def _edition_text(edition: Edition) -> str:
@@ -121,8 +130,9 @@ def export_audit_binder(
             session, actor, protocol_number, period=period, unblinded=unblinded, steps=steps
         )
         study_id = get_study(session, protocol_number).id
+        printing = _printing(actor, session)
     with staged(target) as temporary:
-        pages = write_binder(record, _printing(actor), temporary)
+        pages = write_binder(record, printing, temporary)
         steps.step()
         detail = (
             f"audit binder, {_edition_text(record.edition)}, {record.period_text}, "
@@ -173,12 +183,13 @@ def export_sponsor_workbook(
             session, actor, protocol_number, period=period, unblinded=unblinded, steps=steps
         )
         study_id = get_study(session, protocol_number).id
+        printing = _printing(actor, session)
     if record.unblinded:
         target = marked(target, Edition.UNBLINDED.value)
     edition = _edition_text(record.edition)
     with contextlib.ExitStack() as files_on_disk:
         temporary = files_on_disk.enter_context(staged(target))
-        write_workbook(record, _printing(actor), temporary)
+        write_workbook(record, printing, temporary)
         steps.step()
         detail = (
             f"sponsor workbook, {edition}, {record.period_text}, data SHA-256 {record.data_hash}"
@@ -209,8 +220,9 @@ def export_destruction_certificate(
     with snapshot(db) as session:
         study, certificate = gather_certificate(session, actor, protocol_number, disposal_number)
         study_id = study.id
+        printing = _printing(actor, session)
     with staged(target) as temporary:
-        write_certificate(certificate, _printing(actor), temporary)
+        write_certificate(certificate, printing, temporary)
         detail = f"destruction certificate, disposal {certificate.disposal_number}"
         _publish(db, actor, study_id, [Staged(temporary, target, detail)])
     return target
@@ -224,8 +236,9 @@ def export_dispensing_label(
     with snapshot(db) as session:
         study, label = gather_label(session, actor, order_id, settings)
         study_id = study.id
+        printing = _printing(actor, session)
     with staged(target) as temporary:
-        write_label(label, settings, _printing(actor), temporary)
+        write_label(label, settings, printing, temporary)
         detail = (
             f"dispensing label, order {order_id}, "
             f"{'kit ' + label.kit_number if label.kit_number else label.dispense_number}, "
@@ -251,8 +264,9 @@ def export_monitor_visit_report(
     with snapshot(db) as session:
         visit = gather_monitor_visit(session, actor, protocol_number, period=period, steps=steps)
         study_id = get_study(session, protocol_number).id
+        printing = _printing(actor, session)
     with staged(target) as temporary:
-        write_monitor_visit(visit, _printing(actor), temporary)
+        write_monitor_visit(visit, printing, temporary)
         steps.step()
         detail = f"monitor-visit report, blinded edition, {visit.record.period_text}"
         _publish(db, actor, study_id, [Staged(temporary, target, detail)])

@@ -651,7 +651,13 @@ def _plain(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Printing:
-    """Who made a document and when: printed on it, kept out of the data hash."""
+    """Who made a document and when: printed on it, kept out of the data hash.
+
+    ``anchor`` is the audit chain's head (ID:HASH) the document was made from: printed on
+    it, it keeps a copy of the chain's state outside the database (``ids-app verify
+    --anchor``), so a chain re-computed after an edit no longer matches the paper.
+    """
 
     generated_by: str
     generated_at: dt.datetime
+    anchor: str = "none yet"

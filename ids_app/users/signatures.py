@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapper, Session
 
 from ids_app.audit.trail import Actor, acting_as, attribute_changes, display_value
 from ids_app.db import Base, table_of, utc_now
@@ -35,13 +37,17 @@ def content_hash(record: Base) -> str:
     state) by listing them in ``__signature_excludes__``.
     """
     table, key = record_key(record)
-    excluded = frozenset(getattr(record, "__signature_excludes__", ()))
-    values = {
-        attr.key: display_value(getattr(record, attr.key))
-        for attr in inspect(record).mapper.column_attrs
-        if attr.key not in excluded
-    }
-    payload = json.dumps([table, key, values], sort_keys=True, ensure_ascii=False)
+    mapper = inspect(record).mapper
+    return content_hash_of(
+        table, key, {attr.key: getattr(record, attr.key) for attr in mapper.column_attrs}, mapper
+    )
+
+
+def content_hash_of(table: str, key: str, values: Mapping[str, object], mapper: Mapper[Any]) -> str:
+    """:func:`content_hash` from a row's values by attribute name, as ``verify`` reads them."""
+    excluded = frozenset(getattr(mapper.class_, "__signature_excludes__", ()))
+    signed = {name: display_value(value) for name, value in values.items() if name not in excluded}
+    payload = json.dumps([table, key, signed], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 

@@ -30,7 +30,7 @@ def test_insert_is_recorded_with_who_when_and_values(db: Database, admin: User) 
     assert entry.at.tzinfo is not None
     values = json.loads(entry.new_value or "{}")
     assert values["full_name"] == "Alex Admin"
-    assert values["password_hash"] == "(not shown)"
+    assert values["password_hash"].startswith("(not shown) ")
 
 
 def test_update_records_field_old_new_and_reason(

@@ -21,6 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ids_app.audit.integrity import verify_database
 from ids_app.audit.models import AuditEntry
 from ids_app.audit.verification import verify_chain
 from ids_app.errors import IdsError
@@ -139,7 +140,13 @@ class LedgerWalk(RuleBasedStateMachine):
         self.disposals = 0
 
     def teardown(self) -> None:
-        databases.discard(self.db, self.db_name)
+        # After every run, the whole record verifies: no false finding from any workflow.
+        try:
+            with self.db.read_session() as session:
+                report = verify_database(session)
+            assert report.intact, [finding.line() for finding in report.findings]
+        finally:
+            databases.discard(self.db, self.db_name)
         shutil.rmtree(self.folder, ignore_errors=True)
 
     # -- helpers -----------------------------------------------------------------------

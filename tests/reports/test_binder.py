@@ -91,6 +91,7 @@ def test_cover_names_the_study_period_edition_maker_and_data_hash(blinded: Binde
         "BLINDED EDITION",
         "Terry Tech, Technician",
         blinded.result.data_hash,
+        "Audit-trail anchor (ID:hash)",
     ):
         assert fact in cover
     assert re.fullmatch(r"[0-9a-f]{64}", blinded.result.data_hash)

@@ -151,6 +151,7 @@ def test_destruction_certificate_lists_what_went_and_the_witness_signature(
     assert "Certificate of destruction" in text
     for fact in (
         "DEST-XYZ-0001",
+        "Audit-trail anchor (ID:hash)",
         "destroyed at a facility",
         "Incineration at a licensed facility",
         "Zenith TE-2026-044",
@@ -188,7 +189,8 @@ def test_monitor_visit_report_says_what_was_reviewed_found_and_signed(demo: Demo
         "Open items at the visit",
         "Morgan Monitor, Monitor — Verified —",
         "Monitor: name, signature and date",
-        "Audit trail intact",
+        "Record intact",
+        "Chain head (keep it as an anchor)",
         "BLINDED EDITION",
     ):
         assert fact in text, fact

@@ -173,6 +173,8 @@ def test_blinded_workbook_keeps_its_name_and_says_blinded(blinded: Exported) -> 
     summary = dict((row[0], row[1]) for row in blinded.rows("Summary")[1:] if row[0])
     assert summary["Edition"] == "BLINDED EDITION"
     assert re.fullmatch(r"[0-9a-f]{64}", summary["SHA-256 of the data"])
+    # The chain head it was made from, for `ids-app verify --anchor` (a copy off the database).
+    assert re.fullmatch(r"\d+:[0-9a-f]{64}", summary["Audit-trail anchor (ID:hash)"])
 
 
 def _da(path: Path) -> list[dict[str, str]]:

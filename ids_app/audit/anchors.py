@@ -1,0 +1,106 @@
+"""Anchors: the chain's head copied outside the database, where a forger cannot reach it.
+
+Anyone with the database file and this source can recompute every hash of an edited
+chain. An anchor (an entry id and its hash) written elsewhere when that entry was the
+head defeats it: the re-forged chain gives that entry another hash. The anchor log is a
+plain text file, one ``at<TAB>ID:HASH<TAB>why`` line each, appended at every export and
+once a day the app is used, in a folder the site chooses.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from ids_app.audit.models import AuditChainHead
+from ids_app.audit.trail import CHAIN_HEAD_ID
+from ids_app.audit.verification import Anchor
+from ids_app.config import data_dir, workstation_setting
+from ids_app.db import Database, utc_now
+from ids_app.errors import IdsError, InvalidInput
+
+ANCHOR = re.compile(r"\b(\d+):([0-9a-f]{64})\b")
+ANCHOR_DIR_ENV = "IDS_ANCHOR_DIR"
+LOG_SUFFIX = ".anchors.log"
+
+
+class AnchorLogProblem(IdsError):
+    """The anchor log could not be written; the record itself is unharmed."""
+
+
+def anchor_log_path(db: Database) -> Path:
+    """Where this database's anchors go: the folder the site chose (``IDS_ANCHOR_DIR``, or
+    Settings ``[anchors] folder``, ideally a share the workstation user may append to but
+    not rewrite), else beside the database file (a server's: the user's data folder)."""
+    if db.is_sqlite:
+        database = Path(db.url.database or "ids.sqlite").expanduser().resolve()
+        name, beside = database.name, database.parent
+    else:
+        name, beside = f"{db.url.host or 'server'}-{db.url.database or 'ids'}", data_dir()
+    chosen = os.environ.get(ANCHOR_DIR_ENV) or workstation_setting("anchors", "folder")
+    folder = Path(chosen).expanduser() if chosen else beside
+    return folder / f"{name}{LOG_SUFFIX}"
+
+
+def chain_head(session: Session) -> Anchor | None:
+    head = session.get(AuditChainHead, CHAIN_HEAD_ID)
+    return None if head is None or head.last_id == 0 else Anchor(head.last_id, head.last_hash)
+
+
+def append_anchor(db: Database, why: str) -> Anchor | None:
+    """Append the chain's current head to the anchor log, one line: when, ID:HASH, why."""
+    with db.read_session() as session:
+        anchor = chain_head(session)
+    if anchor is None:
+        return None
+    path = anchor_log_path(db)
+    line = f"{utc_now():%Y-%m-%dT%H:%M:%SZ}\t{anchor}\t{' '.join(why.split())}\n"
+    try:
+        with path.open("a", encoding="utf-8") as log:
+            log.write(line)
+    except OSError as error:
+        raise AnchorLogProblem(
+            f"The anchor log {path} could not be written ({error.strerror}); the records are "
+            "saved, but tell your IDS Accountability administrator."
+        ) from None
+    return anchor
+
+
+def anchor_once_a_day(db: Database) -> Anchor | None:
+    """Anchor the chain on the first use of the day (by the log's own dates, in UTC)."""
+    path = anchor_log_path(db)
+    today = f"{utc_now():%Y-%m-%d}"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        lines = []
+    except OSError:
+        lines = []  # unreadable: try to append, which says what is wrong
+    if lines and lines[-1].startswith(today):
+        return None
+    return append_anchor(db, "first use of the day")
+
+
+def parse_anchor(text: str) -> Anchor:
+    found = ANCHOR.fullmatch(text.strip())
+    if found is None:
+        raise InvalidInput(
+            f"'{text}' is not an anchor; give the entry id and its hash as ID:HASH "
+            "(64 hexadecimal digits), as printed on a report or in the anchor log."
+        )
+    return Anchor(int(found[1]), found[2])
+
+
+def read_anchors(path: Path) -> list[Anchor]:
+    """Every anchor in an anchor log (or any text holding ID:HASH anchors)."""
+    try:
+        text = path.expanduser().read_text(encoding="utf-8")
+    except OSError as error:
+        raise InvalidInput(f"Cannot read the anchor log {path}: {error.strerror}.") from None
+    anchors = [Anchor(int(found[1]), found[2]) for found in ANCHOR.finditer(text)]
+    if not anchors:
+        raise InvalidInput(f"{path} holds no anchors (ID:HASH); is it the anchor log?")
+    return anchors
