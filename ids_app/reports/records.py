@@ -590,6 +590,22 @@ class TemperatureRecord:
         return at_locations + self.transit
 
 
+# ``TemperatureMonitor.EXCURSION`` as a receipt records it.
+TRANSIT_ALARM = "excursion"
+
+
+@dataclass(frozen=True)
+class TransitAlarm:
+    """A shipment received with its temperature monitor in alarm, and the holds it opened."""
+
+    shipment: ShipmentInfo
+    holds: tuple[HoldRow, ...]
+
+    @property
+    def decisions(self) -> tuple[DecisionRow, ...]:
+        return tuple(d for h in self.holds for d in h.decisions)
+
+
 @dataclass(frozen=True)
 class StudyRecord:
     """Everything a study's binder and workbook hold, for one period and edition."""
@@ -621,6 +637,22 @@ class StudyRecord:
     @property
     def unblinded(self) -> bool:
         return self.edition is Edition.UNBLINDED
+
+    @property
+    def transit_alarms(self) -> tuple[TransitAlarm, ...]:
+        """Shipments whose temperature monitor showed an excursion at receipt, with no
+        logger file to judge it: the receipt itself is the evidence, and the transit
+        section must say so rather than "no excursion in transit"."""
+        judged = {x.shipment_number for x in self.temperature.transit}
+        return tuple(
+            TransitAlarm(
+                shipment,
+                tuple(h for h in self.holds if h.shipment_number == shipment.shipment_number),
+            )
+            for shipment in self.shipments
+            if shipment.temperature_monitor == TRANSIT_ALARM
+            and shipment.shipment_number not in judged
+        )
 
     @property
     def data_hash(self) -> str:

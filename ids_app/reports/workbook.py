@@ -21,9 +21,11 @@ from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 from ids_app.reports.common import held_summary, quantity
 from ids_app.reports.records import (
     AccountabilityRecord,
+    DecisionRow,
     ExcursionInfo,
     Printing,
     StudyRecord,
+    TransitAlarm,
 )
 
 SHEETS = (
@@ -759,6 +761,19 @@ def _excursion_values(x: ExcursionInfo) -> list[Any]:
     ]
 
 
+def _decision_values(d: DecisionRow | None) -> list[Any]:
+    if d is None:
+        return [None] * 6
+    return [
+        d.lot_number,
+        d.decision,
+        d.quantity,
+        d.sponsor_reference,
+        excel_time(d.decided_at),
+        d.signature,
+    ]
+
+
 def _excursions(book: Workbook, record: StudyRecord) -> None:
     """Every excursion at the study's locations and in transit: one row per signed
     decision, or one row while none is recorded."""
@@ -793,20 +808,41 @@ def _excursions(book: Workbook, record: StudyRecord) -> None:
     )
     for x in record.temperature.excursions:
         for d in x.decisions or (None,):
-            decision: list[Any] = (
-                [
-                    d.lot_number,
-                    d.decision,
-                    d.quantity,
-                    d.sponsor_reference,
-                    excel_time(d.decided_at),
-                    d.signature,
-                ]
-                if d is not None
-                else [None] * 6
-            )
-            sheet.row(_excursion_values(x) + decision)
+            sheet.row(_excursion_values(x) + _decision_values(d))
+    for alarm in record.transit_alarms:
+        for d in alarm.decisions or (None,):
+            sheet.row(_transit_alarm_values(alarm) + _decision_values(d))
     sheet.finish()
+
+
+def _transit_alarm_values(alarm: TransitAlarm) -> list[Any]:
+    """A receipt whose temperature monitor alarmed, with no logger file behind it: no
+    times or readings to give, only what the receipt and its holds say."""
+    shipment = alarm.shipment
+    holds = "; ".join(
+        f"Hold {h.hold_id}: {held_summary(h.held) or 'no further stock'}" for h in alarm.holds
+    )
+    awaiting = any(h.still_held for h in alarm.holds)
+    shown_by = "temperature monitor at receipt" + (f": {shipment.notes}" if shipment.notes else "")
+    return [
+        None,
+        "in transit",
+        shipment.shipment_number,
+        None,
+        None,
+        None,
+        "reported at receipt",
+        shown_by,
+        None,
+        None,
+        None,
+        None,
+        None,
+        holds or None,
+        _yes(awaiting),
+        None,
+        None,
+    ]
 
 
 def _discrepancies(book: Workbook, record: StudyRecord) -> None:

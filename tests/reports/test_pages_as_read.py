@@ -1,0 +1,55 @@
+"""What an auditor reads on the pages of the injectable study's binder and workbook:
+read back from the real PDF (pypdf) and the real xlsx (openpyxl)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+from ids_app.reports.exports import export_audit_binder, export_sponsor_workbook
+from tests.reports.conftest import INJECTABLE, Demo, pdf_pages
+
+
+@pytest.fixture(scope="module")
+def binder(demo: Demo) -> list[str]:
+    """The injectable study's binder, rendered once for the module."""
+    result = export_audit_binder(
+        demo.db, demo.user("pharm"), INJECTABLE, demo.folder / "XYZ-789 binder.pdf"
+    )
+    return pdf_pages(result.path)
+
+
+@pytest.fixture(scope="module")
+def workbook(demo: Demo) -> Path:
+    return export_sponsor_workbook(
+        demo.db, demo.user("pharm"), INJECTABLE, demo.folder / "XYZ-789.xlsx"
+    ).path
+
+
+def test_a_shipment_received_with_its_monitor_in_alarm_is_an_excursion_in_transit(
+    binder: list[str],
+) -> None:
+    transit = next(page for page in binder if "In transit" in page)
+    section = transit[transit.index("In transit") :]
+    assert "No excursion in transit" not in section
+    assert "Shipment ZB-0002, received 2026-" in section
+    assert "excursion shown by its temperature monitor" in section
+    assert "Logger alarm: 14 °C for 6 h in transit" in section
+    assert "Hold 2" in section
+    assert "Condemn, lot ZB2402, quantity 10" in section
+
+
+def test_the_workbooks_excursions_sheet_lists_the_alarmed_receipt(workbook: Path) -> None:
+    rows = list(load_workbook(workbook)["Excursions"].iter_rows(values_only=True))
+    headers = rows[0]
+    transit = [dict(zip(headers, row, strict=True)) for row in rows[1:] if row[2] == "ZB-0002"]
+    (row,) = transit
+    assert (row["Where"], row["Status"], row["Decision"]) == (
+        "in transit",
+        "reported at receipt",
+        "condemn",
+    )
+    assert "14 °C for 6 h" in row["Shown by"]
+    assert row["Stock held"].startswith("Hold 2: 10 vials")
