@@ -585,11 +585,20 @@ class TemperatureRecord:
         return any(location.logged for location in self.locations)
 
     @property
+    def shown_end(self) -> dt.datetime:
+        """The end a reader is shown: the last reading itself, not the instant after it
+        that closes the half-open span the figures are summed over."""
+        return self.end - AFTER_LAST_READING if self.ends_at_last_reading else self.end
+
+    @property
     def excursions(self) -> tuple[ExcursionInfo, ...]:
         at_locations = tuple(x for loc in self.locations for x in loc.excursions)
         return at_locations + self.transit
 
 
+# An open period's temperature figures stop one second after its last reading, so that
+# reading is inside the half-open [start, end) that storage sums over.
+AFTER_LAST_READING = dt.timedelta(seconds=1)
 # ``TemperatureMonitor.EXCURSION`` as a receipt records it.
 TRANSIT_ALARM = "excursion"
 

@@ -711,7 +711,7 @@ def _temperature(book: Workbook, record: StudyRecord) -> None:
                 loc.range_min_c,
                 loc.range_max_c,
                 excel_time(loc.start),
-                excel_time(loc.end),
+                excel_time(record.temperature.shown_end),
                 loc.reading_count,
                 sum(s.count for s in loc.sources if s.source == "manual"),
                 sum(s.count for s in loc.sources if s.source == "logger"),

@@ -3,13 +3,18 @@ read back from the real PDF (pypdf) and the real xlsx (openpyxl)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook  # type: ignore[import-untyped]
+from sqlalchemy import func, select
 
 from ids_app.reports.exports import export_audit_binder, export_sponsor_workbook
-from tests.reports.conftest import INJECTABLE, Demo, pdf_pages
+from ids_app.reports.workbook import excel_time
+from ids_app.storage.models import TemperatureReading
+from tests.reports.conftest import INJECTABLE, ORAL, Demo, pdf_pages
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +58,30 @@ def test_the_workbooks_excursions_sheet_lists_the_alarmed_receipt(workbook: Path
     )
     assert "14 °C for 6 h" in row["Shown by"]
     assert row["Stock held"].startswith("Hold 2: 10 vials")
+
+
+def _sheet(path: Path, name: str) -> list[dict[str, Any]]:
+    rows = list(load_workbook(path)[name].iter_rows(values_only=True))
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
+def test_the_temperature_period_ends_at_the_last_reading_not_a_second_after(
+    demo: Demo, workbook: Path
+) -> None:
+    with demo.db.read_session() as session:
+        last = session.scalar(select(func.max(TemperatureReading.taken_at)))
+    assert last is not None
+    for row in _sheet(workbook, "Temperature"):
+        if row["Readings"]:
+            assert row["To"] == excel_time(last)
+
+
+def test_a_study_without_readings_still_covers_its_months_not_one_instant(demo: Demo) -> None:
+    path = export_sponsor_workbook(
+        demo.db, demo.user("pharm"), ORAL, demo.folder / "ABC-123.xlsx"
+    ).path
+    rows = _sheet(path, "Temperature")
+    assert rows
+    for row in rows:
+        assert row["Readings"] == 0
+        assert row["To"] - row["From"] > dt.timedelta(days=90)
