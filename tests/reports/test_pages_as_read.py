@@ -3,6 +3,7 @@ read back from the real PDF (pypdf) and the real xlsx (openpyxl)."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -85,3 +86,23 @@ def test_a_study_without_readings_still_covers_its_months_not_one_instant(demo: 
     for row in rows:
         assert row["Readings"] == 0
         assert row["To"] - row["From"] > dt.timedelta(days=90)
+
+
+def test_every_cdisc_return_row_names_the_visit_it_came_back_at(demo: Demo) -> None:
+    result = export_sponsor_workbook(
+        demo.db,
+        demo.user("pharm"),
+        ORAL,
+        demo.folder / "ABC-123 for DA.xlsx",
+        cdisc_out=demo.folder / "ABC-123 DA.csv",
+    )
+    assert result.cdisc_path is not None
+    with result.cdisc_path.open(encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
+    dispensed = {(r["USUBJID"], r["DADTC"]): r["VISIT"] for r in rows if r["DATESTCD"] == "DISPAMT"}
+    returned = [r for r in rows if r["DATESTCD"] == "RETAMT"]
+    assert returned
+    for row in returned:
+        # Brought back to the visit that gave the next supply.
+        assert row["VISIT"] == dispensed.get((row["USUBJID"], row["DADTC"]), "UNSCHEDULED")
+        assert row["VISIT"]
