@@ -78,6 +78,17 @@ def excel_time(moment: dt.datetime | None) -> dt.datetime | None:
     return None if moment is None else moment.astimezone().replace(tzinfo=None)
 
 
+def print_setup(sheet: Any, *, title_rows: str | None = None, one_page: bool = False) -> None:
+    """Landscape, as wide as the paper, the header row again on every printed page; so an
+    inspector's printout reads like the screen, not 86 portrait pages cut into strips."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 1 if one_page else 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    if title_rows is not None:
+        sheet.print_title_rows = title_rows
+
+
 class SheetWriter:
     """Writes one table sheet: header, typed rows, a totals row; freezes and filters it."""
 
@@ -89,6 +100,7 @@ class SheetWriter:
         for index, column in enumerate(self.columns, start=1):
             self.sheet.column_dimensions[get_column_letter(index)].width = column.width
         self.sheet.freeze_panes = "A2"
+        print_setup(self.sheet, title_rows="1:1")
         self.sheet.append([self._cell(c.header, style="header") for c in self.columns])
 
     def letter(self, header: str) -> str:
@@ -272,6 +284,7 @@ def _summary(
         sheet.column_dimensions[letter].width = 14
     sheet.column_dimensions["B"].width = 34
     sheet.freeze_panes = "A2"
+    print_setup(sheet, one_page=True)
     edition = record.edition.label.upper()
     if record.unblinded:
         edition += ": shows treatment arms; for unblinded staff only"

@@ -106,3 +106,18 @@ def test_every_cdisc_return_row_names_the_visit_it_came_back_at(demo: Demo) -> N
         # Brought back to the visit that gave the next supply.
         assert row["VISIT"] == dispensed.get((row["USUBJID"], row["DADTC"]), "UNSCHEDULED")
         assert row["VISIT"]
+
+
+def test_the_workbook_prints_landscape_to_the_papers_width_with_its_headers_on_each_page(
+    workbook: Path,
+) -> None:
+    book = load_workbook(workbook)
+    for sheet in book.worksheets:
+        assert sheet.page_setup.orientation == "landscape", sheet.title
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage, sheet.title
+        assert sheet.page_setup.fitToWidth == 1, sheet.title
+        if sheet.title == "Summary":
+            assert sheet.page_setup.fitToHeight == 1  # the Summary on one page
+        else:
+            assert sheet.page_setup.fitToHeight == 0  # as many pages long as it needs
+            assert sheet.print_title_rows == "$1:$1"
