@@ -12,9 +12,16 @@ import pytest
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 from sqlalchemy import func, select
 
-from ids_app.reports.exports import export_audit_binder, export_sponsor_workbook
+from ids_app.inventory.models import DispenseOrder, OrderState
+from ids_app.reports.exports import (
+    export_audit_binder,
+    export_dispensing_label,
+    export_sponsor_workbook,
+)
+from ids_app.reports.labels import LabelSettings
 from ids_app.reports.workbook import excel_time
 from ids_app.storage.models import TemperatureReading
+from ids_app.studies.services import get_study
 from tests.reports.conftest import INJECTABLE, ORAL, Demo, pdf_pages
 
 
@@ -121,3 +128,24 @@ def test_the_workbook_prints_landscape_to_the_papers_width_with_its_headers_on_e
         else:
             assert sheet.page_setup.fitToHeight == 0  # as many pages long as it needs
             assert sheet.print_title_rows == "$1:$1"
+
+
+def test_an_infusion_label_gives_the_dose_and_its_cycle_as_a_pharmacist_writes_it(
+    demo: Demo,
+) -> None:
+    with demo.db.read_session() as session:
+        study = get_study(session, INJECTABLE)
+        order = session.scalars(
+            select(DispenseOrder)
+            .where(DispenseOrder.study_id == study.id, DispenseOrder.state == OrderState.DISPENSED)
+            .order_by(DispenseOrder.id.desc())
+        ).first()
+    assert order is not None
+    settings = LabelSettings("Investigational Drug Service", "(555) 010-0100")
+    path = export_dispensing_label(
+        demo.db, demo.user("tech"), order.id, demo.folder / "infusion label.pdf", settings
+    )
+    (text,) = pdf_pages(path)
+    assert "For infusion by the study team: 2 vials every 21 days." in text
+    assert "2/21" not in text
+    assert "vial a day" not in text
