@@ -622,6 +622,7 @@ class StudyRecord:
     study: StudyInfo
     edition: Edition
     period_label: str
+    period_phrase: str
     period_text: str
     as_of: dt.date
     products: tuple[ProductInfo, ...]

@@ -16,6 +16,7 @@ from ids_app.inventory.models import DispenseOrder, OrderState
 from ids_app.reports.exports import (
     export_audit_binder,
     export_dispensing_label,
+    export_monitor_visit_report,
     export_sponsor_workbook,
 )
 from ids_app.reports.labels import LabelSettings
@@ -149,3 +150,22 @@ def test_an_infusion_label_gives_the_dose_and_its_cycle_as_a_pharmacist_writes_i
     assert "For infusion by the study team: 2 vials every 21 days." in text
     assert "2/21" not in text
     assert "vial a day" not in text
+
+
+def test_the_contents_say_the_binder_covers_the_whole_record_as_a_sentence(
+    binder: list[str],
+) -> None:
+    assert "Every section covers the whole record, up to " in binder[1]
+    assert "covers Whole record" not in binder[1]
+
+
+def test_the_monitor_visit_reports_signing_lines_never_stand_alone_on_a_page(
+    demo: Demo,
+) -> None:
+    path = export_monitor_visit_report(
+        demo.db, demo.user("monitor"), ORAL, demo.folder / "ABC-123 monitor visit.pdf"
+    )
+    pages = pdf_pages(path)
+    (signing,) = [page for page in pages if "Monitor: name, signature and date" in page]
+    # The monitor's signatures, or at least their last rows, share the page with the lines.
+    assert "Morgan Monitor, Monitor — Verified —" in signing
