@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook  # type: ignore[import-untyped]
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from ids_app.inventory.models import DispenseOrder, OrderState
@@ -23,16 +25,20 @@ from ids_app.reports.labels import LabelSettings
 from ids_app.reports.workbook import excel_time
 from ids_app.storage.models import TemperatureReading
 from ids_app.studies.services import get_study
-from tests.reports.conftest import INJECTABLE, ORAL, Demo, pdf_pages
+from tests.reports.conftest import INJECTABLE, ORAL, Demo, flat, pdf_pages
 
 
 @pytest.fixture(scope="module")
-def binder(demo: Demo) -> list[str]:
+def binder_path(demo: Demo) -> Path:
     """The injectable study's binder, rendered once for the module."""
-    result = export_audit_binder(
+    return export_audit_binder(
         demo.db, demo.user("pharm"), INJECTABLE, demo.folder / "XYZ-789 binder.pdf"
-    )
-    return pdf_pages(result.path)
+    ).path
+
+
+@pytest.fixture(scope="module")
+def binder(binder_path: Path) -> list[str]:
+    return pdf_pages(binder_path)
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +175,36 @@ def test_the_monitor_visit_reports_signing_lines_never_stand_alone_on_a_page(
     (signing,) = [page for page in pages if "Monitor: name, signature and date" in page]
     # The monitor's signatures, or at least their last rows, share the page with the lines.
     assert "Morgan Monitor, Monitor — Verified —" in signing
+
+
+def _darf_pages(path: Path) -> list[str]:
+    """The accountability record's pages, as extracted, line breaks kept."""
+    pages = [page.extract_text() for page in PdfReader(path).pages]
+    return [page for page in pages if "Line Date Transaction" in flat(page)]
+
+
+def test_every_page_of_the_accountability_record_says_which_agent_it_is(
+    binder_path: Path,
+) -> None:
+    pages = _darf_pages(binder_path)
+    assert len(pages) >= 2  # a continuation page to prove it on
+    for page in pages:
+        head = flat(page)[: flat(page).index("Line Date Transaction")]
+        for fact in (
+            "NAME OF INSTITUTION Investigational Drug Service",
+            "PROTOCOL NUMBER XYZ-789",
+            "AGENT NAME Zelumab",
+            "DOSE FORM AND STRENGTH vial for infusion, 100 mg/10 mL",
+            "RECORD Control record",
+        ):
+            assert fact in head, (fact, head)
+
+
+def test_the_accountability_record_never_breaks_a_lot_or_its_expiry_mid_value(
+    binder_path: Path,
+) -> None:
+    text = "\n".join(_darf_pages(binder_path))
+    assert "lot ZB2401" in text
+    assert "(exp. 2027-06-02)" in text
+    assert not re.search(r"\blot\s*\n\s*ZB24", text)
+    assert "(exp.\n" not in text
