@@ -208,3 +208,36 @@ def test_the_accountability_record_never_breaks_a_lot_or_its_expiry_mid_value(
     assert "(exp. 2027-06-02)" in text
     assert not re.search(r"\blot\s*\n\s*ZB24", text)
     assert "(exp.\n" not in text
+
+
+def _audit_pages(path: Path) -> list[Any]:
+    return [
+        page
+        for page in PdfReader(path).pages
+        if "# When User Action Record Field" in flat(page.extract_text())
+    ]
+
+
+def test_the_audit_extract_names_people_and_kits_in_whole_words_at_a_readable_size(
+    binder_path: Path,
+) -> None:
+    pages = _audit_pages(binder_path)
+    assert pages
+    text = " ".join(flat(page.extract_text()) for page in pages)
+    # A dispense's verification reads with the pharmacist's name, not "verified_by_id 3".
+    assert re.search(r"dispense order \d+ verified by — Jane Roe", text)
+    assert "ordered by: Terry Tech" in text
+    assert "lot: ZB2401" in text
+    for column_name in ("verified_by_id", "kit_id", "lot_id", "user_id", "location_id"):
+        assert column_name not in text
+    sizes: list[float] = []
+
+    def measure(text: str, cm: Any, tm: Any, font: Any, size: float) -> None:
+        if text.strip():
+            sizes.append(size * tm[3] * cm[3])
+
+    for page in pages:
+        page.extract_text(visitor_text=measure)
+    body = [size for size in sizes if size > 7.5]  # the page's running texts are 7 pt
+    assert len(body) > 0.9 * len(sizes)
+    assert round(min(body), 2) >= 8
