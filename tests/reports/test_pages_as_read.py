@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from ids_app.inventory.models import DispenseOrder, OrderState
 from ids_app.reports.exports import (
     export_audit_binder,
+    export_destruction_certificate,
     export_dispensing_label,
     export_monitor_visit_report,
     export_sponsor_workbook,
@@ -241,3 +242,19 @@ def test_the_audit_extract_names_people_and_kits_in_whole_words_at_a_readable_si
     body = [size for size in sizes if size > 7.5]  # the page's running texts are 7 pt
     assert len(body) > 0.9 * len(sizes)
     assert round(min(body), 2) >= 8
+
+
+def test_the_destruction_certificate_carries_the_performers_electronic_signature(
+    demo: Demo,
+) -> None:
+    path = export_destruction_certificate(
+        demo.db, demo.user("pharm"), INJECTABLE, "DEST-XYZ-0001", demo.folder / "DEST-XYZ.pdf"
+    )
+    text = " ".join(pdf_pages(path))
+    assert re.search(
+        r"Performed by \(electronic signature, 21 CFR 11\.50\) Terry Tech, Technician — "
+        r"Performed — 2026-\d\d-\d\d \d\d:\d\d",
+        text,
+    )
+    assert "Witness (electronic signature, 21 CFR 11.50) Sam Lee, Pharmacist — Witnessed" in text
+    assert "on paper" not in text
