@@ -411,6 +411,7 @@ def _monitor_visit(t: Timeline, demo: Demo) -> None:
             sponsor_authorization="Acme letter 2026-ABC-17",
             performed_on=t.day(day + 2),
             items=items,
+            performer_password=demo.password("tech"),
             witness_username="pharm2",
             witness_password=demo.password("pharm2"),
         )
@@ -566,6 +567,7 @@ def _excursions(t: Timeline, demo: Demo, expiry: dt.date) -> None:
                     10,
                 )
             ],
+            performer_password=demo.password("tech"),
             witness_username="pharm2",
             witness_password=demo.password("pharm2"),
         )

@@ -82,6 +82,9 @@ class DestructionCertificate:
     courier: str | None
     tracking_number: str | None
     performed_by: str
+    # None for a disposal recorded before the performer signed electronically: its
+    # certificate keeps a line to sign on paper.
+    performer_signature: str | None
     witness_signature: str
     lines: tuple[CertificateLine, ...]
 
@@ -205,6 +208,7 @@ def dispose(
     sponsor_authorization: str,
     performed_on: dt.date,
     items: list[DisposalItem],
+    performer_password: str,
     witness_username: str,
     witness_password: str,
     courier: str | None = None,
@@ -212,8 +216,10 @@ def dispose(
 ) -> Disposal:
     """Destroy stock or send it back to the sponsor, as the sponsor authorized (312.59).
 
-    The witness, another active user, signs at the same workstation with their own
-    password; a wrong password is refused and kept on record, and nothing is disposed.
+    The person who performs it signs with their password, and the witness, another active
+    user, signs at the same workstation with theirs: both are electronic signatures on the
+    certificate (21 CFR 11.50). A wrong password is refused and kept on record, and nothing
+    is disposed.
     """
     require(session, actor, Action.DESTROY, study=study)
     number = _required(disposal_number, "disposal number")
@@ -268,6 +274,7 @@ def dispose(
         tracking_number=(tracking_number or "").strip() or None,
     )
     session.add(disposal)
+    sign_record(session, actor.username, performer_password, SignatureMeaning.PERFORMED, disposal)
     sign_record(session, witness.username, witness_password, SignatureMeaning.WITNESSED, disposal)
     entry_kind, end = (
         (EntryKind.RETURN_TO_SPONSOR, Place(StockState.RETURNED_TO_SPONSOR))
@@ -369,18 +376,24 @@ def _kits_with_verified_return(study_id: int) -> Select[int | None]:
 def destruction_certificate(
     session: Session, disposal: Disposal, tz: dt.tzinfo | None = None
 ) -> DestructionCertificate:
-    """The certificate's content; the witness's signature is shown only while it holds
-    for the disposal as recorded (21 CFR 11.70)."""
-    signature = next(
-        (
-            signature
-            for signature in signatures_of(session, disposal)
-            if signature.meaning is SignatureMeaning.WITNESSED
-            and signature.user_id == disposal.witness_id
-            and signature_holds(signature, disposal)
-        ),
-        None,
-    )
+    """The certificate's content; the signatures are shown only while they hold for the
+    disposal as recorded (21 CFR 11.70)."""
+    signatures = signatures_of(session, disposal)
+
+    def signed(meaning: SignatureMeaning, user_id: int) -> Signature | None:
+        return next(
+            (
+                signature
+                for signature in signatures
+                if signature.meaning is meaning
+                and signature.user_id == user_id
+                and signature_holds(signature, disposal)
+            ),
+            None,
+        )
+
+    signature = signed(SignatureMeaning.WITNESSED, disposal.witness_id)
+    performer = signed(SignatureMeaning.PERFORMED, disposal.performed_by_id)
     if signature is None:
         raise IdsError(
             f"Disposal {disposal.disposal_number} has no valid witness signature: the record "
@@ -408,6 +421,7 @@ def destruction_certificate(
         courier=disposal.courier,
         tracking_number=disposal.tracking_number,
         performed_by=session.get_one(User, disposal.performed_by_id).full_name,
+        performer_signature=manifestation(performer, tz) if performer is not None else None,
         witness_signature=manifestation(signature, tz),
         lines=tuple(
             CertificateLine(

@@ -9,6 +9,7 @@ already half the code).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from sqlalchemy import String, and_, cast, literal, or_, select
@@ -22,6 +23,7 @@ from ids_app.inventory.models import (
     HoldDecision,
     Kit,
     LedgerEntry,
+    Location,
     Lot,
     PackingListLine,
     PhysicalCount,
@@ -34,7 +36,7 @@ from ids_app.reports.period import Period
 from ids_app.reports.records import AuditRow
 from ids_app.studies.blinding import ARM_HIDDEN
 from ids_app.studies.models import Arm, Prescriber, Product, Study, StudyStaff, Subject
-from ids_app.users.models import Signature
+from ids_app.users.models import Signature, User
 
 ARM_FIELD = "arm_id"
 SIGNED_TABLES = ("dispense_order", "subject_return", "hold_decision", "disposal")
@@ -89,18 +91,83 @@ def study_records(study_id: int) -> dict[str, Any]:
     return records
 
 
-def _readable(value: str | None) -> str | None:
+# What a reference field's id stands for, as a reader knows it.
+Names = dict[str, dict[str, str]]
+USER_FIELD = re.compile(r"(^user_id$|_by_id$)")
+
+
+def field_name(field: str) -> str:
+    """ "verified_by_id" → "verified by", "occurred_at" → "occurred at": whole words an
+    inspector reads (and a narrow column wraps between), not a database column."""
+    return field.removesuffix("_id").replace("_", " ")
+
+
+def reference_names(session: Session, study: Study) -> Names:
+    """For each reference field, its ids as names: people, kit and lot numbers, places."""
+    sid = study.id
+    users = {str(u.id): u.full_name for u in session.scalars(select(User))}
+    places = {str(loc.id): loc.name for loc in session.scalars(select(Location))}
+    products = {str(p.id): p.description for p in study.products}
+    names: Names = {
+        "kit_id": {
+            str(k.id): k.kit_number for k in session.scalars(select(Kit).where(Kit.study_id == sid))
+        },
+        "lot_id": {
+            str(lot.id): lot.lot_number
+            for lot in session.scalars(
+                select(Lot)
+                .join(Product, Product.id == Lot.product_id)
+                .where(Product.study_id == sid)
+            )
+        },
+        "location_id": places,
+        "from_location_id": places,
+        "to_location_id": places,
+        "product_id": products,
+        "subject_id": {
+            str(s.id): s.subject_code
+            for s in session.scalars(select(Subject).where(Subject.study_id == sid))
+        },
+        "prescriber_id": {
+            str(p.id): p.name
+            for p in session.scalars(select(Prescriber).where(Prescriber.study_id == sid))
+        },
+        "shipment_id": {
+            str(s.id): s.shipment_number
+            for s in session.scalars(select(Shipment).where(Shipment.study_id == sid))
+        },
+        "study_id": {str(sid): study.protocol_number},
+    }
+    return names | {"users": users}
+
+
+def _named(names: Names, field: str, value: Any) -> Any:
+    """A reference id as the name it stands for; any other value as written."""
+    if value is None:
+        return None
+    table = names["users"] if USER_FIELD.search(field) else names.get(field)
+    return table.get(str(value), value) if table is not None else value
+
+
+def _readable(value: str | None, field: str | None, names: Names) -> str | None:
     """An inserted record's values (JSON in the trail) as "field: value; …", leaving out
-    the fields that were empty, so the extract stays readable (the trail keeps them)."""
-    if value is None or not value.startswith("{"):
-        return value
+    the fields that were empty, so the extract stays readable (the trail keeps them);
+    reference ids as names."""
+    if value is None:
+        return None
+    if not value.startswith("{"):
+        return str(_named(names, field, value)) if field is not None else value
     try:
         fields = json.loads(value)
     except ValueError:
         return value
     if not isinstance(fields, dict):
         return value
-    return "; ".join(f"{key}: {item}" for key, item in fields.items() if item is not None)
+    return "; ".join(
+        f"{field_name(key)}: {_named(names, key, item)}"
+        for key, item in fields.items()
+        if item is not None
+    )
 
 
 def _mask_fields(value: str | None) -> str | None:
@@ -117,7 +184,9 @@ def _mask_fields(value: str | None) -> str | None:
     return value
 
 
-def _shown(entry: AuditEntry, blinder: Blinder) -> tuple[str | None, str | None, str | None]:
+def _shown(
+    entry: AuditEntry, blinder: Blinder, names: Names
+) -> tuple[str | None, str | None, str | None]:
     """(old, new, reason) as this edition may show them."""
     old, new, reason = entry.old_value, entry.new_value, entry.reason
     if blinder.hides:
@@ -129,7 +198,7 @@ def _shown(entry: AuditEntry, blinder: Blinder) -> tuple[str | None, str | None,
             old = _mask_fields(old)
         old, new = blinder.record_value(old), blinder.record_value(new)
         reason = blinder.text(reason)
-    return _readable(old), _readable(new), reason
+    return _readable(old, entry.field, names), _readable(new, entry.field, names), reason
 
 
 def audit_rows(
@@ -148,17 +217,18 @@ def audit_rows(
     if period.ends is not None:
         query = query.where(AuditEntry.at < period.ends)
     rows = []
+    names = reference_names(session, study)
     for entry in session.scalars(query.order_by(AuditEntry.id)):
-        old, new, reason = _shown(entry, blinder)
+        old, new, reason = _shown(entry, blinder, names)
         rows.append(
             AuditRow(
                 entry_id=entry.id,
                 at=entry.at,
                 username=entry.username,
                 action=entry.action,
-                table_name=entry.table_name,
+                table_name=field_name(entry.table_name),
                 record_id=entry.record_id,
-                field=entry.field,
+                field=None if entry.field is None else field_name(entry.field),
                 old_value=old,
                 new_value=new,
                 reason=reason,

@@ -50,27 +50,28 @@ SECTIONS = (
 
 
 # Widths (mm on a landscape page, scaled to fit) of the accountability record's columns:
-# each header word must fit its column at 6.5 pt.
+# each header word must fit its column at 6.5 pt, and a line number (up to 5 digits),
+# patient ID, kit number and lot at 7 pt without breaking mid-value.
 DARF_WIDTHS = {
-    "Line": 6,
+    "Line": 8,
     "Date": 16.5,
-    "Transaction": 34,
-    "Patient ID": 11,
-    "Patient initials": 11,
-    "Dose": 20,
-    "Kit": 9,
+    "Transaction": 36,
+    "Patient ID": 12,
+    "Patient initials": 10,
+    "Dose": 24,
+    "Kit": 11,
     "Arm": 12,
-    "Manufacturer and lot number": 23.5,
-    "Quantity received": 12.5,
-    "Quantity dispensed": 13.5,
-    "Other (±)": 10,
-    "Balance forward": 11.5,
-    "New balance": 11,
-    "Returned by patient": 12,
-    "Returns out": 11,
-    "Returns held apart": 11,
-    "Recorder's initials": 14.5,
-    "Signatures": 17,
+    "Manufacturer and lot number": 34,
+    "Quantity received": 11,
+    "Quantity dispensed": 12.5,
+    "Other (±)": 9,
+    "Balance forward": 10.5,
+    "New balance": 10.5,
+    "Returned by patient": 12.5,
+    "Returns out": 10.5,
+    "Returns held apart": 10,
+    "Recorder's initials": 12.5,
+    "Signatures": 16,
 }
 
 

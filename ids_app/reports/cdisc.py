@@ -5,8 +5,9 @@ one row per finding per subject, DASEQ unique within each subject, DATESTCD at m
 characters and DATEST at most 40 (DOMAIN.md). Amounts are in dose units (tablets, vials),
 which is what a compliance check needs. No arm is ever written: DA carries none.
 
-A return row leaves VISIT empty: the record keeps the date a return came back, not the
-visit it came back at; DAREFID (the kit or dispense number) ties it to its dispense.
+A return row's VISIT is the visit it came back at: the subject's visit with a dispense on
+the day of the return (a subject brings the old kit to the visit that gives the next), else
+UNSCHEDULED; DAREFID (the kit or dispense number) ties it to its dispense.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ DA_COLUMNS = (
 )
 DISPENSED = ("DISPAMT", "Dispensed Amount")
 RETURNED = ("RETAMT", "Returned Amount")
+# CDISC's visit name for a return not brought to a dispensing visit.
+UNSCHEDULED = "Unscheduled"
 CATEGORY = "STUDY MEDICATION"
 
 
@@ -72,7 +75,7 @@ class DaRow:
             str(self.amount),
             self.amount,
             unit,
-            self.visit.upper() if self.test is DISPENSED else "",
+            self.visit.upper(),
             self.day.isoformat(),
         ]
 
@@ -99,6 +102,9 @@ def da_rows(record: StudyRecord) -> list[list[str | int]]:
                 1,
             )
         )
+    visit_on_day = {
+        (d.subject_code, d.dispensed_at.astimezone().date()): d.visit for d in record.dispensing
+    }
     for r in record.returns:
         usubjid = f"{studyid}-{r.subject_code}"
         refid = r.kit_number or dispensed_ref.get(r.order_id) or dispense_id(r.order_id)
@@ -110,7 +116,7 @@ def da_rows(record: StudyRecord) -> list[list[str | int]]:
                 RETURNED,
                 r.units_counted,
                 r.dose_unit,
-                r.visit,
+                visit_on_day.get((r.subject_code, r.returned_on), UNSCHEDULED),
                 r.returned_on,
                 0,
             )

@@ -783,6 +783,7 @@ def gather_study_record(
         study=_study_info(study),
         edition=edition,
         period_label=period.label(as_of),
+        period_phrase=period.phrase(as_of),
         period_text=period.text(as_of),
         as_of=as_of,
         products=tuple(product_info(p) for p in study.products),

@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import os
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -124,6 +125,14 @@ def _directions(product: Product, amount: int) -> str:
         count = int(per_day)
         times = "once" if count == 1 else f"{count} times"
         return f"Take 1 {product.dose_unit} {times} a day, as directed by the study team."
+    if per_day < 1:
+        # "2 vials every 21 days", as a pharmacist writes a cycle, never "2/21 vial a day".
+        rate = Fraction(per_day).limit_denominator(1000)
+        dose = quantity(rate.numerator, product.dose_unit)
+        every = "every day" if rate.denominator == 1 else f"every {rate.denominator} days"
+        if "infusion" in product.dosage_form.lower():
+            return f"For infusion by the study team: {dose} {every}."
+        return f"Take {dose} {every}, as directed by the study team."
     return (
         f"{quantity(amount, product.unit)} for {product.days_supply} days "
         f"({rate_text(per_day)} {product.dose_unit} a day), as directed by the study team."

@@ -65,5 +65,11 @@ class Period:
         first = "the study's start" if self.first is None else f"{self.first:%Y-%m-%d}"
         return f"{first} to {(self.last or today):%Y-%m-%d}"
 
+    def phrase(self, today: dt.date) -> str:
+        """How a sentence says it: "… covers the whole record, up to 2026-12-04"."""
+        if self.is_whole_record:
+            return f"the whole record, up to {today:%Y-%m-%d}"
+        return f"the period {self.label(today)}"
+
 
 WHOLE_RECORD = Period()

@@ -585,9 +585,34 @@ class TemperatureRecord:
         return any(location.logged for location in self.locations)
 
     @property
+    def shown_end(self) -> dt.datetime:
+        """The end a reader is shown: the last reading itself, not the instant after it
+        that closes the half-open span the figures are summed over."""
+        return self.end - AFTER_LAST_READING if self.ends_at_last_reading else self.end
+
+    @property
     def excursions(self) -> tuple[ExcursionInfo, ...]:
         at_locations = tuple(x for loc in self.locations for x in loc.excursions)
         return at_locations + self.transit
+
+
+# An open period's temperature figures stop one second after its last reading, so that
+# reading is inside the half-open [start, end) that storage sums over.
+AFTER_LAST_READING = dt.timedelta(seconds=1)
+# ``TemperatureMonitor.EXCURSION`` as a receipt records it.
+TRANSIT_ALARM = "excursion"
+
+
+@dataclass(frozen=True)
+class TransitAlarm:
+    """A shipment received with its temperature monitor in alarm, and the holds it opened."""
+
+    shipment: ShipmentInfo
+    holds: tuple[HoldRow, ...]
+
+    @property
+    def decisions(self) -> tuple[DecisionRow, ...]:
+        return tuple(d for h in self.holds for d in h.decisions)
 
 
 @dataclass(frozen=True)
@@ -597,6 +622,7 @@ class StudyRecord:
     study: StudyInfo
     edition: Edition
     period_label: str
+    period_phrase: str
     period_text: str
     as_of: dt.date
     products: tuple[ProductInfo, ...]
@@ -621,6 +647,22 @@ class StudyRecord:
     @property
     def unblinded(self) -> bool:
         return self.edition is Edition.UNBLINDED
+
+    @property
+    def transit_alarms(self) -> tuple[TransitAlarm, ...]:
+        """Shipments whose temperature monitor showed an excursion at receipt, with no
+        logger file to judge it: the receipt itself is the evidence, and the transit
+        section must say so rather than "no excursion in transit"."""
+        judged = {x.shipment_number for x in self.temperature.transit}
+        return tuple(
+            TransitAlarm(
+                shipment,
+                tuple(h for h in self.holds if h.shipment_number == shipment.shipment_number),
+            )
+            for shipment in self.shipments
+            if shipment.temperature_monitor == TRANSIT_ALARM
+            and shipment.shipment_number not in judged
+        )
 
     @property
     def data_hash(self) -> str:

@@ -22,6 +22,7 @@ from ids_app.inventory.quarantine import held_stock
 from ids_app.reports.common import hold_entries, put_on_hold
 from ids_app.reports.period import local_midnight
 from ids_app.reports.records import (
+    AFTER_LAST_READING,
     ExcursionHoldInfo,
     ExcursionInfo,
     ExposedDispense,
@@ -44,9 +45,6 @@ from ids_app.storage.report import (
 if TYPE_CHECKING:
     from ids_app.reports.gather import Lookups
 
-# An open period stops one second after its last reading, so that reading is inside the
-# half-open [start, end) that storage sums over, and stands for one second, not for days.
-AFTER_LAST_READING = dt.timedelta(seconds=1)
 # MKT to 0.01 °C, as docs/temperature-logs.md works it: enough for a stability judgement,
 # and the data hash does not hang on the last bit of a floating-point sum.
 MKT_DIGITS = 2
@@ -72,8 +70,12 @@ def temperature_period(
     if ends is not None and ends <= utc_now():
         return start, ends, False
     latest = last_reading_at(session, locations, start, ends) if locations else None
-    end = max(start, latest + AFTER_LAST_READING) if latest is not None else start
-    return start, end, True
+    if latest is None:
+        # Nothing recorded: the section still covers the study's months, up to the start
+        # of the day its stock is counted (a date already in the record, so the hash holds
+        # all day), not one instant at its first entry.
+        return start, max(start, local_midnight(today())), False
+    return start, max(start, latest + AFTER_LAST_READING), True
 
 
 def _mkt(value: float | None) -> float | None:

@@ -22,9 +22,11 @@ from ids_app.reports.cells import Formula, cell_value
 from ids_app.reports.common import held_summary, quantity
 from ids_app.reports.records import (
     AccountabilityRecord,
+    DecisionRow,
     ExcursionInfo,
     Printing,
     StudyRecord,
+    TransitAlarm,
 )
 
 SHEETS = (
@@ -83,6 +85,17 @@ def excel_time(moment: dt.datetime | None) -> dt.datetime | None:
     return None if moment is None else moment.astimezone().replace(tzinfo=None)
 
 
+def print_setup(sheet: Any, *, title_rows: str | None = None, one_page: bool = False) -> None:
+    """Landscape, as wide as the paper, the header row again on every printed page; so an
+    inspector's printout reads like the screen, not 86 portrait pages cut into strips."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 1 if one_page else 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    if title_rows is not None:
+        sheet.print_title_rows = title_rows
+
+
 class SheetWriter:
     """Writes one table sheet: header, typed rows, a totals row; freezes and filters it."""
 
@@ -94,6 +107,7 @@ class SheetWriter:
         for index, column in enumerate(self.columns, start=1):
             self.sheet.column_dimensions[get_column_letter(index)].width = column.width
         self.sheet.freeze_panes = "A2"
+        print_setup(self.sheet, title_rows="1:1")
         self.sheet.append([self._cell(c.header, style="header") for c in self.columns])
 
     def letter(self, header: str) -> str:
@@ -277,6 +291,7 @@ def _summary(
         sheet.column_dimensions[letter].width = 14
     sheet.column_dimensions["B"].width = 34
     sheet.freeze_panes = "A2"
+    print_setup(sheet, one_page=True)
     edition = record.edition.label.upper()
     if record.unblinded:
         edition += ": shows treatment arms; for unblinded staff only"
@@ -718,7 +733,7 @@ def _temperature(book: Workbook, record: StudyRecord) -> None:
                 loc.range_min_c,
                 loc.range_max_c,
                 excel_time(loc.start),
-                excel_time(loc.end),
+                excel_time(record.temperature.shown_end),
                 loc.reading_count,
                 sum(s.count for s in loc.sources if s.source == "manual"),
                 sum(s.count for s in loc.sources if s.source == "logger"),
@@ -768,6 +783,19 @@ def _excursion_values(x: ExcursionInfo) -> list[Any]:
     ]
 
 
+def _decision_values(d: DecisionRow | None) -> list[Any]:
+    if d is None:
+        return [None] * 6
+    return [
+        d.lot_number,
+        d.decision,
+        d.quantity,
+        d.sponsor_reference,
+        excel_time(d.decided_at),
+        d.signature,
+    ]
+
+
 def _excursions(book: Workbook, record: StudyRecord) -> None:
     """Every excursion at the study's locations and in transit: one row per signed
     decision, or one row while none is recorded."""
@@ -802,20 +830,41 @@ def _excursions(book: Workbook, record: StudyRecord) -> None:
     )
     for x in record.temperature.excursions:
         for d in x.decisions or (None,):
-            decision: list[Any] = (
-                [
-                    d.lot_number,
-                    d.decision,
-                    d.quantity,
-                    d.sponsor_reference,
-                    excel_time(d.decided_at),
-                    d.signature,
-                ]
-                if d is not None
-                else [None] * 6
-            )
-            sheet.row(_excursion_values(x) + decision)
+            sheet.row(_excursion_values(x) + _decision_values(d))
+    for alarm in record.transit_alarms:
+        for d in alarm.decisions or (None,):
+            sheet.row(_transit_alarm_values(alarm) + _decision_values(d))
     sheet.finish()
+
+
+def _transit_alarm_values(alarm: TransitAlarm) -> list[Any]:
+    """A receipt whose temperature monitor alarmed, with no logger file behind it: no
+    times or readings to give, only what the receipt and its holds say."""
+    shipment = alarm.shipment
+    holds = "; ".join(
+        f"Hold {h.hold_id}: {held_summary(h.held) or 'no further stock'}" for h in alarm.holds
+    )
+    awaiting = any(h.still_held for h in alarm.holds)
+    shown_by = "temperature monitor at receipt" + (f": {shipment.notes}" if shipment.notes else "")
+    return [
+        None,
+        "in transit",
+        shipment.shipment_number,
+        None,
+        None,
+        None,
+        "reported at receipt",
+        shown_by,
+        None,
+        None,
+        None,
+        None,
+        None,
+        holds or None,
+        _yes(awaiting),
+        None,
+        None,
+    ]
 
 
 def _discrepancies(book: Workbook, record: StudyRecord) -> None:

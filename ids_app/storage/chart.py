@@ -1,4 +1,4 @@
-"""A location's temperature chart as SVG text: readings, the allowed band, excursions shaded.
+"""A location's temperature chart as SVG text: readings, the allowed band, excursions hatched.
 
 Pure Python and standard library, no Qt: the binder embeds the text in its HTML
 (WeasyPrint draws inline SVG) and a screen can show it with QSvgRenderer. Times are
@@ -24,9 +24,18 @@ from ids_app.storage.queries import excursions_at
 
 Point = tuple[dt.datetime, float]
 
+# Printed in black and white the chart must still read: the readings a dark solid line,
+# the allowed band a pale plain fill between dark dashed limits, an excursion hatched
+# with a dark outline and never narrower than MIN_EXCURSION_WIDTH, however short.
 READINGS_COLOUR = "#1f4e79"
 BAND_COLOUR = "#2e7d32"
+BAND_FILL_OPACITY = "0.10"
+LIMIT_COLOUR = "#1b5e20"
+LIMIT_DASHES = "7 4"
 EXCURSION_COLOUR = "#c62828"
+EXCURSION_FILL_OPACITY = "0.12"
+HATCH_SPACING = 5.0
+MIN_EXCURSION_WIDTH = 6.0
 AXIS_COLOUR = "#444444"
 GRID_COLOUR = "#dddddd"
 FONT = "DejaVu Sans, Arial, Helvetica, sans-serif"
@@ -140,23 +149,26 @@ def render_svg(
     parts.append(
         f'<rect class="band" x="{_number(left)}" y="{_number(y_of(high))}" '
         f'width="{_number(right - left)}" height="{_number(y_of(low) - y_of(high))}" '
-        f'fill="{BAND_COLOUR}" fill-opacity="0.12"/>'
+        f'fill="{BAND_COLOUR}" fill-opacity="{BAND_FILL_OPACITY}"/>'
     )
     for limit in (low, high):
         parts.append(
             f'<line class="limit" x1="{_number(left)}" x2="{_number(right)}" '
-            f'y1="{_number(y_of(limit))}" y2="{_number(y_of(limit))}" stroke="{BAND_COLOUR}" '
-            'stroke-dasharray="5 3" stroke-width="1"/>'
+            f'y1="{_number(y_of(limit))}" y2="{_number(y_of(limit))}" stroke="{LIMIT_COLOUR}" '
+            f'stroke-dasharray="{LIMIT_DASHES}" stroke-width="1.6"/>'
         )
     for started, ended in data.excursions:
         if ended < data.start or started > data.end:
             continue
         x1, x2 = x_of(started), x_of(ended)
-        parts.append(
-            f'<rect class="excursion" x="{_number(x1)}" y="{_number(top)}" '
-            f'width="{_number(max(x2 - x1, 2.0))}" height="{_number(bottom - top)}" '
-            f'fill="{EXCURSION_COLOUR}" fill-opacity="0.18"/>'
-        )
+        if x2 - x1 < MIN_EXCURSION_WIDTH:
+            # A 3-hour excursion in a 4-month chart is under a pixel: widen it about its
+            # middle, within the plot, so it is seen (the table below gives its times).
+            middle = min(
+                max((x1 + x2) / 2, left + MIN_EXCURSION_WIDTH / 2), right - MIN_EXCURSION_WIDTH / 2
+            )
+            x1, x2 = middle - MIN_EXCURSION_WIDTH / 2, middle + MIN_EXCURSION_WIDTH / 2
+        parts.extend(_excursion_bar(x1, x2, top, bottom))
     tick = y_min
     while tick <= y_max + step / 1000:
         y = y_of(tick)
@@ -218,13 +230,44 @@ def render_svg(
     return "\n".join(parts) + "\n"
 
 
+def _hatch(x1: float, x2: float, top: float, bottom: float) -> list[str]:
+    """Diagonal lines filling a rectangle, computed rather than an SVG <pattern>: the
+    screen's QSvgRenderer (SVG Tiny) draws no patterns."""
+    width, height = x2 - x1, bottom - top
+    lines = []
+    k = HATCH_SPACING / 2
+    while k < width + height:
+        # The line u + v = k in the rectangle's own coordinates (u across, v down).
+        u_start, u_end = max(0.0, k - height), min(width, k)
+        lines.append(
+            f'<line x1="{_number(x1 + u_start)}" y1="{_number(top + k - u_start)}" '
+            f'x2="{_number(x1 + u_end)}" y2="{_number(top + k - u_end)}" '
+            f'stroke="{EXCURSION_COLOUR}" stroke-width="0.9"/>'
+        )
+        k += HATCH_SPACING
+    return lines
+
+
+def _excursion_bar(
+    x1: float, x2: float, top: float, bottom: float, css_class: str = "excursion"
+) -> list[str]:
+    """An excursion: a pale fill, hatched, outlined; unlike the band in any print."""
+    return [
+        f'<rect class="{css_class}" x="{_number(x1)}" y="{_number(top)}" '
+        f'width="{_number(x2 - x1)}" height="{_number(bottom - top)}" '
+        f'fill="{EXCURSION_COLOUR}" fill-opacity="{EXCURSION_FILL_OPACITY}" '
+        f'stroke="{EXCURSION_COLOUR}" stroke-width="1"/>',
+        *_hatch(x1, x2, top, bottom),
+    ]
+
+
 def _legend(right: float, low: float, high: float) -> list[str]:
     """Readings, band and excursion keys, laid out right-aligned above the plot."""
     y = 32
     items = [
         ("line", READINGS_COLOUR, "Readings"),
-        ("box", BAND_COLOUR, f"Allowed {low:g} to {high:g} °C"),
-        ("box", EXCURSION_COLOUR, "Excursion"),
+        ("band", BAND_COLOUR, f"Allowed {low:g} to {high:g} °C"),
+        ("excursion", EXCURSION_COLOUR, "Excursion"),
     ]
     widths = [22 + CHARACTER_WIDTH * len(label) + 14 for _, _, label in items]
     x = right - sum(widths)
@@ -235,11 +278,19 @@ def _legend(right: float, low: float, high: float) -> list[str]:
                 f'<line x1="{_number(x)}" x2="{_number(x + 16)}" y1="{y - 4}" y2="{y - 4}" '
                 f'stroke="{colour}" stroke-width="1.5"/>'
             )
-        else:
+        elif kind == "band":
             parts.append(
                 f'<rect x="{_number(x + 2)}" y="{y - 9}" width="14" height="10" '
-                f'fill="{colour}" fill-opacity="0.3"/>'
+                f'fill="{colour}" fill-opacity="{BAND_FILL_OPACITY}"/>'
             )
+            for edge in (y - 9, y + 1):
+                parts.append(
+                    f'<line x1="{_number(x + 2)}" x2="{_number(x + 16)}" y1="{edge}" '
+                    f'y2="{edge}" stroke="{LIMIT_COLOUR}" stroke-dasharray="3 2" '
+                    'stroke-width="1.6"/>'
+                )
+        else:
+            parts.extend(_excursion_bar(x + 2, x + 16, y - 9, y + 1, "key"))
         parts.append(_text(x + 22, y, label))
         x += width
     return parts

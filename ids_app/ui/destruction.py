@@ -241,7 +241,7 @@ class DestructionTab(StudyTab):
         courier, tracking = self.courier.text(), self.tracking.text()
         user, db, study_id = self.ws.user, self.ws.db, self.study.id
 
-        def sign(witness: str, password: str) -> str:
+        def sign(own_password: str, witness: str, password: str) -> str:
             with db.unit_of_work() as session:
                 disposal = dispose(
                     session,
@@ -253,6 +253,7 @@ class DestructionTab(StudyTab):
                     sponsor_authorization=authorization,
                     performed_on=performed_on,
                     items=items,
+                    performer_password=own_password,
                     witness_username=witness,
                     witness_password=password,
                     courier=courier or None,
@@ -266,9 +267,10 @@ class DestructionTab(StudyTab):
             what=(
                 f"{kind.value.capitalize()}: disposal {number.strip() or '(no number yet)'}, "
                 f"{lines} line{'' if lines == 1 else 's'} performed by {user.full_name} on "
-                f"{performed_on:%Y-%m-%d}. The witness, another person, signs here with their "
-                "own user name and password."
+                f"{performed_on:%Y-%m-%d}. {user.full_name} signs with their password; the "
+                "witness, another person, signs here with their own user name and password."
             ),
+            performer=user.full_name,
             sign=sign,
             parent=self,
         )

@@ -112,7 +112,9 @@ class SignatureDialog(FormDialog):
 
 
 class WitnessDialog(FormDialog):
-    """A second person signs at the same workstation with their own name and password."""
+    """The person who performs an act and a witness sign it together at the same
+    workstation: the performer with their password, the witness with their own name and
+    password. ``sign(performer_password, witness_username, witness_password)``."""
 
     signed = Signal(object)
 
@@ -121,21 +123,32 @@ class WitnessDialog(FormDialog):
         db: Database,
         *,
         what: str,
-        sign: Callable[[str, str], Any],
+        performer: str,
+        sign: Callable[[str, str, str], Any],
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(
             db,
-            title="Witness signature",
-            heading="Witness: sign with your own account",
+            title="Performer and witness signatures",
+            heading="Sign: the person who performs it, then the witness",
             intro=what,
-            accept_text="Sign as witness",
+            accept_text="Sign",
             reject_text="Cancel",
             parent=parent,
         )
         self.setObjectName("witnessDialog")
         self._sign = sign
         self.result_value: Any = None
+        self.performer_password_field = password_field()
+        self.performer_password_field.setObjectName("performerPassword")
+        self.form.addRow(f"{performer}'s password", self.performer_password_field)
+        self.form.addRow(
+            "",
+            hint_label(
+                f"{performer}'s signature will read: {performer}, <role> — Performed — "
+                "<date and time>."
+            ),
+        )
         self.username_field = QLineEdit()
         self.username_field.setObjectName("witnessUsername")
         self.password_field = password_field()
@@ -147,29 +160,32 @@ class WitnessDialog(FormDialog):
         self.form.addRow("Witness user name", self.username_field)
         self.form.addRow("Witness password", self.password_field)
         self.form.addRow("", self.manifestation_label)
-        self.username_field.setFocus()
+        self.performer_password_field.setFocus()
 
     def accept(self) -> None:
         self.clear_error()
+        own = self.performer_password_field.text()
         username, password = self.username_field.text(), self.password_field.text()
         result = attempt(
             self,
             self.db,
-            "signing as witness",
-            lambda: self._sign(username, password) or True,
+            "signing as performer and witness",
+            lambda: self._sign(own, username, password) or True,
             show_refusal=self._refused,
         )
         if result is None:
             return
         self.result_value = result
+        self.performer_password_field.clear()
         self.password_field.clear()
         self.signed.emit(result)
         super().accept()
 
     def _refused(self, message: str) -> None:
+        self.performer_password_field.clear()
         self.password_field.clear()
         self.show_error(message)
-        self.password_field.setFocus()
+        self.performer_password_field.setFocus()
 
 
 class ReasonDialog(FormDialog):

@@ -31,6 +31,7 @@ class SignatureMeaning(enum.StrEnum):
     REVIEWED = "reviewed"
     APPROVED = "approved"
     AUTHORED = "authored"
+    PERFORMED = "performed"
 
 
 class User(Base):

@@ -137,6 +137,7 @@ def _dispose(
     number: str = "D-001",
     witness: str = "pharm",
     witness_password: str = PASSWORD,
+    performer_password: str = PASSWORD,
     courier: str | None = None,
     tracking: str | None = None,
     performed_on: dt.date = TODAY,
@@ -152,6 +153,7 @@ def _dispose(
             sponsor_authorization="Acme destruction authorization DA-17",
             performed_on=performed_on,
             items=items,
+            performer_password=performer_password,
             witness_username=witness,
             witness_password=witness_password,
             courier=courier,
@@ -179,8 +181,8 @@ def test_a_verified_returned_kit_is_destroyed_with_a_witness(
         (entry,) = session.scalars(
             select(LedgerEntry).where(LedgerEntry.disposal_id == disposal.id)
         ).all()
-        (signature,) = session.scalars(
-            select(Signature).where(Signature.record_table == "disposal")
+        performed, witnessed = session.scalars(
+            select(Signature).where(Signature.record_table == "disposal").order_by(Signature.id)
         ).all()
     assert (entry.kind, entry.from_state, entry.to_state, entry.to_location_id) == (
         EntryKind.DESTROY,
@@ -189,7 +191,12 @@ def test_a_verified_returned_kit_is_destroyed_with_a_witness(
         None,
     )
     assert entry.reference == "Acme destruction authorization DA-17"
-    assert (signature.meaning, signature.user_id) == (
+    # The technician who destroyed it signs, then the witness (21 CFR 11.50).
+    assert (performed.meaning, performed.user_id) == (
+        SignatureMeaning.PERFORMED,
+        example.people.tech.id,
+    )
+    assert (witnessed.meaning, witnessed.user_id) == (
         SignatureMeaning.WITNESSED,
         example.people.pharm.id,
     )
@@ -276,6 +283,21 @@ def test_witness_must_be_an_active_user(db: Database, example: Example) -> None:
     before = _count(db, LedgerEntry)
     with pytest.raises(InvalidInput, match="Sam Lee's account is deactivated"):
         _dispose(db, example, [_kit_item(db, "1007", example.returns, RETURNED)], witness="pharm2")
+    assert _nothing_written(db, before)
+
+
+def test_the_performer_signs_with_their_own_password_or_nothing_is_disposed(
+    db: Database, example: Example
+) -> None:
+    _returned_kit(db, example, "1007", verify=True)
+    before = _count(db, LedgerEntry)
+    with pytest.raises(SignInRefused, match="password is wrong"):
+        _dispose(
+            db,
+            example,
+            [_kit_item(db, "1007", example.returns, RETURNED)],
+            performer_password="wrong-pass-1",
+        )
     assert _nothing_written(db, before)
 
 

@@ -429,6 +429,7 @@ class LedgerWalk(RuleBasedStateMachine):
                         row.lot_id, row.kit_id, row.location_id or 0, row.state, row.quantity
                     )
                 ],
+                performer_password=PASSWORD,
                 witness_username="pharm2",
                 witness_password=PASSWORD,
                 courier="World Courier" if to_sponsor else None,

@@ -176,7 +176,7 @@ def test_blinded_binder_names_no_arm_on_any_page(demo: Demo, blinded: Binder) ->
             assert name not in without(page, allowed), f"page {number} shows arm {name}"
     # The note a technician typed on held stock is masked, not dropped.
     assert flat(HELD_NOTE.replace("Placebo", "[arm hidden]")) in blinded.text
-    assert "arm_id: [arm hidden]" in blinded.text
+    assert "arm: [arm hidden]" in blinded.text
 
 
 def test_unblinded_binder_shows_each_kits_arm(unblinded: Binder) -> None:

@@ -229,7 +229,7 @@ def test_the_workbook_has_temperature_and_excursion_sheets_with_typed_cells(
     shelf = rows[SHELF]
     assert (shelf["Range low (°C)"], shelf["Range high (°C)"]) == (20, 25)
     assert shelf["From"] == excel_time(record.temperature.start)
-    assert shelf["To"] == excel_time(record.temperature.end)
+    assert shelf["To"] == excel_time(record.temperature.shown_end)
     assert isinstance(shelf["From"], dt.datetime)
     assert shelf["From"].tzinfo is None  # Excel has no zones: local time, as the screens
     assert shelf["Readings"] == logged.shelf.logger_readings + 7

@@ -282,6 +282,7 @@ def test_a_destruction_certificate_masks_typed_arms_for_a_blinded_reader_only(
             sponsor_authorization=AUTHORIZATION,
             performed_on=today(),
             items=[DisposalItem(kit.lot_id, kit.id, typed.returns.id, StockState.RETURNED, 1)],
+            performer_password=PASSWORD,
             witness_username="pharm",
             witness_password=PASSWORD,
         )

@@ -10,7 +10,13 @@ import pytest
 
 from ids_app.db import Database
 from ids_app.inventory.models import Location
-from ids_app.storage.chart import ChartData, location_chart, nice_step, render_svg
+from ids_app.storage.chart import (
+    MIN_EXCURSION_WIDTH,
+    ChartData,
+    location_chart,
+    nice_step,
+    render_svg,
+)
 from tests.factories import Example, make_example
 from tests.storage.chart_sample import DOCS_CHART, sample_chart
 from tests.storage.support import at, import_log, later, write_log
@@ -100,3 +106,54 @@ def test_the_chart_in_the_docs_is_the_current_rendering_of_the_sample() -> None:
     assert DOCS_CHART.read_text(encoding="utf-8") == sample_chart(), (
         "docs/temperature-chart.svg is stale: run .venv/bin/python -m tests.storage.chart_sample"
     )
+
+
+def _grey(colour: str) -> float:
+    """The colour's luminance (0 black, 1 white), as a black-and-white printer sees it."""
+    red, green, blue = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    return 0.299 * red + 0.587 * green + 0.114 * blue
+
+
+def test_a_three_hour_excursion_in_four_months_prints_as_a_hatched_bar_not_a_hairline() -> None:
+    end = START + dt.timedelta(days=120)
+    excursion = (START + dt.timedelta(days=50), START + dt.timedelta(days=50, hours=3))
+    svg = render_svg(
+        ChartData(
+            "Satellite fridge",
+            START,
+            end,
+            (2.0, 8.0),
+            _hours((0, 5.0), (24 * 120, 5.0)),
+            excursions=[excursion],
+        )
+    )
+    root = _parse(svg)
+    (bar,) = _classed(root, "rect", "excursion")
+    x, width = float(bar.get("x", 0)), float(bar.get("width", 0))
+    assert width >= MIN_EXCURSION_WIDTH
+    assert _grey(bar.get("stroke", "#ffffff")) < 0.4  # outlined dark
+    hatching = [
+        line
+        for line in root.iter(f"{SVG}line")
+        if x - 0.1 <= float(line.get("x1", -1)) <= x + width + 0.1
+        and line.get("stroke") == bar.get("stroke")
+        and line.get("y1") != line.get("y2")
+    ]
+    assert len(hatching) >= 10
+
+
+def test_the_allowed_limits_are_dark_dashed_lines_and_the_band_is_pale() -> None:
+    root = _parse(
+        render_svg(
+            ChartData("Shelf", START, START + dt.timedelta(hours=12), (2.0, 8.0), _hours((0, 5.0)))
+        )
+    )
+    limits = _classed(root, "line", "limit")
+    assert len(limits) == 2
+    for limit in limits:
+        assert limit.get("stroke-dasharray")
+        assert _grey(limit.get("stroke", "#ffffff")) < 0.4
+        assert float(limit.get("stroke-width", 0)) >= 1.5
+    (band,) = _classed(root, "rect", "band")
+    # Pale: the band's ink is a tenth of its colour, so the hatched excursion stands out.
+    assert float(band.get("fill-opacity", 1)) <= 0.15

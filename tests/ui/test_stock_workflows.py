@@ -25,6 +25,8 @@ from ids_app.ui.returns import ReturnsTab
 from ids_app.ui.signature import ReasonDialog, SignatureDialog, SignedReasonDialog, WitnessDialog
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.transfers import TransfersTab
+from ids_app.users.models import SignatureMeaning
+from ids_app.users.signatures import signatures_of
 from tests.ui.conftest import PASSWORDS, WindowOpener
 from tests.ui.workflows import returned_kit, scanner_types, study_id
 
@@ -160,11 +162,14 @@ def test_destruction_is_witnessed_at_the_same_workstation(
     tab.dispose_button.click()
     witness = tab.dialog
     assert isinstance(witness, WitnessDialog)
+    # The technician who performs it signs too, with their own password.
+    qtbot.keyClicks(witness.performer_password_field, "demo-tech")
     qtbot.keyClicks(witness.username_field, "pharm2")
     qtbot.keyClicks(witness.password_field, "wrong-password")
     witness.accept_button.click()
     assert witness.isVisible()
     assert witness.error_text == "The password is wrong (4 attempts left before the account locks)."
+    qtbot.keyClicks(witness.performer_password_field, "demo-tech")
     qtbot.keyClicks(witness.password_field, "demo-pharm2")
     with qtbot.waitSignal(witness.signed):
         witness.accept_button.click()
@@ -172,9 +177,14 @@ def test_destruction_is_witnessed_at_the_same_workstation(
     assert tab.history.rows[0].witness.startswith("Sam Lee, Pharmacist — Witnessed")
     assert tab.stock.rows == []
     with window.db.read_session() as session:
-        assert session.scalars(
+        disposal = session.scalars(
             select(Disposal).where(Disposal.disposal_number == "DEST-ABC-0002")
         ).one()
+        meanings = [(s.printed_name, s.meaning) for s in signatures_of(session, disposal)]
+    assert meanings == [
+        ("Terry Tech", SignatureMeaning.PERFORMED),
+        ("Sam Lee", SignatureMeaning.WITNESSED),
+    ]
 
 
 def test_monitor_verifies_a_destruction_with_a_signature(

@@ -202,6 +202,7 @@ def _build(db: Database, folder: Path) -> World:
             sponsor_authorization="Acme letter 2026-11",
             performed_on=TODAY,
             items=[DisposalItem(kit.lot_id, kit.id, ex.returns.id, StockState.RETURNED, 1)],
+            performer_password=PASSWORD,
             witness_username="pharm2",
             witness_password=PASSWORD,
         ).id
@@ -599,6 +600,7 @@ SERVICES: dict[str, tuple[Action, Attempt]] = {
                     w.ids["lot"], w.ids["kit_1011"], w.example.shelf.id, StockState.CONDEMNED, 1
                 )
             ],
+            performer_password=PASSWORD,
             witness_username=_other(u, w),
             witness_password=PASSWORD,
         ),
