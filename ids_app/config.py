@@ -13,17 +13,20 @@ from pathlib import Path
 
 from platformdirs import user_data_path
 
+from ids_app.private_files import private_folder
+
 APP_NAME = "ids-accountability"
 DATABASE_ENV = "IDS_DATABASE_URL"
 DATA_DIR_ENV = "IDS_DATA_DIR"
 
 
 def data_dir(*, create: bool = True) -> Path:
-    """The user's data directory, created on first use (``IDS_DATA_DIR`` overrides it)."""
+    """The user's data directory, created owner-only on first use and tightened if others
+    can read it (``IDS_DATA_DIR`` overrides it)."""
     override = os.environ.get(DATA_DIR_ENV)
     path = Path(override).expanduser() if override else user_data_path(APP_NAME, appauthor=False)
     if create:
-        path.mkdir(parents=True, exist_ok=True)
+        private_folder(path)
     return path
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.types import Enum as SaEnum
 from sqlalchemy.types import TypeDecorator
 
 from ids_app.errors import ConnectionLost, DatabaseProblem, RecordedRefusal
+from ids_app.private_files import private_database_file, private_file
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -211,6 +212,8 @@ class Database:
                 raise DatabaseProblem(
                     f"Cannot open {_describe_url(self.url)}: the folder {folder} does not exist."
                 )
+            if not read_only:  # looking never creates nor changes a file
+                private_database_file(Path(self.url.database or "").expanduser().resolve())
         try:
             # A pooled server connection may have died since its last use (a restart,
             # a network drop): pre-ping replaces it before an action starts.
@@ -371,7 +374,7 @@ def backup_database(db: Database, destination: Path) -> Path:
         source = raw.driver_connection
         if not isinstance(source, sqlite3.Connection):
             raise DatabaseProblem("This database driver cannot make an online backup.")
-        target = sqlite3.connect(destination)
+        target = sqlite3.connect(private_file(destination))
         try:
             source.backup(target)
         finally:

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DatabaseError as SaDatabaseError
 from ids_app.config import data_dir
 from ids_app.db import Database
 from ids_app.errors import ConnectionLost, IdsError
+from ids_app.private_files import private_file
 from ids_app.ui.forms import explain
 
 T = TypeVar("T")
@@ -32,7 +33,7 @@ def log_path() -> Path:
 
 def log_unexpected(error: BaseException, doing: str) -> Path:
     """Append the error and its traceback to the log; return the log's path."""
-    path = log_path()
+    path = private_file(log_path())  # tracebacks can quote records
     stamp = dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
     lines = traceback.format_exception(type(error), error, error.__traceback__)
     with path.open("a", encoding="utf-8") as log:
