@@ -13,6 +13,8 @@ import os
 import shutil
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -75,6 +77,17 @@ set_hashing_cost(time_cost=1, memory_cost_kib=8)
 def settle() -> None:
     for _round in range(3):
         QApplication.processEvents()
+
+
+def settle_until(done: Callable[[], bool], seconds: float = 120) -> None:
+    """Let the GUI thread deliver what background jobs say until ``done``."""
+    give_up = time.monotonic() + seconds
+    while not done():
+        if time.monotonic() > give_up:
+            raise TimeoutError("a background job did not end in time")
+        QApplication.processEvents()
+        time.sleep(0.01)
+    settle()
 
 
 def save(widget: QWidget, name: str) -> Path:
@@ -320,7 +333,7 @@ def workflow_screens(demo: Database) -> None:
     kit_list = setup.open_kit_list()
     assert isinstance(kit_list, KitListDialog)
     kit_list.load(sample_kit_list(expiry))
-    kit_list.wait_for_work()
+    settle_until(lambda: kit_list.job is None and kit_list.preview is not None)
     save(kit_list, "kit-list-import.png")
     kit_list.reject()
     unblinded.close()
@@ -440,9 +453,7 @@ def workflow_screens(demo: Database) -> None:
     assert isinstance(reports, ReportsTab)
     reports.ask_path = lambda _title, _suggested, _filter: str(FOLDER / "ABC-123-binder.pdf")
     reports.binder_button.click()
-    if reports.worker is not None:
-        reports.worker.wait()
-    settle()
+    settle_until(lambda: reports.job is None)
     save(pharm_again, "reports.png")
     pharm_again.close()
 
