@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -52,6 +54,16 @@ class SignInRefused(RecordedRefusal):
             detail=f"attempted user name: {self.attempted_name}",
             reason=str(self),
         )
+
+
+def unknown_name(typed: str) -> str:
+    """How a sign-in by a name that is no account is recorded: never the typed text, which
+    is often a password typed into the wrong field. Its length and a 16-bit fingerprint
+    show repeated attempts by the same text, while one fingerprint matches thousands of
+    guesses, so it cannot confirm a guessed password."""
+    text = typed.strip()
+    fingerprint = hashlib.sha256(f"ids-unknown-user-name:{text}".encode()).hexdigest()[:4]
+    return f"(unknown user name, {len(text)} characters, #{fingerprint})"
 
 
 def normalize_username(username: str) -> str:
@@ -207,7 +219,7 @@ def authenticate(session: Session, username: str, password: str, *, when: str) -
     ``when`` names the use ("sign_in", "signature") in the audit trail.
     """
     user = find_user(session, username)
-    shown = username.strip()
+    shown = username.strip() if user is not None else unknown_name(username)
     if user is None or not password:
         raise SignInRefused(
             "The user name or password is wrong.",

@@ -22,6 +22,7 @@ from ids_app.users.services import (
     get_user,
     reset_password,
     sign_in,
+    unknown_name,
     unlock_user,
 )
 from tests.conftest import ADMIN_PASSWORD, USER_PASSWORD
@@ -63,9 +64,28 @@ def test_every_failed_sign_in_is_in_the_audit_trail(db: Database, admin: User) -
     _failed_attempt(db, "nobody-by-this-name")
     failures = _audit_actions(db, "sign_in_failed")
     assert len(failures) == 4
-    assert {entry.username for entry in failures} == {"admin", "nobody-by-this-name"}
+    assert {entry.username for entry in failures} == {"admin", unknown_name("nobody-by-this-name")}
     with db.read_session() as session:
         assert verify_chain(session).intact
+
+
+def test_a_password_typed_as_the_user_name_is_never_kept_in_clear(db: Database) -> None:
+    """A hurried technician types their password into the user-name field."""
+    typed = "Sunflower-2026!"
+    for _ in range(2):
+        _failed_attempt(db, typed)
+    with db.read_session() as session:
+        entries = session.scalars(select(AuditEntry)).all()
+    written = " ".join(
+        str(getattr(entry, column.key))
+        for entry in entries
+        for column in AuditEntry.__table__.columns
+    )
+    assert typed not in written
+    assert typed.lower() not in written.lower()
+    recorded = {e.username for e in entries if e.action == "sign_in_failed"}
+    assert recorded == {unknown_name(typed)}
+    assert unknown_name(typed).startswith("(unknown user name, 15 characters, #")
 
 
 def test_successful_sign_in_resets_the_failure_count(db: Database, admin: User) -> None:
