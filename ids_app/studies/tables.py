@@ -11,6 +11,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +106,20 @@ def missing_columns(table: Table, columns: tuple[str, ...]) -> RowError | None:
     )
 
 
+# What openpyxl, zipfile and the XML parser raise on a damaged workbook.
+DAMAGED_XLSX: tuple[type[Exception], ...] = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    KeyError,
+    ValueError,
+    IndexError,
+    TypeError,
+    EOFError,
+    zlib.error,
+    SyntaxError,  # broken XML inside (ElementTree's and lxml's parse errors)
+)
+
+
 def read_table(path: Path) -> Table:
     """Read a CSV (UTF-8, comma, semicolon or tab) or the first sheet of an .xlsx file."""
     suffix = path.suffix.lower()
@@ -160,6 +175,12 @@ def _csv_lines(path: Path) -> list[tuple[int, list[CellValue]]]:
         raise TableUnreadable(
             f"{path.name} is not UTF-8 text; in Excel save it as 'CSV UTF-8' and try again."
         ) from None
+    if "\x00" in text:  # a binary file renamed .csv, or a damaged export
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise TableUnreadable(
+            f"{path.name} is not a text file (line {line} holds NUL characters); "
+            "export it again as CSV."
+        )
     first_line = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = max(DELIMITERS, key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -178,15 +199,20 @@ def _csv_lines(path: Path) -> list[tuple[int, list[CellValue]]]:
 
 
 def _xlsx_lines(path: Path) -> list[tuple[int, list[CellValue]]]:
-    """The first sheet's rows by sheet row number; formulas read as their saved values."""
+    """The first sheet's rows by sheet row number; formulas read as their saved values.
+
+    A damaged file (not a zip, a truncated or corrupt zip, broken XML inside, no sheet)
+    fails as soon as it is opened or while its rows are read: either way it is one
+    sentence, never a traceback."""
     import openpyxl  # type: ignore[import-untyped]
 
+    unreadable = f"{path.name} is not a readable Excel (.xlsx) file."
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except OSError as error:
         raise TableUnreadable(f"Cannot read {path.name}: {error.strerror}.") from None
-    except (zipfile.BadZipFile, KeyError, ValueError):
-        raise TableUnreadable(f"{path.name} is not a readable Excel (.xlsx) file.") from None
+    except DAMAGED_XLSX:
+        raise TableUnreadable(unreadable) from None
     try:
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # some exporters write a wrong sheet size
@@ -194,6 +220,8 @@ def _xlsx_lines(path: Path) -> list[tuple[int, list[CellValue]]]:
             (number, [_xlsx_cell(value) for value in row])
             for number, row in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1)
         ]
+    except DAMAGED_XLSX:
+        raise TableUnreadable(unreadable) from None
     finally:
         workbook.close()
 
