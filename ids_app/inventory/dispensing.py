@@ -30,6 +30,7 @@ from ids_app.inventory.models import (
     OrderState,
     StockState,
 )
+from ids_app.studies.identifiers import optional_identifier
 from ids_app.studies.models import (
     Prescriber,
     Product,
@@ -98,7 +99,7 @@ def create_order(
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
         raise InvalidInput("The quantity ordered is a whole number greater than zero.")
     _check_parties(study, subject, prescriber, product)
-    assigned = (assigned_kit_number or "").strip() or None
+    assigned = optional_identifier(assigned_kit_number, "assigned kit number")
     if product.is_kit_tracked:
         if quantity != 1:
             raise InvalidInput(

@@ -32,6 +32,7 @@ from ids_app.inventory.models import (
     TemperatureMonitor,
 )
 from ids_app.inventory.quarantine import open_hold
+from ids_app.studies.identifiers import identifier, optional_identifier
 from ids_app.studies.models import Product, Study, StudyStatus
 from ids_app.users.models import User
 from ids_app.users.permissions import PERMISSIONS, Action, require
@@ -167,6 +168,10 @@ def _check_receipt(session: Session, study: Study, receipt: ShipmentReceipt) -> 
         raise InvalidInput(f"Study {study.protocol_number} is closed; it receives no stock.")
     if not receipt.shipment_number.strip():
         raise InvalidInput("The shipment number is empty; type it from the packing slip.")
+    identifier(receipt.shipment_number, "shipment number")
+    for line in receipt.lines:
+        optional_identifier(line.kit_number, "kit number")
+        optional_identifier(line.lot_number, "lot number")
     if not receipt.sender.strip() or not receipt.carrier.strip():
         raise InvalidInput("Type who sent the shipment (depot) and the carrier.")
     if receipt.received_on > today():

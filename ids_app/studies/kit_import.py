@@ -23,6 +23,7 @@ from ids_app.errors import InvalidInput
 from ids_app.inventory.models import Kit, Lot
 from ids_app.inventory.receiving import find_or_create_lot
 from ids_app.reports.progress import CancelCheck, ProgressCallback, ReportCancelled, Steps
+from ids_app.studies.identifiers import unprintable_character
 from ids_app.studies.models import Arm, Product, Study, StudyStatus
 from ids_app.studies.services import is_unblinded
 from ids_app.studies.tables import (
@@ -189,6 +190,13 @@ def _check_rows(
     for done, row in enumerate(table.rows, start=1):
         problems: list[str] = []
         kit_number = row.text(mapping.kit_number)
+        unprintable = unprintable_character(kit_number) or unprintable_character(
+            row.text(mapping.lot_number)
+        )
+        if unprintable is not None:
+            problems.append(
+                f"A kit or lot number holds a character that cannot be printed ({unprintable})."
+            )
         if not kit_number:
             problems.append("The kit number is empty.")
         elif kit_number in first_lines:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ids_app.audit.trail import attribute_changes
 from ids_app.errors import InvalidInput, NotFound
+from ids_app.studies.identifiers import identifier
 from ids_app.studies.models import (
     Arm,
     Blinding,
@@ -69,7 +70,7 @@ def create_study(
     ind_number: str | None = None,
 ) -> Study:
     require(session, actor, Action.SET_UP_STUDIES)
-    protocol = _required(protocol_number, "protocol number")
+    protocol = identifier(protocol_number, "protocol number")
     if session.scalar(select(Study.id).where(Study.protocol_number == protocol)):
         raise InvalidInput(f"A study with protocol number {protocol} already exists.")
     attribute_changes(session, actor, reason="study set up")
@@ -281,7 +282,7 @@ def add_subject(
     arm: Arm | None = None,
 ) -> Subject:
     require(session, actor, Action.REGISTER_SUBJECTS)
-    code = _required(subject_code, "subject ID")
+    code = identifier(subject_code, "subject ID")
     if session.scalar(
         select(Subject.id).where(Subject.study_id == study.id, Subject.subject_code == code)
     ):
