@@ -57,6 +57,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         building.replace(target)
         db = Database(url)
     print(f"Demo database ready: {db.description}")
+    db.dispose()  # a server database may be copied as a template next: no session left open
     for person in people:
         print(f"  {person.role.label:<14} {person.username:<8} password: {person.password}")
     return 0

@@ -43,7 +43,9 @@ def db(migrated_template: str, tmp_path: Path) -> Iterator[Database]:
 
 @pytest.fixture(autouse=True)
 def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("IDS_DATA_DIR", str(tmp_path / "data"))
+    # Beside the test's own folder, not in it: tests that check a refused command left
+    # nothing in tmp_path must not meet the data folder (a server's anchor log lives there).
+    monkeypatch.setenv("IDS_DATA_DIR", str(tmp_path.with_name(tmp_path.name + "-data")))
     monkeypatch.delenv("IDS_DATABASE_URL", raising=False)
 
 
