@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from openpyxl import load_workbook  # type: ignore[import-untyped]
+from openpyxl import Workbook, load_workbook  # type: ignore[import-untyped]
 
 from ids_app.db import Database, today
 from ids_app.inventory.dispensing import create_order, reject_order
@@ -24,6 +24,7 @@ from ids_app.inventory.receiving import ReceivedLine, ShipmentReceipt, receive_s
 from ids_app.inventory.returns import record_return
 from ids_app.reports.cells import FORMULA_STARTS, SKIPPED_BEFORE_A_FORMULA, Formula, cell_value
 from ids_app.reports.exports import export_sponsor_workbook
+from ids_app.reports.sheet_writer import new_cell
 from ids_app.studies.models import Prescriber, Product, Study, Subject
 from tests.factories import EXPIRY, TODAY, Example, make_example, receive_kits
 from tests.inventory.test_dispensing import order_kit, prepare, verify
@@ -187,3 +188,30 @@ def test_the_cdisc_file_holds_typed_code_as_text(
     assert "'" + KIT in typed_cells  # the kit number as the dispense's reference
     assert [cell for cell in typed_cells if "VISIT" in cell.upper()]
     assert not [cell for cell in typed_cells if runs_in_a_spreadsheet(cell)]
+
+
+def test_a_workbook_cell_stores_text_as_text_and_only_its_own_formulas(tmp_path: Path) -> None:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Cells")
+    values: list[object] = [
+        "=1+1",
+        "#N/A",
+        "-5 tablets",
+        -5,
+        2.5,
+        dt.date(2026, 11, 3),
+        Formula("SUM(D1:E1)"),
+    ]
+    sheet.append([new_cell(sheet, value) for value in values])
+    book.save(tmp_path / "cells.xlsx")
+    (row,) = load_workbook(tmp_path / "cells.xlsx")["Cells"].iter_rows()
+    assert [c.data_type for c in row] == ["s", "s", "s", "n", "n", "d", "f"]
+    assert [c.value for c in row] == [
+        "'=1+1",
+        "#N/A",
+        "'-5 tablets",
+        -5,
+        2.5,
+        dt.datetime(2026, 11, 3),
+        "=SUM(D1:E1)",
+    ]

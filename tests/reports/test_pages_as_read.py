@@ -23,7 +23,7 @@ from ids_app.reports.exports import (
     export_sponsor_workbook,
 )
 from ids_app.reports.labels import LabelSettings
-from ids_app.reports.workbook import excel_time
+from ids_app.reports.sheet_writer import excel_time
 from ids_app.storage.models import TemperatureReading
 from ids_app.studies.services import get_study
 from tests.reports.conftest import INJECTABLE, ORAL, Demo, flat, pdf_pages

@@ -21,7 +21,8 @@ from ids_app.reports.gather import gather_study_record
 from ids_app.reports.period import Period
 from ids_app.reports.records import Printing, StudyRecord
 from ids_app.reports.rendering import local_time
-from ids_app.reports.workbook import SHEETS, excel_time
+from ids_app.reports.sheet_writer import excel_time
+from ids_app.reports.workbook import SHEETS
 from ids_app.storage.excursions import dispensed_after_exposure
 from ids_app.storage.mkt import location_summary, mean_kinetic_temperature
 from ids_app.storage.models import Excursion
