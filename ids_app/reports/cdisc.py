@@ -8,6 +8,10 @@ which is what a compliance check needs. No arm is ever written: DA carries none.
 A return row's VISIT is the visit it came back at: the subject's visit with a dispense on
 the day of the return (a subject brings the old kit to the visit that gives the next), else
 UNSCHEDULED; DAREFID (the kit or dispense number) ties it to its dispense.
+
+Every text field is neutralised (cells.py) and quoted, as OWASP's CSV-injection guidance
+asks, so a kit number or a visit typed as "=…" is shown, never run, when the file is
+opened in a spreadsheet; the numbers (DASEQ, DASTRESN) are left bare, so they stay numbers.
 """
 
 from __future__ import annotations
@@ -132,7 +136,7 @@ def write_da_csv(record: StudyRecord, target: Path) -> int:
     """Write the DA rows to ``target``; returns how many rows were written."""
     rows = da_rows(record)
     with target.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = csv.writer(handle, quoting=csv.QUOTE_NONNUMERIC)
         writer.writerow(DA_COLUMNS)
         writer.writerows([cell_value(value) for value in row] for row in rows)
     return len(rows)
