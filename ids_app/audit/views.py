@@ -236,9 +236,19 @@ def _fewer_than(session: Session, condition: Any, limit: int) -> bool:
     return int(session.scalar(select(func.count()).select_from(found)) or 0) < limit
 
 
-def audit_usernames(session: Session) -> list[str]:
-    """Account names for the user filter (failed sign-ins by unknown names are typed)."""
-    return list(session.scalars(select(User.username).order_by(User.username)))
+def audit_usernames(session: Session, reader: User) -> list[str]:
+    """Account names for the user filter (failed sign-ins by unknown names are typed).
+
+    A monitor is offered the people of the studies they monitor and themselves, not every
+    account of the site: the list of names is itself a record a sponsor has no claim to.
+    """
+    query = select(User.username).order_by(User.username)
+    if reader.role is Role.MONITOR:
+        staff = select(StudyStaff.user_id).where(
+            StudyStaff.study_id.in_(monitored_studies(session, reader))
+        )
+        query = query.where(or_(User.id.in_(staff), User.id == reader.id))
+    return list(session.scalars(query))
 
 
 def audit_table_names(*, in_a_study: bool = False) -> list[str]:

@@ -220,7 +220,7 @@ class AuditTrailPage(QWidget):
         user = self.ws.user
 
         def read(session: Session) -> tuple[list[str], BlindingRedactor]:
-            return audit_usernames(session), BlindingRedactor(session, user)
+            return audit_usernames(session, user), BlindingRedactor(session, user)
 
         found = self.ws.read(self, "reading the audit trail", read)
         if found is None:

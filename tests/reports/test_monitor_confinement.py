@@ -15,13 +15,15 @@ from sqlalchemy import select
 
 from ids_app.audit.models import AuditEntry
 from ids_app.audit.trail import REFUSED
-from ids_app.audit.views import AuditFilter, audit_page
+from ids_app.audit.views import AuditFilter, audit_page, audit_usernames
 from ids_app.errors import PermissionDenied
 from ids_app.inventory.kit_register import KitFilter, kit_register_page
 from ids_app.inventory.views import on_site_page, stock_rows, study_ids_with_returns_awaiting
 from ids_app.reports.exports import export_audit_binder, export_sponsor_workbook
 from ids_app.reports.gather import gather_study_record
+from ids_app.studies.models import StudyStaff
 from ids_app.studies.views import list_studies, study_row
+from ids_app.users.models import User
 from tests.reports.conftest import INJECTABLE, ORAL, Demo
 
 EVERYTHING = 1_000_000
@@ -116,3 +118,20 @@ def test_monitor_work_list_names_only_their_studies(demo: Demo) -> None:
         for_pharmacist = study_ids_with_returns_awaiting(session, demo.user("pharm"))
     assert set(for_monitor) <= {demo.study(ORAL).id}
     assert set(for_monitor) <= set(for_pharmacist)
+
+
+def test_monitor_is_offered_only_the_names_of_their_studies_people(demo: Demo) -> None:
+    oral = demo.study(ORAL)
+    with demo.db.read_session() as session:
+        everyone = audit_usernames(session, demo.user("pharm"))
+        offered = audit_usernames(session, demo.user("monitor"))
+        oral_people = set(
+            session.scalars(
+                select(User.username)
+                .join(StudyStaff, StudyStaff.user_id == User.id)
+                .where(StudyStaff.study_id == oral.id)
+            )
+        )
+    assert set(everyone) - oral_people - {"monitor"}, "the demo has accounts outside ABC-123"
+    assert "monitor" in offered
+    assert set(offered) == oral_people | {"monitor"}
