@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -16,11 +17,19 @@ from ids_app.demo import DEMO_ADMIN, DEMO_USERS
 from ids_app.users.services import MAX_FAILED_ATTEMPTS, SignInRefused, sign_in
 
 
+@pytest.fixture(scope="module")
+def demo_built_by_the_command(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli-demo") / "demo.sqlite"
+    assert main(["demo", "--database", sqlite_url(path)]) == 0
+    return path
+
+
 @pytest.fixture
-def demo_db(tmp_path: Path) -> str:
-    url = sqlite_url(tmp_path / "demo.sqlite")
-    assert main(["demo", "--database", url]) == 0
-    return url
+def demo_db(demo_built_by_the_command: Path, tmp_path: Path) -> str:
+    """A copy of the demo the command built, for each test to change as it likes."""
+    path = tmp_path / "demo.sqlite"
+    shutil.copyfile(demo_built_by_the_command, path)
+    return sqlite_url(path)
 
 
 def test_demo_builds_seed_users_for_every_role(

@@ -1,4 +1,5 @@
-"""The demo database, built once per test module, with a few more records the reports show.
+"""The demo database, built once per run and copied for each test module, with a few more
+records the reports show.
 
 Through the real services, on top of the demo's four months: a receipt made by mistake
 and its reversal, a kit held with a note that names an arm (free text a blinded edition
@@ -131,12 +132,26 @@ def _more_records(db: Database) -> None:
         resolve_discrepancy(session, pharm, discrepancy, RESOLUTION, PASSWORDS["pharm"])
 
 
-@pytest.fixture(scope="module")
-def demo(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    folder = tmp_path_factory.mktemp("reports")
-    database, name = databases.fresh_database(migrated_template, folder)
+@pytest.fixture(scope="session")
+def reports_demo_template(
+    migrated_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """Built once (the demo's four months take seconds, more on a server); modules copy it."""
+    database, name = databases.fresh_database(
+        migrated_template, tmp_path_factory.mktemp("reports-template")
+    )
     build_demo(database)
     _more_records(database)
+    database.dispose()
+    yield name
+    if databases.ON_POSTGRES:
+        databases.ServerDatabases(databases.SERVER).drop(name)
+
+
+@pytest.fixture(scope="module")
+def demo(reports_demo_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    folder = tmp_path_factory.mktemp("reports")
+    database, name = databases.fresh_database(reports_demo_template, folder)
     yield Demo(database, folder)
     databases.discard(database, name)
 
