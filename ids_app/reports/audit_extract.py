@@ -232,7 +232,7 @@ def audit_rows(
                 old_value=old,
                 new_value=new,
                 reason=reason,
-                hash_prefix=entry.hash[:12],
+                hash=entry.hash,
             )
         )
     return tuple(rows)

@@ -7,6 +7,7 @@ protocol number, the edition and "Page X of Y".
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +17,9 @@ from ids_app.reports.accountability import (
     RETURN_COLUMNS,
     darf_columns,
 )
+from ids_app.reports.audit_data import AuditDataFile
 from ids_app.reports.gather import NO_SIGNATURE
-from ids_app.reports.records import Printing, StudyRecord
+from ids_app.reports.records import AuditRow, Printing, StudyRecord
 from ids_app.reports.rendering import render_html, write_pdf
 
 
@@ -75,7 +77,50 @@ DARF_WIDTHS = {
 }
 
 
-def binder_html(record: StudyRecord, printing: Printing) -> str:
+# Beyond this many entries the binder prints what the extract holds, not every entry: at
+# about 25 entries a page the whole extract would be past 80 pages, and it is in the data
+# file that goes with the binder, where it can be searched.
+PRINTED_AUDIT_ENTRIES = 2_000
+
+
+@dataclass(frozen=True)
+class AuditTally:
+    """How many entries of one kind of record and action the extract holds."""
+
+    record: str
+    action: str
+    entries: int
+    first: int
+    last: int
+
+
+def audit_tally(rows: tuple[AuditRow, ...]) -> list[AuditTally]:
+    """The extract in one table: entries per record and action, with their range."""
+    counts: Counter[tuple[str, str]] = Counter()
+    first: dict[tuple[str, str], int] = {}
+    last: dict[tuple[str, str], int] = {}
+    for row in rows:
+        key = (row.table_name, row.action)
+        counts[key] += 1
+        first.setdefault(key, row.entry_id)
+        last[key] = row.entry_id
+    return [
+        AuditTally(
+            record,
+            action,
+            counts[(record, action)],
+            first[(record, action)],
+            last[(record, action)],
+        )
+        for record, action in sorted(counts)
+    ]
+
+
+def binder_html(
+    record: StudyRecord, printing: Printing, audit_data: AuditDataFile | None = None
+) -> str:
+    """The binder's HTML; ``audit_data`` is the data file of the extract that goes with it."""
+    printed_in_full = len(record.audit) <= PRINTED_AUDIT_ENTRIES
     return render_html(
         "binder/binder.html",
         record=record,
@@ -87,9 +132,14 @@ def binder_html(record: StudyRecord, printing: Printing) -> str:
         balance_columns=BALANCE_COLUMNS,
         return_columns=RETURN_COLUMNS,
         no_signature=NO_SIGNATURE,
+        audit_data=audit_data,
+        audit_printed_in_full=printed_in_full,
+        audit_tally=[] if printed_in_full else audit_tally(record.audit),
     )
 
 
-def write_binder(record: StudyRecord, printing: Printing, target: Path) -> int:
+def write_binder(
+    record: StudyRecord, printing: Printing, target: Path, audit_data: AuditDataFile
+) -> int:
     """Render the binder into ``target``; returns its page count."""
-    return write_pdf(binder_html(record, printing), target)
+    return write_pdf(binder_html(record, printing, audit_data), target)

@@ -54,7 +54,8 @@ def cmd_report_binder(args: argparse.Namespace) -> int:
     )
     print(
         f"Audit binder ({result.edition.label.lower()}, {result.pages} pages) written to "
-        f"{result.path}\nData SHA-256 {result.data_hash}"
+        f"{result.path}\nData SHA-256 {result.data_hash}\n"
+        f"Audit-trail extract as data written to {result.audit_data_path}"
     )
     return 0
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ids_app.audit.anchors import append_anchor, chain_head
 from ids_app.audit.trail import record_event
 from ids_app.db import Database, utc_now
+from ids_app.reports.audit_data import audit_data_target, write_audit_data
 from ids_app.reports.binder import write_binder
 from ids_app.reports.cdisc import write_da_csv
 from ids_app.reports.certificate import gather_certificate, write_certificate
@@ -108,6 +109,7 @@ class BinderResult:
     pages: int
     data_hash: str
     edition: Edition
+    audit_data_path: Path
 
 
 def export_audit_binder(
@@ -121,8 +123,10 @@ def export_audit_binder(
     progress: ProgressCallback | None = None,
     cancelled: CancelCheck | None = None,
 ) -> BinderResult:
-    """The audit binder PDF of a study for a period, in the edition the actor may see."""
+    """The audit binder PDF of a study for a period, in the edition the actor may see, and
+    its audit-trail extract as data beside it (both or neither)."""
     target = check_target(out, ".pdf")
+    data_target = check_target(audit_data_target(target), ".csv")
     steps = Steps(GATHER_STEPS + 3, progress, cancelled)
     steps.check()
     with snapshot(db) as session:
@@ -131,17 +135,28 @@ def export_audit_binder(
         )
         study_id = get_study(session, protocol_number).id
         printing = _printing(actor, session)
-    with staged(target) as temporary:
-        pages = write_binder(record, printing, temporary)
+    edition = _edition_text(record.edition)
+    with staged(target) as temporary, staged(data_target) as data_temporary:
+        audit_data = write_audit_data(record.audit, data_target.name, data_temporary)
+        pages = write_binder(record, printing, temporary, audit_data)
         steps.step()
         detail = (
-            f"audit binder, {_edition_text(record.edition)}, {record.period_text}, "
+            f"audit binder, {edition}, {record.period_text}, "
             f"{pages} pages, data SHA-256 {record.data_hash}"
         )
+        data_detail = (
+            f"audit-trail extract as data, {edition}, {record.period_text}, "
+            f"{audit_data.entries} entries, SHA-256 {audit_data.sha256}"
+        )
         steps.step()
-        _publish(db, actor, study_id, [Staged(temporary, target, detail)])
+        _publish(
+            db,
+            actor,
+            study_id,
+            [Staged(temporary, target, detail), Staged(data_temporary, data_target, data_detail)],
+        )
     steps.finish()
-    return BinderResult(target, pages, record.data_hash, record.edition)
+    return BinderResult(target, pages, record.data_hash, record.edition, data_target)
 
 
 @dataclass(frozen=True)

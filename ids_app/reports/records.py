@@ -425,7 +425,12 @@ class AuditRow:
     old_value: str | None
     new_value: str | None
     reason: str | None
-    hash_prefix: str
+    hash: str
+
+    @property
+    def hash_prefix(self) -> str:
+        """The start of the entry's hash: enough on paper to find it in the data file."""
+        return self.hash[:12]
 
 
 def span_text(seconds: int | None) -> str:

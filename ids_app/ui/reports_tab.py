@@ -60,9 +60,10 @@ def _describe(result: Any) -> str:
     if isinstance(result, Path):
         return str(result)
     paths = [str(result.path)]
-    cdisc = getattr(result, "cdisc_path", None)
-    if cdisc is not None:
-        paths.append(str(cdisc))
+    for beside in ("cdisc_path", "audit_data_path"):
+        path = getattr(result, beside, None)
+        if path is not None:
+            paths.append(str(path))
     return " and ".join(paths)
 
 

@@ -162,18 +162,22 @@ def _workbook_text(path: Path) -> str:
     )
 
 
-def test_the_blinded_binder_prints_no_typed_arm_and_the_unblinded_one_prints_them_all(
+def test_the_blinded_binder_and_its_audit_data_name_no_typed_arm_and_the_unblinded_do(
     db: Database, typed: Example, tmp_path: Path
 ) -> None:
     people = typed.people
     blinded = export_audit_binder(db, people.tech, "ABC-123", tmp_path / "binder.pdf")
-    text = " ".join(pdf_pages(blinded.path))
-    _names_no_arm(text)
+    _names_no_arm(" ".join(pdf_pages(blinded.path)))
+    blinded_data = blinded.audit_data_path.read_text(encoding="utf-8")
+    for words in ARM_WORDS:
+        assert _unspaced(words) not in _unspaced(blinded_data), words
+    assert ARM_HIDDEN in blinded_data
 
     unblinded = export_audit_binder(
         db, people.pharm2, "ABC-123", tmp_path / "binder-unblinded.pdf", unblinded=True
     )
     _names_every_arm(" ".join(pdf_pages(unblinded.path)))
+    _names_every_arm(unblinded.audit_data_path.read_text(encoding="utf-8"))
 
 
 def test_the_blinded_workbook_its_audit_sheet_and_the_cdisc_file_hold_no_typed_arm(
