@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -24,6 +25,11 @@ from tests import databases
 
 # argon2 at full cost takes ~100 ms a hash; the suite hashes hundreds of passwords.
 set_hashing_cost(time_cost=1, memory_cost_kib=8)
+
+# Tests never assert on time: hypothesis's default 200 ms deadline per example would fail a
+# property at random on a loaded machine (the two passes run side by side in CI).
+settings.register_profile("ids", deadline=None)
+settings.load_profile("ids")
 
 
 @pytest.fixture(scope="session")
