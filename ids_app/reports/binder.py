@@ -1,15 +1,22 @@
 """The audit binder: a study's whole accountability record as one paginated PDF.
 
-Sections follow DESIGN.md ("Reports"). Each is a template under ``templates/binder/``;
-the contents page numbers them with CSS ``target-counter``, and every page carries the
-protocol number, the edition and "Page X of Y".
+Sections follow DESIGN.md ("Reports"). Each is a template under ``templates/binder/``.
+The binder is laid out in pieces (pieces.py): a section each, and the long tables (the
+accountability record, the dispensing log, the audit-trail extract) in runs of
+``PIECE_ROWS`` rows, each on its own pages, so memory stays bounded whatever the study's
+size and a large binder uses every core. The cover and contents are laid out last, when
+every section's first page is known; "Page X of Y" is drawn over every page at the join.
+Every page carries the protocol number, the edition and "Page X of Y".
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ids_app.reports.accountability import (
     BALANCE_COLUMNS,
@@ -19,8 +26,19 @@ from ids_app.reports.accountability import (
 )
 from ids_app.reports.audit_data import AuditDataFile
 from ids_app.reports.gather import NO_SIGNATURE
+from ids_app.reports.pieces import (
+    Bookmark,
+    LaidOut,
+    join,
+    lay_out,
+    lay_out_all,
+    page_number_overlays,
+    piece_folder,
+    worker_pool,
+    workers_for,
+)
 from ids_app.reports.records import AuditRow, Printing, StudyRecord
-from ids_app.reports.rendering import render_html, write_pdf
+from ids_app.reports.rendering import render_html
 
 
 @dataclass(frozen=True)
@@ -116,30 +134,177 @@ def audit_tally(rows: tuple[AuditRow, ...]) -> list[AuditTally]:
     ]
 
 
-def binder_html(
-    record: StudyRecord, printing: Printing, audit_data: AuditDataFile | None = None
-) -> str:
-    """The binder's HTML; ``audit_data`` is the data file of the extract that goes with it."""
+# Rows of a long table laid out as one piece: a few dozen pages, a few hundred MB at most.
+PIECE_ROWS = 400
+# Below this many rows in the long tables, the pieces are laid out here, one after another:
+# starting worker processes costs more than it saves on a small binder.
+PARALLEL_FROM_ROWS = 1_500
+
+
+@dataclass(frozen=True)
+class BinderPiece:
+    """One piece of the binder: a section, or a run of one of its long tables.
+
+    ``record`` is the record as the piece shows it (a run of rows); ``opens_section``: the
+    piece starts the section (its heading and introduction); ``continues_rows``: its table
+    goes on from the previous piece; ``rows_follow``: it goes on in the next piece (the
+    section's closing lines wait for the last piece).
+    """
+
+    section: Section
+    number: int
+    record: StudyRecord
+    opens_section: bool = True
+    continues_rows: bool = False
+    rows_follow: bool = False
+
+
+def _runs(rows: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], bool, bool]]:
+    """(run, continues, follows) for consecutive runs of ``PIECE_ROWS`` rows; one empty run
+    for no rows."""
+    starts = range(0, max(len(rows), 1), PIECE_ROWS)
+    for start in starts:
+        yield rows[start : start + PIECE_ROWS], start > 0, start + PIECE_ROWS < len(rows)
+
+
+def _section_pieces(section: Section, number: int, record: StudyRecord) -> Iterator[BinderPiece]:
+    if section.id == "accountability" and record.accountability:
+        for index, darf in enumerate(record.accountability):
+            for lines, continues, follows in _runs(darf.lines):
+                view = dataclasses.replace(
+                    record, accountability=(dataclasses.replace(darf, lines=lines),)
+                )
+                opens = index == 0 and not continues
+                yield BinderPiece(section, number, view, opens, continues, follows)
+        return
+    if section.id == "dispensing":
+        for rows, continues, follows in _runs(record.dispensing):
+            view = dataclasses.replace(record, dispensing=rows)
+            yield BinderPiece(section, number, view, not continues, continues, follows)
+        return
+    if section.id == "audit" and len(record.audit) <= PRINTED_AUDIT_ENTRIES:
+        for rows, continues, follows in _runs(record.audit):
+            view = dataclasses.replace(record, audit=rows)
+            yield BinderPiece(section, number, view, not continues, continues, follows)
+        return
+    yield BinderPiece(section, number, record)
+
+
+def binder_pieces(record: StudyRecord) -> Iterator[BinderPiece]:
+    """The binder's sections, in order, as the pieces they are laid out in."""
+    for number, section in enumerate(SECTIONS, start=1):
+        yield from _section_pieces(section, number, record)
+
+
+def _common(
+    record: StudyRecord, printing: Printing, audit_data: AuditDataFile | None
+) -> dict[str, Any]:
+    """What every piece's template needs beside its own rows (computed once)."""
     printed_in_full = len(record.audit) <= PRINTED_AUDIT_ENTRIES
+    return {
+        "printing": printing,
+        "data_hash": record.data_hash,
+        "edition": record.edition,
+        "study": record.study,
+        "sections": SECTIONS,
+        "darf_columns": darf_columns(record.unblinded),
+        "darf_widths": [DARF_WIDTHS[column] for column in darf_columns(record.unblinded)],
+        "numeric_columns": NUMERIC_COLUMNS,
+        "balance_columns": BALANCE_COLUMNS,
+        "return_columns": RETURN_COLUMNS,
+        "no_signature": NO_SIGNATURE,
+        "audit_data": audit_data,
+        "audit_printed_in_full": printed_in_full,
+        "audit_tally": [] if printed_in_full else audit_tally(record.audit),
+    }
+
+
+def piece_html(piece: BinderPiece, common: dict[str, Any]) -> str:
     return render_html(
-        "binder/binder.html",
-        record=record,
-        printing=printing,
-        sections=SECTIONS,
-        darf_columns=darf_columns(record.unblinded),
-        darf_widths=[DARF_WIDTHS[column] for column in darf_columns(record.unblinded)],
-        numeric_columns=NUMERIC_COLUMNS,
-        balance_columns=BALANCE_COLUMNS,
-        return_columns=RETURN_COLUMNS,
-        no_signature=NO_SIGNATURE,
-        audit_data=audit_data,
-        audit_printed_in_full=printed_in_full,
-        audit_tally=[] if printed_in_full else audit_tally(record.audit),
+        "binder/binder.html", front=False, piece=piece, record=piece.record, **common
     )
 
 
+def front_html(record: StudyRecord, common: dict[str, Any], starts: dict[str, int]) -> str:
+    """The cover and contents; ``starts``: each section's first page (empty while the
+    sections' pages are not yet known: the contents then take the same room)."""
+    return render_html(
+        "binder/binder.html", front=True, piece=None, record=record, starts=starts, **common
+    )
+
+
+def binder_html(
+    record: StudyRecord, printing: Printing, audit_data: AuditDataFile | None = None
+) -> list[str]:
+    """The HTML of every piece, front first (what a test reads without laying it out)."""
+    common = _common(record, printing, audit_data)
+    return [front_html(record, common, {}), *(piece_html(p, common) for p in binder_pieces(record))]
+
+
+def _long_rows(record: StudyRecord) -> int:
+    return (
+        sum(len(darf.lines) for darf in record.accountability)
+        + len(record.dispensing)
+        + min(len(record.audit), PRINTED_AUDIT_ENTRIES)
+    )
+
+
+def _starts(front_pages: int, pieces: list[BinderPiece], laid: list[LaidOut]) -> dict[str, int]:
+    starts: dict[str, int] = {}
+    page = front_pages + 1
+    for piece, result in zip(pieces, laid, strict=True):
+        starts.setdefault(piece.section.id, page)
+        page += result.pages
+    return starts
+
+
+def _front(
+    record: StudyRecord,
+    common: dict[str, Any],
+    pieces: list[BinderPiece],
+    laid: list[LaidOut],
+    folder: Path,
+) -> LaidOut:
+    """The cover and contents, with the page each section starts on: laid out until the
+    contents' own length no longer moves the sections (once, in practice)."""
+    front = lay_out(front_html(record, common, {}), str(folder / "front.pdf"))
+    while True:
+        starts = _starts(front.pages, pieces, laid)
+        numbered = lay_out(front_html(record, common, starts), str(folder / "front.pdf"))
+        if numbered.pages == front.pages:
+            return numbered
+        front = numbered
+
+
 def write_binder(
-    record: StudyRecord, printing: Printing, target: Path, audit_data: AuditDataFile
+    record: StudyRecord,
+    printing: Printing,
+    target: Path,
+    audit_data: AuditDataFile,
+    *,
+    done: Callable[[int, int], None] = lambda _done, _total: None,
 ) -> int:
-    """Render the binder into ``target``; returns its page count."""
-    return write_pdf(binder_html(record, printing, audit_data), target)
+    """Render the binder into ``target``; returns its page count. ``done(n, total)`` after
+    each piece laid out; it may raise to stop (a cancellation), and then no file is left."""
+    common = _common(record, printing, audit_data)
+    pieces = list(binder_pieces(record))
+    total = len(pieces) + 1
+    workers = workers_for(len(pieces)) if _long_rows(record) >= PARALLEL_FROM_ROWS else 1
+    with piece_folder(target) as folder, worker_pool(workers) as pool:
+        laid = lay_out_all(
+            (piece_html(piece, common) for piece in pieces),
+            folder,
+            workers=pool,
+            done=lambda n: done(n, total),
+        )
+        front = _front(record, common, pieces, laid, folder)
+        every = [front, *laid]
+        overlays = page_number_overlays(every, folder, "binder/page_numbers.html", workers=pool)
+        starts = _starts(front.pages, pieces, laid)
+        bookmarks = [Bookmark("Cover and contents", 1)] + [
+            Bookmark(f"{number}. {section.title}", starts[section.id])
+            for number, section in enumerate(SECTIONS, start=1)
+        ]
+        pages = join(every, overlays, bookmarks, target)
+        done(total, total)
+        return pages

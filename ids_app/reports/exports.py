@@ -35,6 +35,8 @@ from ids_app.users.models import User
 from ids_app.users.permissions import Action, require
 
 EXPORT_ACTION = "export"
+# The binder's layout, the longest part of its export, reported in this many steps.
+LAYOUT_STEPS = 20
 
 
 def record_export(session: Session, actor: User, study_id: int, detail: str) -> None:
@@ -127,7 +129,7 @@ def export_audit_binder(
     its audit-trail extract as data beside it (both or neither)."""
     target = check_target(out, ".pdf")
     data_target = check_target(audit_data_target(target), ".csv")
-    steps = Steps(GATHER_STEPS + 3, progress, cancelled)
+    steps = Steps(GATHER_STEPS + LAYOUT_STEPS + 2, progress, cancelled)
     steps.check()
     with snapshot(db) as session:
         record = gather_study_record(
@@ -138,8 +140,13 @@ def export_audit_binder(
     edition = _edition_text(record.edition)
     with staged(target) as temporary, staged(data_target) as data_temporary:
         audit_data = write_audit_data(record.audit, data_target.name, data_temporary)
-        pages = write_binder(record, printing, temporary, audit_data)
-        steps.step()
+        pages = write_binder(
+            record,
+            printing,
+            temporary,
+            audit_data,
+            done=lambda laid, pieces: steps.reach(GATHER_STEPS + laid * LAYOUT_STEPS // pieces),
+        )
         detail = (
             f"audit binder, {edition}, {record.period_text}, "
             f"{pages} pages, data SHA-256 {record.data_hash}"

@@ -289,7 +289,8 @@ def test_progress_is_reported_and_a_cancel_leaves_no_file(demo: Demo, tmp_path: 
             progress=lambda done, total: seen.append((done, total)),
             cancelled=cancelled,
         )
-    assert seen == [(1, 16), (2, 16), (3, 16)]  # 13 sections read, PDF, audit entry, done
+    # 13 sections read, 20 steps of layout, the audit entry, done
+    assert seen == [(1, 35), (2, 35), (3, 35)]
     assert list(tmp_path.iterdir()) == []
     assert _exports(demo) == exports_before
 

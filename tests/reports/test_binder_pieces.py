@@ -1,0 +1,135 @@
+"""A binder laid out in pieces by worker processes reads as one document.
+
+The demo's binder is cut small here (a few dozen rows a piece, laid out by two worker
+processes as a large study's is), then read back: "Page X of Y" runs through every page,
+the contents name the page each section starts on, every page keeps its running header,
+a record that runs on says so, the outline leads to each section; and a cancelled
+parallel layout leaves no file, no piece and no export entry.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from ids_app.audit.models import AuditEntry
+from ids_app.reports import binder, pieces
+from ids_app.reports.binder import SECTIONS
+from ids_app.reports.exports import BinderResult, export_audit_binder
+from ids_app.reports.progress import ReportCancelled
+from tests.reports.conftest import ORAL, Demo, pdf_pages
+
+ROWS_A_PIECE = 40
+
+
+@dataclass
+class Cut:
+    result: BinderResult
+    pages: list[str]
+
+
+def _small_pieces(monkeypatch: pytest.MonkeyPatch, pools: list[int]) -> None:
+    """Pieces of a few dozen rows, laid out by two worker processes however small the
+    study; ``pools`` records how many workers each layout had."""
+    real_pool = pieces.worker_pool
+
+    def counted_pool(count: int) -> Any:
+        pools.append(count)
+        return real_pool(count)
+
+    monkeypatch.setattr(binder, "PIECE_ROWS", ROWS_A_PIECE)
+    monkeypatch.setattr(binder, "PARALLEL_FROM_ROWS", 0)
+    monkeypatch.setattr(binder, "workers_for", lambda _pieces: 2)
+    monkeypatch.setattr(binder, "worker_pool", counted_pool)
+
+
+@pytest.fixture(scope="module")
+def cut(demo: Demo) -> Cut:
+    pools: list[int] = []
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _small_pieces(monkeypatch, pools)
+        result = export_audit_binder(
+            demo.db, demo.user("tech"), ORAL, demo.folder / "ABC-123 in pieces.pdf"
+        )
+    assert pools == [2]  # laid out by worker processes
+    return Cut(result, pdf_pages(result.path))
+
+
+def test_page_x_of_y_runs_through_every_page_of_the_joined_binder(cut: Cut) -> None:
+    total = len(cut.pages)
+    assert total == cut.result.pages
+    for number, page in enumerate(cut.pages, start=1):
+        assert re.findall(r"Page \d+ of \d+", page) == [f"Page {number} of {total}"], number
+
+
+def test_the_contents_name_the_page_each_section_starts_on(cut: Cut) -> None:
+    contents = cut.pages[1]
+    for number, section in enumerate(SECTIONS, start=1):
+        entry = re.search(rf"{number}\. {re.escape(section.title)} \.+ ?(\d+)", contents)
+        assert entry is not None, section.title
+        page = int(entry.group(1))
+        assert f"{number}. {section.title}" in cut.pages[page - 1], section.title
+        if page - 2 > 1:  # the page before it, unless it is the contents itself
+            assert f"{number}. {section.title}" not in cut.pages[page - 2], section.title
+
+
+def test_every_page_keeps_its_running_header_and_a_long_record_says_it_runs_on(
+    cut: Cut,
+) -> None:
+    for page in cut.pages:
+        assert "ABC-123 — Drug accountability audit binder" in page
+        assert "BLINDED EDITION" in page
+        assert "Data SHA-256 " + cut.result.data_hash[:16] in page
+    darf_pages = [page for page in cut.pages if "AGENT NAME" in page]
+    continued = [page for page in darf_pages if "(continued)" in page]
+    assert continued, "the demo's record of ABC 10 mg runs past one piece"
+    assert any("This record continues on the next page." in page for page in darf_pages)
+    # The record's closing lines come once, after its last line.
+    text = " ".join(cut.pages)
+    assert text.count("The log reconciles with the stock.") == len(
+        re.findall(r"balance on the log at the end", text)
+    )
+
+
+def test_the_outline_leads_to_each_section(cut: Cut) -> None:
+    reader = PdfReader(cut.result.path)
+    marks = {item.title: reader.get_destination_page_number(item) for item in reader.outline}
+    for number, section in enumerate(SECTIONS, start=1):
+        page = marks[f"{number}. {section.title}"]
+        assert f"{number}. {section.title}" in cut.pages[page]
+
+
+def _exports(demo: Demo) -> list[str | None]:
+    with demo.db.read_session() as session:
+        return list(
+            session.scalars(select(AuditEntry.new_value).where(AuditEntry.action == "export"))
+        )
+
+
+def test_a_cancelled_parallel_layout_leaves_no_file_and_no_piece(
+    demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pools: list[int] = []
+    _small_pieces(monkeypatch, pools)
+    seen: list[int] = []
+    exports_before = _exports(demo)
+    layout_started = len(SECTIONS) + 3  # after the record is read, a few pieces laid out
+
+    with pytest.raises(ReportCancelled):
+        export_audit_binder(
+            demo.db,
+            demo.user("tech"),
+            ORAL,
+            tmp_path / "cancelled.pdf",
+            progress=lambda done, _total: seen.append(done),
+            cancelled=lambda: bool(seen) and seen[-1] >= layout_started,
+        )
+    assert pools == [2]
+    assert list(tmp_path.iterdir()) == []  # no binder, no data file, no folder of pieces
+    assert _exports(demo) == exports_before
