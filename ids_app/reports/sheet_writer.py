@@ -12,6 +12,7 @@ as cells, with the column's style made once.
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,8 @@ TIME_FORMAT = "yyyy-mm-dd hh:mm"
 BOLD = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDDDDD")
 WRAP = Alignment(wrap_text=True, vertical="top")
+# Points a line of 11 pt text takes in a row (Excel's and LibreOffice's default row).
+LINE_HEIGHT = 15.0
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,16 @@ def data_value(sheet: Any, value: Any, style: Any = None) -> Any:
     return Cell(sheet, row=1, column=1, value=value, style_array=style)
 
 
+def header_height(headers: Iterable[tuple[str, float]]) -> float:
+    """The height (points) of a header row whose bold headers wrap at their columns'
+    widths (characters), so the last line of a header never sits over the first value."""
+    lines = max(
+        (len(textwrap.wrap(header, max(1, int(width) - 2))) for header, width in headers),
+        default=1,
+    )
+    return LINE_HEIGHT * max(1, lines)
+
+
 def excel_time(moment: dt.datetime | None) -> dt.datetime | None:
     """Excel has no time zones: the pharmacy's local time, as every screen shows it."""
     return None if moment is None else moment.astimezone().replace(tzinfo=None)
@@ -123,6 +136,9 @@ class SheetWriter:
             self.sheet.column_dimensions[get_column_letter(index)].width = column.width
         self.sheet.freeze_panes = "A2"
         print_setup(self.sheet, title_rows="1:1")
+        self.sheet.row_dimensions[1].height = header_height(
+            (c.header, c.width) for c in self.columns
+        )
         self.sheet.append([self._cell(c.header, style="header") for c in self.columns])
         self._styles = [self._data_style(c) for c in self.columns]
 
