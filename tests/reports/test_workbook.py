@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
+import enum
+import hashlib
+import json
 import math
 import re
 from collections import Counter
@@ -19,6 +23,7 @@ from sqlalchemy import select
 from ids_app.audit.models import AuditEntry
 from ids_app.reports.cells import neutralised
 from ids_app.reports.exports import WorkbookResult, export_sponsor_workbook
+from ids_app.reports.gather import gather_study_record
 from ids_app.reports.sheet_writer import DATE_FORMAT, LINE_HEIGHT, TIME_FORMAT
 from ids_app.reports.workbook import SHEETS
 from tests.reports.conftest import (
@@ -334,3 +339,30 @@ def test_workbook_and_cdisc_exports_are_in_the_audit_trail(
     assert ("tech", "sponsor workbook, blinded edition") in users_and_kinds
     assert ("tech", "CDISC DA file, blinded edition") in users_and_kinds
     assert ("pharm", "sponsor workbook, unblinded edition") in users_and_kinds
+
+
+def _as_json(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    raise TypeError(repr(value))
+
+
+def test_the_data_hash_is_the_sha256_of_the_whole_record_as_one_json_document(
+    demo: Demo,
+) -> None:
+    """Hashed a row at a time so a large study's record is not copied whole, the Summary's
+    data hash is still the one a binder of the same data printed before."""
+    with demo.db.read_session() as session:
+        record = gather_study_record(session, demo.user("pharm"), ORAL, unblinded=True)
+    document = json.dumps(
+        dataclasses.asdict(record),
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=_as_json,
+    )
+    assert record.data_hash == hashlib.sha256(document.encode("utf-8")).hexdigest()
