@@ -9,9 +9,11 @@ the table goes to docs/benchmarks.md. For each size a generated database of one 
 - the floor: the same record gathered the same way, its rows then appended as plain values
   (each row's fields) to an openpyxl write-only workbook: no styles, types or formulas.
 
-Time is the writing alone (the gathering is the same for both, and shown apart); peak
-RSS is the whole process's (``os.wait4``), beside its RSS once the record was gathered,
-so what the writer itself holds shows as the difference.
+Time is the writing alone (the gathering is the same for both, and shown apart), as the
+process's CPU time, which other work on a shared machine moves far less than the wall
+clock (both are reported; the aim is judged on CPU time). Peak RSS is the whole
+process's (``os.wait4``), beside its RSS once the record was gathered, so what the
+writer itself holds shows as the difference.
 """
 
 from __future__ import annotations
@@ -122,18 +124,21 @@ def _child(kind: str, database: Path, target: Path) -> None:
         record = gather_study_record(session, actor, PROTOCOL)
         printing = _printing(actor, session)
     gathered = time.perf_counter()
+    cpu = time.process_time()
     after_gather = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if kind == "workbook":
         write_workbook(record, printing, target)
     else:
         _floor(record, target)
     written = time.perf_counter()
+    cpu = time.process_time() - cpu
     rows = sum(1 for _ in _plain_rows(record))
     print(
         json.dumps(
             {
                 "gather_s": gathered - started,
                 "write_s": written - gathered,
+                "write_cpu_s": cpu,
                 "after_gather_kib": after_gather,
                 "data_rows": rows,
                 "bytes": target.stat().st_size,
@@ -147,6 +152,7 @@ def _child(kind: str, database: Path, target: Path) -> None:
 class Sample:
     gather_s: float
     write_s: float
+    write_cpu_s: float
     after_gather_mib: float
     peak_mib: float
     data_rows: int
@@ -179,6 +185,7 @@ def _measure(kind: str, database: Path, folder: Path) -> Sample:
     return Sample(
         found["gather_s"],
         found["write_s"],
+        found["write_cpu_s"],
         found["after_gather_kib"] / 1024,
         usage.ru_maxrss / 1024,
         found["data_rows"],
@@ -196,9 +203,8 @@ class Size:
     def median(samples: list[Sample], what: str) -> float:
         return float(statistics.median(getattr(s, what) for s in samples))
 
-    @property
-    def times_floor(self) -> float:
-        return self.median(self.workbook, "write_s") / self.median(self.floor, "write_s")
+    def times_floor(self, what: str = "write_cpu_s") -> float:
+        return self.median(self.workbook, what) / self.median(self.floor, what)
 
 
 def _database(folder: Path, rows: int) -> tuple[Path, int]:
@@ -222,26 +228,31 @@ def _markdown(sizes: list[Size], runs: int) -> str:
         "One generated study (bench/generate.py). The floor appends the same record's rows "
         "as plain values to an openpyxl write-only workbook (no styles, types, formulas or "
         "print setup). Writing time excludes gathering the record, which both pay alike; "
+        "CPU is the writing process's CPU time, which other work on a shared machine moves "
+        "far less than the wall clock (the aim is judged on it); "
         "peak RSS is the whole process's, after gathering is the RSS once the record was "
         f"in memory. Aim: the workbook within {AIM_TIMES_FLOOR} times the floor's time, and "
         "memory flat in rows beyond the record itself.",
         "",
-        "| ledger rows | data rows | gathering (s) | workbook (s) | floor (s) | times the floor "
+        "| ledger rows | data rows | gathering (s) | workbook CPU (s) | floor CPU (s) "
+        "| times the floor | workbook wall (s) | floor wall (s) | times the floor (wall) "
         "| workbook peak RSS (MiB) | floor peak RSS (MiB) | after gathering (MiB) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for size in sizes:
         w, f = size.workbook, size.floor
         lines.append(
             f"| {size.ledger_rows:,} | {w[0].data_rows:,} | {size.median(w, 'gather_s'):.1f} "
+            f"| {size.median(w, 'write_cpu_s'):.2f} | {size.median(f, 'write_cpu_s'):.2f} "
+            f"| {size.times_floor():.2f} "
             f"| {size.median(w, 'write_s'):.2f} | {size.median(f, 'write_s'):.2f} "
-            f"| {size.times_floor:.2f} | {size.median(w, 'peak_mib'):.0f} "
+            f"| {size.times_floor('write_s'):.2f} | {size.median(w, 'peak_mib'):.0f} "
             f"| {size.median(f, 'peak_mib'):.0f} | {size.median(w, 'after_gather_mib'):.0f} |"
         )
     missed = "; ".join(
-        f"{s.ledger_rows:,} rows ({s.times_floor:.2f} times)"
+        f"{s.ledger_rows:,} rows ({s.times_floor():.2f} times)"
         for s in sizes
-        if s.times_floor > AIM_TIMES_FLOOR
+        if s.times_floor() > AIM_TIMES_FLOOR
     )
     lines += ["", f"Aim missed: {missed or 'none'}."]
     return "\n".join(lines) + "\n"
@@ -260,8 +271,10 @@ def measure(sizes: list[int], runs: int, out: Path) -> None:
                 found.append(_measure(kind, database, folder))
         size = Size(ledger_rows, samples["workbook"], samples["floor"])
         print(
-            f"{ledger_rows:,} ledger rows: workbook {size.median(size.workbook, 'write_s'):.2f} s, "
-            f"floor {size.median(size.floor, 'write_s'):.2f} s ({size.times_floor:.2f} times), "
+            f"{ledger_rows:,} ledger rows: workbook "
+            f"{size.median(size.workbook, 'write_cpu_s'):.2f} s CPU, floor "
+            f"{size.median(size.floor, 'write_cpu_s'):.2f} s ({size.times_floor():.2f} times; "
+            f"wall {size.times_floor('write_s'):.2f} times), "
             f"peak RSS {size.median(size.workbook, 'peak_mib'):.0f} / "
             f"{size.median(size.floor, 'peak_mib'):.0f} MiB"
         )
