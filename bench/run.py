@@ -246,7 +246,20 @@ def main() -> None:
         "--postgres", metavar="URL", help="also run on this empty PostgreSQL database"
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--workbook",
+        type=int,
+        nargs="*",
+        metavar="ROWS",
+        help="instead, the sponsor workbook against openpyxl's write-only floor, at these "
+        "ledger-row sizes (bench/workbook.py)",
+    )
     args = parser.parse_args()
+    if args.workbook is not None:
+        from bench.workbook import RUNS, SIZES, measure
+
+        measure(args.workbook or list(SIZES), RUNS, args.out)
+        return
     set_hashing_cost(time_cost=1, memory_cost_kib=8)
     folder = Path(tempfile.mkdtemp(prefix="ids-bench-"))
     runs = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -669,17 +670,52 @@ class StudyRecord:
             and shipment.shipment_number not in judged
         )
 
-    @property
+    @functools.cached_property
     def data_hash(self) -> str:
         """SHA-256 of the record's content (not of when or by whom it was printed).
 
         Two binders of the same data, period and edition carry the same hash, so a copy
-        can be matched to its electronic source (21 CFR 11.10(b)).
+        can be matched to its electronic source (21 CFR 11.10(b)). It is the hash of the
+        record as one JSON document (sorted keys, no spaces), fed to SHA-256 a row at a
+        time: a copy of the whole record as JSON would double a large study's memory.
         """
-        payload = json.dumps(
-            _plain(self), sort_keys=True, ensure_ascii=False, separators=(",", ":")
-        )
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        hasher = hashlib.sha256()
+        _feed(hasher, self)
+        return hasher.hexdigest()
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(
+        _plain(value), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    ).encode("utf-8")
+
+
+def _nested(value: Any) -> bool:
+    return isinstance(value, tuple | list) or (
+        dataclasses.is_dataclass(value) and not isinstance(value, type)
+    )
+
+
+def _feed(hasher: Any, value: Any) -> None:
+    """Feed ``hasher`` the bytes of ``_json(value)``, one row (a dataclass without nested
+    records) at a time: JSON's objects and arrays are their members' JSON joined."""
+    if isinstance(value, tuple | list):
+        hasher.update(b"[")
+        for index, item in enumerate(value):
+            if index:
+                hasher.update(b",")
+            _feed(hasher, item)
+        hasher.update(b"]")
+    elif _nested(value) and any(_nested(getattr(value, f.name)) for f in dataclasses.fields(value)):
+        hasher.update(b"{")
+        for index, name in enumerate(sorted(f.name for f in dataclasses.fields(value))):
+            if index:
+                hasher.update(b",")
+            hasher.update(_json(name) + b":")
+            _feed(hasher, getattr(value, name))
+        hasher.update(b"}")
+    else:
+        hasher.update(_json(value))
 
 
 def _plain(value: Any) -> Any:

@@ -3,18 +3,23 @@
 Dates are dates and counts are numbers; text is neutralised (reports/cells.py) and stored
 as a string, so nothing typed into the app or read from a sponsor's file runs when the
 workbook is opened; the only formulas are the workbook's own totals. openpyxl's
-write-only mode keeps a large study's workbook fast and small in memory.
+write-only mode streams each row to the file as it is appended, so memory does not grow
+with the rows; a data row costs little more than openpyxl's own floor of plain values
+(bench/workbook.py), because only the cells that need a style or a forced type are built
+as cells, with the column's style made once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from openpyxl import Workbook  # type: ignore[import-untyped]
-from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+from openpyxl.cell import Cell, WriteOnlyCell  # type: ignore[import-untyped]
+from openpyxl.cell.cell import ERROR_CODES  # type: ignore[import-untyped]
 from openpyxl.styles import Alignment, Font, PatternFill  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 
@@ -25,6 +30,8 @@ TIME_FORMAT = "yyyy-mm-dd hh:mm"
 BOLD = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDDDDD")
 WRAP = Alignment(wrap_text=True, vertical="top")
+# Points a line of 11 pt text takes in a row (Excel's and LibreOffice's default row).
+LINE_HEIGHT = 15.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,40 @@ def new_cell(sheet: Any, value: Any) -> WriteOnlyCell:
     return cell
 
 
+def data_value(sheet: Any, value: Any, style: Any = None) -> Any:
+    """What a data row appends for ``value``: the same cell :func:`new_cell` makes, built
+    only when it must be.
+
+    Text openpyxl would store as a string anyway goes as plain (neutralised) text, an empty
+    cell as nothing, a number or date of an unformatted column as itself; a number or date
+    of a formatted column is a cell with the column's ``style`` (a style array made once
+    per column); text that openpyxl would read as an error value or a formula is a cell
+    typed as a string. A cell built for every value made a large workbook twice as slow.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = neutralised(value)
+        if text in ERROR_CODES or text.startswith("="):
+            return new_cell(sheet, value)
+        return text
+    if isinstance(value, Formula):
+        return new_cell(sheet, value)
+    if style is None:
+        return value
+    return Cell(sheet, row=1, column=1, value=value, style_array=style)
+
+
+def header_height(headers: Iterable[tuple[str, float]]) -> float:
+    """The height (points) of a header row whose bold headers wrap at their columns'
+    widths (characters), so the last line of a header never sits over the first value."""
+    lines = max(
+        (len(textwrap.wrap(header, max(1, int(width) - 2))) for header, width in headers),
+        default=1,
+    )
+    return LINE_HEIGHT * max(1, lines)
+
+
 def excel_time(moment: dt.datetime | None) -> dt.datetime | None:
     """Excel has no time zones: the pharmacy's local time, as every screen shows it."""
     return None if moment is None else moment.astimezone().replace(tzinfo=None)
@@ -95,7 +136,11 @@ class SheetWriter:
             self.sheet.column_dimensions[get_column_letter(index)].width = column.width
         self.sheet.freeze_panes = "A2"
         print_setup(self.sheet, title_rows="1:1")
+        self.sheet.row_dimensions[1].height = header_height(
+            (c.header, c.width) for c in self.columns
+        )
         self.sheet.append([self._cell(c.header, style="header") for c in self.columns])
+        self._styles = [self._data_style(c) for c in self.columns]
 
     def letter(self, header: str) -> str:
         return str(get_column_letter([c.header for c in self.columns].index(header) + 1))
@@ -112,12 +157,17 @@ class SheetWriter:
             cell.number_format = column.number_format
         return cell
 
+    def _data_style(self, column: Column) -> Any:
+        """The style array of the column's data cells (its number format), or None."""
+        if column.number_format is None:
+            return None
+        return self._cell(None, column=column)._style
+
     def row(self, values: Sequence[Any]) -> None:
         if len(values) != len(self.columns):
             raise ValueError(f"{len(values)} values for {len(self.columns)} columns")
-        self.sheet.append(
-            [self._cell(v, column=c) for v, c in zip(values, self.columns, strict=True)]
-        )
+        sheet = self.sheet
+        sheet.append([data_value(sheet, v, s) for v, s in zip(values, self._styles, strict=True)])
         self.rows += 1
 
     @property

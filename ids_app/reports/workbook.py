@@ -12,6 +12,7 @@ from typing import Any
 
 from openpyxl import Workbook  # type: ignore[import-untyped]
 from openpyxl.styles import Font  # type: ignore[import-untyped]
+from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 
 from ids_app.reports.cells import Formula
 from ids_app.reports.common import held_summary, quantity
@@ -32,6 +33,7 @@ from ids_app.reports.sheet_writer import (
     Column,
     SheetWriter,
     excel_time,
+    header_height,
     new_cell,
     print_setup,
 )
@@ -159,10 +161,9 @@ def _summary(
     totals: dict[int, int],
 ) -> None:
     sheet = book.create_sheet("Summary", 0)
-    sheet.column_dimensions["A"].width = 30
-    for letter in "BCDEFGHIJKLMN":
-        sheet.column_dimensions[letter].width = 14
-    sheet.column_dimensions["B"].width = 34
+    widths = [30.0, 34.0] + [14.0] * 12
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
     print_setup(sheet, one_page=True)
     edition = record.edition.label.upper()
@@ -216,6 +217,8 @@ def _summary(
         "Returns on the ledger",
         "Returns reconcile",
     ]
+    first = len(facts) + 5  # title, facts, blank, heading, header
+    sheet.row_dimensions[first - 1].height = header_height(zip(headers, widths, strict=True))
     row_cells = []
     for header in headers:
         cell = new_cell(sheet, header)
@@ -224,7 +227,6 @@ def _summary(
         cell.alignment = WRAP
         row_cells.append(cell)
     sheet.append(row_cells)
-    first = len(facts) + 5  # title, facts, blank, heading, header
     for offset, darf_record in enumerate(record.accountability):
         row = first + offset
         values = _reconciliation_row(darf_record, darf, totals[darf_record.product.id], row)

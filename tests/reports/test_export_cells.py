@@ -24,7 +24,7 @@ from ids_app.inventory.receiving import ReceivedLine, ShipmentReceipt, receive_s
 from ids_app.inventory.returns import record_return
 from ids_app.reports.cells import FORMULA_STARTS, SKIPPED_BEFORE_A_FORMULA, Formula, cell_value
 from ids_app.reports.exports import export_sponsor_workbook
-from ids_app.reports.sheet_writer import new_cell
+from ids_app.reports.sheet_writer import Column, SheetWriter, new_cell
 from ids_app.studies.models import Prescriber, Product, Study, Subject
 from tests.factories import EXPIRY, TODAY, Example, make_example, receive_kits
 from tests.inventory.test_dispensing import order_kit, prepare, verify
@@ -215,3 +215,47 @@ def test_a_workbook_cell_stores_text_as_text_and_only_its_own_formulas(tmp_path:
         dt.datetime(2026, 11, 3),
         "=SUM(D1:E1)",
     ]
+
+
+def test_a_data_row_stores_the_same_cells_as_the_cell_factory(tmp_path: Path) -> None:
+    """A data row skips building a cell where openpyxl would store the value the same way;
+    read back, its cells are the cell factory's: same types, values and formats."""
+    values: list[object] = [
+        "=1+1",
+        "#N/A",
+        "#DIV/0!",
+        "-5 tablets",
+        "plain text",
+        -5,
+        2.5,
+        7,
+        dt.date(2026, 11, 3),
+        dt.datetime(2026, 11, 3, 14, 5),
+        None,
+        None,
+    ]
+    kinds = ["text"] * 5 + ["text", "float", "int", "date", "time", "int", "text"]
+    columns = [Column(f"C{i}", 10, kind) for i, kind in enumerate(kinds)]
+    book = Workbook(write_only=True)
+    writer = SheetWriter(book, "Row", columns)
+    writer.row(values)
+    factory = book.create_sheet("Factory")
+    made = []
+    for value, column in zip(values, columns, strict=True):
+        cell = new_cell(factory, value)
+        if column.number_format is not None and value is not None:
+            cell.number_format = column.number_format
+        made.append(cell)
+    factory.append(made)
+    book.save(tmp_path / "cells.xlsx")
+    read = load_workbook(tmp_path / "cells.xlsx")
+    (row,) = read["Row"].iter_rows(min_row=2, max_col=len(columns))
+    (expected,) = read["Factory"].iter_rows(max_col=len(columns))
+
+    def shown(cells: tuple[object, ...]) -> list[tuple[object, ...]]:
+        return [(c.data_type, c.value, c.number_format) for c in cells]  # type: ignore[attr-defined]
+
+    assert shown(row) == shown(expected)
+    assert [c.data_type for c in row][:5] == ["s"] * 5
+    assert [c.value for c in row][:2] == ["'=1+1", "#N/A"]
+    assert [c.number_format for c in row][8:10] == ["yyyy-mm-dd", "yyyy-mm-dd hh:mm"]

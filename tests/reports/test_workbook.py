@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
+import enum
+import hashlib
+import json
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -12,10 +17,14 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook  # type: ignore[import-untyped]
+from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 from sqlalchemy import select
 
 from ids_app.audit.models import AuditEntry
+from ids_app.reports.cells import neutralised
 from ids_app.reports.exports import WorkbookResult, export_sponsor_workbook
+from ids_app.reports.gather import gather_study_record
+from ids_app.reports.sheet_writer import DATE_FORMAT, LINE_HEIGHT, TIME_FORMAT
 from ids_app.reports.workbook import SHEETS
 from tests.reports.conftest import (
     INJECTABLE,
@@ -100,6 +109,102 @@ def test_data_sheets_have_a_frozen_header_a_filter_and_widths(blinded: Exported)
         assert sheet.auto_filter.ref.startswith("A1:"), name
         assert sheet.column_dimensions["A"].width > 5, name
         assert all(isinstance(h, str) and h for h in blinded.headers(name)), name
+
+
+def test_every_sheet_prints_landscape_to_the_papers_width_headers_on_each_page(
+    blinded: Exported,
+) -> None:
+    for sheet in blinded.book.worksheets:
+        setup = sheet.page_setup
+        assert setup.orientation == "landscape", sheet.title
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage, sheet.title
+        assert setup.fitToWidth == 1, sheet.title
+        if sheet.title == "Summary":
+            assert setup.fitToHeight == 1  # one page
+        else:
+            assert setup.fitToHeight == 0, sheet.title  # as many pages long as it needs
+            assert sheet.print_title_rows == "$1:$1", sheet.title
+
+
+def test_every_sheet_keeps_its_header_in_view(blinded: Exported) -> None:
+    assert [blinded.book[name].freeze_panes for name in SHEETS] == ["A2"] * len(SHEETS)
+
+
+def _lines_at_least(text: str, width: float) -> int:
+    """Lines a wrapped header takes at the least: a column holds ``width`` characters."""
+    return math.ceil(len(text) / width)
+
+
+def test_a_wrapped_header_row_is_tall_enough_that_no_header_sits_over_a_value(
+    blinded: Exported,
+) -> None:
+    for name in SHEETS[1:]:
+        sheet = blinded.book[name]
+        height = sheet.row_dimensions[1].height
+        assert height is not None, name
+        for cell in sheet[1]:
+            assert cell.alignment.wrap_text, (name, cell.value)
+            width = sheet.column_dimensions[cell.column_letter].width
+            assert height >= LINE_HEIGHT * _lines_at_least(cell.value, width), (name, cell.value)
+    # "Quantity received" in a column 10 characters wide takes two lines.
+    assert blinded.book["Accountability"].row_dimensions[1].height >= 2 * LINE_HEIGHT
+    summary = blinded.book["Summary"]
+    header = next(row for row in summary.iter_rows() if row[0].value == "Product")
+    height = summary.row_dimensions[header[0].row].height
+    for cell in header:
+        width = summary.column_dimensions[cell.column_letter].width
+        assert height >= LINE_HEIGHT * _lines_at_least(cell.value, width), cell.value
+
+
+def test_each_filter_covers_the_header_and_data_rows_not_the_totals(blinded: Exported) -> None:
+    for name in SHEETS[1:]:
+        rows = blinded.rows(name)
+        data = [row for row in rows[1:] if not _is_total(row)]
+        assert rows[1 : 1 + len(data)] == data, name  # totals come after every data row
+        last = get_column_letter(len(rows[0]))
+        assert blinded.book[name].auto_filter.ref == f"A1:{last}{1 + len(data)}", name
+    assert len(blinded.rows("Accountability")) > 20
+
+
+def test_every_number_and_date_of_a_data_row_has_its_columns_format(blinded: Exported) -> None:
+    for name in SHEETS[1:]:
+        for row in blinded.book[name].iter_rows(min_row=2):
+            if _is_total(tuple(c.value for c in row)):
+                continue
+            for cell in row:
+                where = (name, cell.coordinate)
+                if isinstance(cell.value, dt.datetime):
+                    assert cell.number_format in (DATE_FORMAT, TIME_FORMAT), where
+                elif isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
+                    assert cell.number_format != "General", where
+                elif isinstance(cell.value, str):
+                    assert cell.data_type == "s", where
+
+
+def test_every_totals_row_adds_up_its_products_rows(blinded: Exported) -> None:
+    sheets = Sheets(blinded.book)
+    checked = 0
+    for name in SHEETS[1:]:
+        rows = blinded.rows(name)
+        headers = rows[0]
+        data = [row for row in rows[1:] if not _is_total(row)]
+        for number, row in enumerate(rows[1:], start=2):
+            if not _is_total(row):
+                continue
+            product = row[0].removeprefix("Total: ") if row[0] != "Total" else None
+            mine = [
+                r
+                for r in data
+                if product is None or r[headers.index("Product")] == neutralised(product)
+            ]
+            for index, value in enumerate(row[1:], start=1):
+                if value is None:
+                    continue
+                letter = get_column_letter(index + 1)
+                expected = sum(r[index] or 0 for r in mine)
+                assert sheets.value(name, letter, number) == expected, (name, letter, number)
+                checked += 1
+    assert checked > 10
 
 
 def test_cells_are_typed_dates_as_dates_and_counts_as_numbers(blinded: Exported) -> None:
@@ -234,3 +339,30 @@ def test_workbook_and_cdisc_exports_are_in_the_audit_trail(
     assert ("tech", "sponsor workbook, blinded edition") in users_and_kinds
     assert ("tech", "CDISC DA file, blinded edition") in users_and_kinds
     assert ("pharm", "sponsor workbook, unblinded edition") in users_and_kinds
+
+
+def _as_json(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    raise TypeError(repr(value))
+
+
+def test_the_data_hash_is_the_sha256_of_the_whole_record_as_one_json_document(
+    demo: Demo,
+) -> None:
+    """Hashed a row at a time so a large study's record is not copied whole, the Summary's
+    data hash is still the one a binder of the same data printed before."""
+    with demo.db.read_session() as session:
+        record = gather_study_record(session, demo.user("pharm"), ORAL, unblinded=True)
+    document = json.dumps(
+        dataclasses.asdict(record),
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=_as_json,
+    )
+    assert record.data_hash == hashlib.sha256(document.encode("utf-8")).hexdigest()
