@@ -64,6 +64,11 @@ class Pick:
     def name(self) -> str:
         return f"Kit {self.kit.kit_number}" if self.kit else f"Lot {self.lot.lot_number}"
 
+    @property
+    def name_with_lot(self) -> str:
+        """A kit with the lot it belongs to; a lot on its own (never "Lot V102 (lot V102)")."""
+        return f"{self.name} (lot {self.lot.lot_number})" if self.kit else self.name
+
 
 @dataclass(frozen=True)
 class OrderHistory:
@@ -450,13 +455,12 @@ def _check_stock(
     day = today()
     if expiry < day:
         raise DispenseRefused(
-            f"{pick.name} (lot {pick.lot.lot_number}) expired on {expiry:%Y-%m-%d}; "
-            "it cannot be dispensed."
+            f"{pick.name_with_lot} expired on {expiry:%Y-%m-%d}; it cannot be dispensed."
         )
     last_day = day + dt.timedelta(days=product.days_supply)
     if expiry < last_day:
         raise DispenseRefused(
-            f"{pick.name} (lot {pick.lot.lot_number}) expires on {expiry:%Y-%m-%d}, before the "
+            f"{pick.name_with_lot} expires on {expiry:%Y-%m-%d}, before the "
             f"end of the {product.days_supply} days' supply ({last_day:%Y-%m-%d}); choose "
             "stock with a later expiry."
         )

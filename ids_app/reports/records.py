@@ -12,6 +12,7 @@ import enum
 import hashlib
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 
@@ -290,7 +291,7 @@ class ReturnRow:
     units_dispensed: int
     units_expected: float
     units_taken: int
-    compliance_percent: int | None
+    compliance_percent: Decimal | None  # one decimal, as protocols state it
     dose_unit: str
     condition: str
     counted_by: str
@@ -688,6 +689,8 @@ def _plain(value: Any) -> Any:
         return value.astimezone(dt.UTC).isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
     return value
 
 

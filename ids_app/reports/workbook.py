@@ -7,6 +7,7 @@ a frozen header row, a filter and a totals row whose formulas reconcile with the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from openpyxl import Workbook  # type: ignore[import-untyped]
 from openpyxl.styles import Font  # type: ignore[import-untyped]
 
 from ids_app.reports.cells import Formula
-from ids_app.reports.common import held_summary, quantity
+from ids_app.reports.common import held_summary
 from ids_app.reports.records import (
     AccountabilityRecord,
     DecisionRow,
@@ -35,6 +36,7 @@ from ids_app.reports.sheet_writer import (
     new_cell,
     print_setup,
 )
+from ids_app.wording import quantity_text
 
 SHEETS = (
     "Summary",
@@ -59,6 +61,12 @@ def _yes(flag: bool) -> str:
 def _hours(seconds: int | None) -> float | None:
     """A duration as a number of hours: sums and filters work on it, unlike "2 h 40 min"."""
     return None if seconds is None else round(seconds / 3600, 2)
+
+
+def _share(percent: Decimal | None) -> float | None:
+    """Compliance as the number Excel formats as a percentage: 85.7 % is 0.857, the value
+    the binder prints, so a cell shown with "0.0%" reads as the binder does."""
+    return None if percent is None else float(percent / 100)
 
 
 def _accountability_columns(unblinded: bool) -> list[Column]:
@@ -453,7 +461,7 @@ def _returns(book: Workbook, record: StudyRecord) -> None:
                 r.units_dispensed,
                 r.units_expected,
                 r.units_taken,
-                r.units_taken / r.units_expected if r.units_expected else None,
+                _share(r.compliance_percent),
                 r.dose_unit,
                 r.condition,
                 r.counted_by,
@@ -630,7 +638,7 @@ def _excursion_values(x: ExcursionInfo) -> list[Any]:
         f"Hold {h.hold_id}: {held_summary(h.held) or 'no further stock'}" for h in x.holds
     )
     dispensed = "; ".join(
-        f"{quantity(d.quantity, d.unit)} of {d.product}, lot {d.lot_number}"
+        f"{quantity_text(d.quantity, d.unit)} of {d.product}, lot {d.lot_number}"
         + (f", kit {d.kit_number}" if d.kit_number else "")
         + (f", subject {d.subject_code}" if d.subject_code else "")
         for d in x.dispensed_after

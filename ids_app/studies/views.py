@@ -28,6 +28,7 @@ from ids_app.studies.models import (
 from ids_app.studies.services import is_unblinded
 from ids_app.users.models import Role, User
 from ids_app.users.permissions import require_study_access
+from ids_app.wording import quantity_text
 
 # --- studies ---------------------------------------------------------------------------------
 
@@ -143,7 +144,7 @@ def product_rows(session: Session, study_id: int) -> list[ProductRow]:
                 product.dose_unit,
                 product.units_per_kit,
                 f"{product.storage_min_c:g} to {product.storage_max_c:g} °C",
-                f"{product.dispense_quantity} {product.unit}{kit} per visit, "
+                f"{quantity_text(product.dispense_quantity, product.unit)}{kit} per visit, "
                 f"{product.days_supply} days' supply",
                 product.is_kit_tracked,
             )
