@@ -286,9 +286,10 @@ BALANCE_COLUMNS = frozenset({"Balance forward", "New balance"})
 RETURN_COLUMNS = frozenset({"Returned by patient", "Returns out", "Returns held apart"})
 
 
-def darf_columns(unblinded: bool) -> tuple[str, ...]:
-    """The columns, with the kit's arm after the kit number in an unblinded edition only."""
-    if not unblinded:
+def darf_columns(shows_arms: bool) -> tuple[str, ...]:
+    """The columns, with the kit's arm after the kit number in an edition that shows arms
+    (unblinded or open-label) only."""
+    if not shows_arms:
         return DARF_COLUMNS
     at = DARF_COLUMNS.index("Kit") + 1
     return (*DARF_COLUMNS[:at], ARM_COLUMN, *DARF_COLUMNS[at:])

@@ -101,7 +101,10 @@ def report_study(session: Session, actor: User, protocol_number: str, *, to: str
 
 
 def choose_edition(session: Session, actor: User, study: Study, unblinded: bool) -> Edition:
-    """Blinded unless asked; unblinded only for staff with unblinded access to the study."""
+    """Open-label for an open-label study; otherwise blinded unless asked, and unblinded
+    only for staff with unblinded access to the study."""
+    if not study.is_blinded:
+        return Edition.OPEN_LABEL
     if not unblinded:
         return Edition.BLINDED
     if not is_unblinded(session, actor, study):

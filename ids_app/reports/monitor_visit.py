@@ -158,7 +158,8 @@ def gather_monitor_visit(
     period: Period,
     steps: Steps | None = None,
 ) -> MonitorVisit:
-    """The visit's review of the period, in the blinded edition."""
+    """The visit's review of the period, in the blinded edition (open-label for an
+    open-label study)."""
     record = gather_study_record(session, actor, protocol_number, period=period, steps=steps)
     study = get_study(session, protocol_number)
     # "Intact" rests on the whole verification (records, signatures, guards), not the chain

@@ -17,10 +17,13 @@ from typing import Any
 
 
 class Edition(enum.StrEnum):
-    """A blinded edition hides every arm; an unblinded one is for unblinded staff only."""
+    """A blinded edition hides every arm; an unblinded one is for unblinded staff only. An
+    open-label study's records have nothing to hide and say so: its edition is open-label,
+    never "blinded", whoever prints it."""
 
     BLINDED = "blinded"
     UNBLINDED = "unblinded"
+    OPEN_LABEL = "open-label"
 
     @property
     def label(self) -> str:
@@ -647,7 +650,13 @@ class StudyRecord:
 
     @property
     def unblinded(self) -> bool:
+        """An unblinded edition of a blinded study: for unblinded staff only."""
         return self.edition is Edition.UNBLINDED
+
+    @property
+    def shows_arms(self) -> bool:
+        """Whether treatment arms are printed: in an unblinded or open-label edition."""
+        return self.edition is not Edition.BLINDED
 
     @property
     def transit_alarms(self) -> tuple[TransitAlarm, ...]:

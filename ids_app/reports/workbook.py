@@ -69,7 +69,7 @@ def _share(percent: Decimal | None) -> float | None:
     return None if percent is None else float(percent / 100)
 
 
-def _accountability_columns(unblinded: bool) -> list[Column]:
+def _accountability_columns(shows_arms: bool) -> list[Column]:
     columns = [
         Column("Product", 30),
         Column("Unit", 8),
@@ -81,7 +81,7 @@ def _accountability_columns(unblinded: bool) -> list[Column]:
         Column("Dose", 24),
         Column("Kit", 9),
     ]
-    if unblinded:
+    if shows_arms:
         columns.append(Column("Arm", 14))
     columns += [
         Column("Manufacturer", 16),
@@ -114,7 +114,7 @@ SUMMED_DARF = (
 
 def _accountability(book: Workbook, record: StudyRecord) -> tuple[SheetWriter, dict[int, int]]:
     """The DARF lines of every product; one totals row per product (SUMIFS by product)."""
-    sheet = SheetWriter(book, "Accountability", _accountability_columns(record.unblinded))
+    sheet = SheetWriter(book, "Accountability", _accountability_columns(record.shows_arms))
     for darf in record.accountability:
         for line in darf.lines:
             values: list[Any] = [
@@ -128,7 +128,7 @@ def _accountability(book: Workbook, record: StudyRecord) -> tuple[SheetWriter, d
                 line.dose,
                 line.kit_number,
             ]
-            if record.unblinded:
+            if record.shows_arms:
                 values.append(line.arm)
             values += [
                 line.manufacturer,
@@ -340,7 +340,7 @@ def _inventory(book: Workbook, record: StudyRecord) -> None:
         Column("Expired", 8),
         Column("Kit", 9),
     ]
-    if record.unblinded:
+    if record.shows_arms:
         columns.append(Column("Arm", 14))
     columns += [Column("Location", 20), Column("State", 12), Column("Quantity", 9, "int")]
     sheet = SheetWriter(book, "Inventory", columns)
@@ -353,7 +353,7 @@ def _inventory(book: Workbook, record: StudyRecord) -> None:
             _yes(row.expired),
             row.kit_number,
         ]
-        if record.unblinded:
+        if record.shows_arms:
             values.append(row.arm)
         values += [row.location, row.state, row.quantity]
         sheet.row(values)
@@ -372,7 +372,7 @@ def _dispensing(book: Workbook, record: StudyRecord) -> None:
         Column("Product", 30),
         Column("Kit", 9),
     ]
-    if record.unblinded:
+    if record.shows_arms:
         columns.append(Column("Arm", 14))
     columns += [
         Column("Lot number", 11),
@@ -397,7 +397,7 @@ def _dispensing(book: Workbook, record: StudyRecord) -> None:
             d.product,
             d.kit_number,
         ]
-        if record.unblinded:
+        if record.shows_arms:
             values.append(d.arm)
         values += [
             d.lot_number,

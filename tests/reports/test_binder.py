@@ -183,7 +183,7 @@ def test_unblinded_binder_shows_each_kits_arm(unblinded: Binder) -> None:
     assert "Treatment arms (unblinded edition)" in unblinded.text
     assert "Arm A ABC 10 mg" in unblinded.text
     assert "Arm B Placebo" in unblinded.text
-    assert "Arm" in darf_columns(unblinded=True)
+    assert "Arm" in darf_columns(shows_arms=True)
     darf = unblinded.pages[_page_of(unblinded, "accountability") - 1]
     assert re.search(r"\b10\d\d (ABC 10 mg|Placebo) Acme Pharma, lot L2301", darf)
     assert flat(HELD_NOTE) in unblinded.text
