@@ -28,7 +28,7 @@ from ids_app.studies.blinding import arm_mask_of
 from ids_app.studies.models import Prescriber, Product, Study, Subject
 from ids_app.users.models import User
 from ids_app.users.permissions import PERMISSIONS, Action, require
-from ids_app.wording import quantity_text
+from ids_app.wording import quantity_text, unit_text
 
 CAUTION = "Caution: New Drug—Limited by Federal (or United States) law to investigational use."
 PHARMACY_ENV = "IDS_PHARMACY_NAME"
@@ -136,7 +136,8 @@ def _directions(product: Product, amount: int) -> str:
         return f"Take {dose} {every}, as directed by the study team."
     return (
         f"{quantity_text(amount, product.unit)} for {product.days_supply} days "
-        f"({rate_text(per_day)} {product.dose_unit} a day), as directed by the study team."
+        f"({rate_text(per_day)} {unit_text(per_day, product.dose_unit)} a day), as directed by "
+        "the study team."
     )
 
 

@@ -133,7 +133,11 @@ def product_rows(session: Session, study_id: int) -> list[ProductRow]:
     for product in session.scalars(
         select(Product).where(Product.study_id == study_id).order_by(Product.id)
     ):
-        kit = f" of {product.units_per_kit} {product.dose_unit}" if product.units_per_kit else ""
+        kit = (
+            f" of {quantity_text(product.units_per_kit, product.dose_unit)}"
+            if product.units_per_kit
+            else ""
+        )
         rows.append(
             ProductRow(
                 product.id,

@@ -46,6 +46,7 @@ from ids_app.ui.table_models import (
 )
 from ids_app.ui.temperature_alerts import storage_alert_text
 from ids_app.users.models import User
+from ids_app.wording import quantity_text
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ class OverviewTab(StudyTab):
                 Column("Subject", lambda r: r.subject_code),
                 Column("Returned", lambda r: r.returned_on),
                 Column("What", lambda r: r.picked),
-                Column("Counted", lambda r: f"{r.units_counted} {r.dose_unit}"),
+                Column("Counted", lambda r: quantity_text(r.units_counted, r.dose_unit)),
             ],
             status=lambda _r: "waiting",
             parent=self,

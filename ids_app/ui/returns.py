@@ -133,7 +133,7 @@ class ReturnsTab(StudyTab):
                 Column("What", lambda r: r.picked),
                 Column("Returned", lambda r: r.returned_on),
                 Column("Back", lambda r: quantity_text(r.quantity, r.unit)),
-                Column("Counted", lambda r: f"{r.units_counted} {r.dose_unit}"),
+                Column("Counted", lambda r: quantity_text(r.units_counted, r.dose_unit)),
                 Column("Compliance", lambda r: r.compliance),
                 Column("Counted by", lambda r: r.counted_by),
                 Column(
