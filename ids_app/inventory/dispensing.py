@@ -31,6 +31,7 @@ from ids_app.inventory.models import (
     StockState,
 )
 from ids_app.studies.identifiers import optional_identifier
+from ids_app.studies.irb import approval_lapsed
 from ids_app.studies.models import (
     Prescriber,
     Product,
@@ -333,14 +334,18 @@ def _parties(session: Session, order: DispenseOrder) -> tuple[Study, Subject, Pr
 def _check_parties(
     study: Study, subject: Subject, prescriber: Prescriber, product: Product
 ) -> None:
-    """Study drug goes only to enrolled subjects of an open study, on an authorized
-    prescriber's order, used only per the protocol (ICH E6, investigational product)."""
+    """Study drug goes only to enrolled subjects of an open study under a current IRB
+    approval, on an authorized prescriber's order, used only per the protocol (ICH E6,
+    investigational product)."""
     protocol = study.protocol_number
     if study.status not in DISPENSING_STATUSES:
         raise DispenseRefused(
             f"Study {protocol} is {study.status.value}; study drug is dispensed only while it "
             "is open (or closed to accrual, for subjects already enrolled)."
         )
+    lapsed = approval_lapsed(study, today())
+    if lapsed is not None:
+        raise DispenseRefused(lapsed)
     if subject.study_id != study.id:
         raise DispenseRefused(f"Subject {subject.subject_code} is not in study {protocol}.")
     if subject.status is not SubjectStatus.ENROLLED:
