@@ -31,6 +31,8 @@ from ids_app.inventory.views import (
     hold_rows,
     stock_rows,
 )
+from ids_app.studies.irb import approval_lapsed, approval_warning
+from ids_app.studies.models import Study
 from ids_app.studies.views import ProductRow, product_rows
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import heading_label, hint_label
@@ -46,7 +48,7 @@ from ids_app.ui.table_models import (
 )
 from ids_app.ui.temperature_alerts import storage_alert_text
 from ids_app.users.models import User
-from ids_app.wording import quantity_text
+from ids_app.wording import day_text, quantity_text
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,20 @@ class OverviewData:
     expiring: list[ExpiringRow]
     awaiting_verification: list[OrderRow]
     awaiting_monitor: list[ReturnRow]
+    irb_approval: str
+    irb_warning: str | None
+    irb_lapsed: bool
+
+
+def irb_approval_text(study: Study) -> str:
+    """The approval as the overview's details give it: dates and the version approved."""
+    if study.irb_approved_on is None or study.irb_expires_on is None:
+        return "not recorded"
+    version = f", protocol version {study.protocol_version}" if study.protocol_version else ""
+    return (
+        f"approved {day_text(study.irb_approved_on)}, expires "
+        f"{day_text(study.irb_expires_on)}{version}"
+    )
 
 
 def read_overview(
@@ -64,6 +80,7 @@ def read_overview(
 ) -> OverviewData:
     day = today()
     waiting_ids = {r.id for r in returns_awaiting_monitor(session, study_id)}
+    study = session.get_one(Study, study_id)
     return OverviewData(
         products=product_rows(session, study_id),
         stock=stock_rows(session, study_id, day, expiring_days, reader=reader),
@@ -78,6 +95,9 @@ def read_overview(
             for row in return_rows(session, reader, study_id=study_id, awaiting_monitor=True)
             if row.id in waiting_ids
         ],
+        irb_approval=irb_approval_text(study),
+        irb_warning=approval_warning(study, day),
+        irb_lapsed=approval_lapsed(study, day) is not None,
     )
 
 
@@ -133,9 +153,13 @@ class OverviewTab(StudyTab):
         self.sponsor_label = QLabel()
         self.pi_label = QLabel()
         self.ind_label = QLabel()
+        self.irb_label = QLabel()
+        self.irb_label.setObjectName("irbApproval")
+        self.irb_label.setWordWrap(True)
         self.details.addRow("Sponsor", self.sponsor_label)
         self.details.addRow("Principal investigator", self.pi_label)
         self.details.addRow("IND", self.ind_label)
+        self.details.addRow("IRB approval", self.irb_label)
 
         self.products: RowsModel[ProductRow] = RowsModel(
             [
@@ -264,6 +288,10 @@ class OverviewTab(StudyTab):
         self.storage_alert = QLabel()
         self.storage_alert.setObjectName("storageAlert")
         self.storage_alert.setWordWrap(True)
+        self.irb_alert = QLabel()
+        self.irb_alert.setObjectName("irbAlert")
+        self.irb_alert.setWordWrap(True)
+        layout.addWidget(self.irb_alert)
         layout.addWidget(alerts_widget)
         layout.addWidget(self.storage_alert)
         layout.addWidget(stock_box, 1)
@@ -295,6 +323,11 @@ class OverviewTab(StudyTab):
         self.sponsor_label.setText(study.sponsor)
         self.pi_label.setText(study.principal_investigator)
         self.ind_label.setText(study.ind_number or "—")
+        self.irb_label.setText(data.irb_approval)
+        self.irb_alert.setText(data.irb_warning or "")
+        self.irb_alert.setVisible(data.irb_warning is not None)
+        warned = "expired" if data.irb_lapsed else "expiring"
+        set_status(self.irb_alert, warned if data.irb_warning else None)
         self.products.set_rows(data.products)
         fit_columns(self.products_view)
         fit_height(self.products_view, max_rows=3)
