@@ -71,6 +71,7 @@ from ids_app.reports.records import (
     StudyRecord,
 )
 from ids_app.reports.temperature import gather_temperature
+from ids_app.studies.irb import approval_text
 from ids_app.studies.models import Prescriber, Product, Study, StudyStaff, Subject
 from ids_app.studies.services import get_study, is_unblinded
 from ids_app.users.models import Signature, SignatureMeaning, User
@@ -287,6 +288,7 @@ def _study_info(study: Study) -> StudyInfo:
         status=study.status.value,
         blinding=study.blinding.value,
         site=site_name(),
+        irb_approval=approval_text(study),
     )
 
 

@@ -40,6 +40,7 @@ class StudyInfo:
     status: str
     blinding: str
     site: str
+    irb_approval: str  # studies.irb.approval_text
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from ids_app.errors import InvalidInput
 from ids_app.studies.models import Study
 from ids_app.users.models import User
 from ids_app.users.permissions import Action, require
+from ids_app.wording import day_text
 
 # How long before the expiry the study's screens warn (days).
 WARNING_DAYS = 30
@@ -64,6 +65,18 @@ def record_irb_approval(
     study.protocol_version = version
     session.flush()  # the audit entries carry the reason given now
     return study
+
+
+def approval_text(study: Study) -> str:
+    """The approval as the overview and the records' summaries give it: its dates and the
+    protocol version approved, or "not recorded"."""
+    if study.irb_approved_on is None or study.irb_expires_on is None:
+        return "not recorded"
+    version = f", protocol version {study.protocol_version}" if study.protocol_version else ""
+    return (
+        f"approved {day_text(study.irb_approved_on)}, expires "
+        f"{day_text(study.irb_expires_on)}{version}"
+    )
 
 
 def approval_lapsed(study: Study, day: dt.date) -> str | None:

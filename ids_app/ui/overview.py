@@ -31,7 +31,7 @@ from ids_app.inventory.views import (
     hold_rows,
     stock_rows,
 )
-from ids_app.studies.irb import approval_lapsed, approval_warning
+from ids_app.studies.irb import approval_lapsed, approval_text, approval_warning
 from ids_app.studies.models import Study
 from ids_app.studies.views import ProductRow, product_rows
 from ids_app.ui.context import Workspace
@@ -48,7 +48,7 @@ from ids_app.ui.table_models import (
 )
 from ids_app.ui.temperature_alerts import storage_alert_text
 from ids_app.users.models import User
-from ids_app.wording import day_text, quantity_text
+from ids_app.wording import quantity_text
 
 
 @dataclass(frozen=True)
@@ -62,17 +62,6 @@ class OverviewData:
     irb_approval: str
     irb_warning: str | None
     irb_lapsed: bool
-
-
-def irb_approval_text(study: Study) -> str:
-    """The approval as the overview's details give it: dates and the version approved."""
-    if study.irb_approved_on is None or study.irb_expires_on is None:
-        return "not recorded"
-    version = f", protocol version {study.protocol_version}" if study.protocol_version else ""
-    return (
-        f"approved {day_text(study.irb_approved_on)}, expires "
-        f"{day_text(study.irb_expires_on)}{version}"
-    )
 
 
 def read_overview(
@@ -95,7 +84,7 @@ def read_overview(
             for row in return_rows(session, reader, study_id=study_id, awaiting_monitor=True)
             if row.id in waiting_ids
         ],
-        irb_approval=irb_approval_text(study),
+        irb_approval=approval_text(study),
         irb_warning=approval_warning(study, day),
         irb_lapsed=approval_lapsed(study, day) is not None,
     )

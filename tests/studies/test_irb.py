@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook  # type: ignore[import-untyped]
 from sqlalchemy import select
 
 from ids_app.audit.models import AuditEntry
@@ -14,11 +16,13 @@ from ids_app.db import Database, simulated_clock, today
 from ids_app.errors import InvalidInput, PermissionDenied
 from ids_app.inventory.dispensing import DispenseRefused
 from ids_app.inventory.models import OrderState
+from ids_app.reports.exports import export_audit_binder, export_sponsor_workbook
 from ids_app.studies.irb import approval_warning, record_irb_approval
 from ids_app.studies.models import Study
 from ids_app.users.models import User
 from tests.factories import Example, make_example, receive_kits
 from tests.inventory.test_dispensing import order_kit, prepare, refused, verify
+from tests.reports.conftest import pdf_pages
 
 
 @pytest.fixture
@@ -185,3 +189,23 @@ def test_the_warning_shows_from_thirty_days_before_the_expiry(
 def test_no_warning_without_an_approval_recorded(db: Database, example: Example) -> None:
     with db.read_session() as session:
         assert approval_warning(session.get_one(Study, example.study.id)) is None
+
+
+def test_the_binder_and_workbook_summaries_state_the_approval(
+    db: Database, example: Example, tmp_path: Path
+) -> None:
+    approved = today() - dt.timedelta(days=40)
+    approve(db, example, approved_on=approved, expires_on=approved + dt.timedelta(days=364))
+    stated = (
+        f"approved {approved:%Y-%m-%d}, expires {approved + dt.timedelta(days=364):%Y-%m-%d}, "
+        "protocol version Amendment 3, 2026-01-15"
+    )
+    binder = export_audit_binder(db, example.people.pharm, "ABC-123", tmp_path / "binder.pdf")
+    summary = [page for page in pdf_pages(binder.path) if "IRB approval" in page]
+    assert len(summary) == 1  # the study summary, among the protocol's facts
+    assert f"Blinding double-blind IRB approval {stated}" in summary[0]
+    workbook = export_sponsor_workbook(
+        db, example.people.pharm, "ABC-123", tmp_path / "workbook.xlsx"
+    )
+    rows = load_workbook(workbook.path)["Summary"].iter_rows(values_only=True)
+    assert {row[0]: row[1] for row in rows if row and row[0]}["IRB approval"] == stated
