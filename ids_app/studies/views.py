@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from ids_app.studies.irb import approval_text
 from ids_app.studies.models import (
     Arm,
     Blinding,
@@ -43,6 +44,7 @@ class StudyRow:
     status: StudyStatus
     blinding: Blinding
     ind_number: str | None
+    irb_approval: str = "not recorded"  # studies.irb.approval_text
 
     @property
     def is_blinded(self) -> bool:
@@ -59,6 +61,7 @@ def _study_row(study: Study) -> StudyRow:
         study.status,
         study.blinding,
         study.ind_number,
+        approval_text(study),
     )
 
 
