@@ -209,3 +209,27 @@ def test_upgrade_from_0005_names_studies_and_older_entries_still_verify(empty: D
     assert report.intact, report.summary()
     assert report.entries_checked > 3
     assert named
+
+
+def test_upgrade_from_0006_keeps_studies_with_no_irb_approval_recorded(empty: Database) -> None:
+    upgrade_to(empty, "0006")
+    with empty.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO study (id, protocol_number, title, sponsor, principal_investigator, "
+                "status, blinding, created_at) VALUES (4, 'OLD-1', 'An older study', 'Acme', "
+                "'Dr. P', 'open', 'open-label', :at)"
+            ),
+            {"at": dt.datetime(2025, 1, 1, tzinfo=dt.UTC)},
+        )
+    prepare_database(empty)
+    with empty.engine.connect() as conn:
+        columns = {column["name"]: column for column in inspect(conn).get_columns("study")}
+        kept = conn.execute(
+            text(
+                "SELECT protocol_number, irb_approved_on, irb_expires_on, protocol_version "
+                "FROM study WHERE id = 4"
+            )
+        ).one()
+    assert all(columns[name]["nullable"] for name in ("irb_approved_on", "irb_expires_on"))
+    assert tuple(kept) == ("OLD-1", None, None, None)

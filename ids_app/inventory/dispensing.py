@@ -31,6 +31,7 @@ from ids_app.inventory.models import (
     StockState,
 )
 from ids_app.studies.identifiers import optional_identifier
+from ids_app.studies.irb import approval_lapsed
 from ids_app.studies.models import (
     Prescriber,
     Product,
@@ -63,6 +64,11 @@ class Pick:
     @property
     def name(self) -> str:
         return f"Kit {self.kit.kit_number}" if self.kit else f"Lot {self.lot.lot_number}"
+
+    @property
+    def name_with_lot(self) -> str:
+        """A kit with the lot it belongs to; a lot on its own (never "Lot V102 (lot V102)")."""
+        return f"{self.name} (lot {self.lot.lot_number})" if self.kit else self.name
 
 
 @dataclass(frozen=True)
@@ -328,14 +334,18 @@ def _parties(session: Session, order: DispenseOrder) -> tuple[Study, Subject, Pr
 def _check_parties(
     study: Study, subject: Subject, prescriber: Prescriber, product: Product
 ) -> None:
-    """Study drug goes only to enrolled subjects of an open study, on an authorized
-    prescriber's order, used only per the protocol (ICH E6, investigational product)."""
+    """Study drug goes only to enrolled subjects of an open study under a current IRB
+    approval, on an authorized prescriber's order, used only per the protocol (ICH E6,
+    investigational product)."""
     protocol = study.protocol_number
     if study.status not in DISPENSING_STATUSES:
         raise DispenseRefused(
             f"Study {protocol} is {study.status.value}; study drug is dispensed only while it "
             "is open (or closed to accrual, for subjects already enrolled)."
         )
+    lapsed = approval_lapsed(study, today())
+    if lapsed is not None:
+        raise DispenseRefused(lapsed)
     if subject.study_id != study.id:
         raise DispenseRefused(f"Subject {subject.subject_code} is not in study {protocol}.")
     if subject.status is not SubjectStatus.ENROLLED:
@@ -450,13 +460,12 @@ def _check_stock(
     day = today()
     if expiry < day:
         raise DispenseRefused(
-            f"{pick.name} (lot {pick.lot.lot_number}) expired on {expiry:%Y-%m-%d}; "
-            "it cannot be dispensed."
+            f"{pick.name_with_lot} expired on {expiry:%Y-%m-%d}; it cannot be dispensed."
         )
     last_day = day + dt.timedelta(days=product.days_supply)
     if expiry < last_day:
         raise DispenseRefused(
-            f"{pick.name} (lot {pick.lot.lot_number}) expires on {expiry:%Y-%m-%d}, before the "
+            f"{pick.name_with_lot} expires on {expiry:%Y-%m-%d}, before the "
             f"end of the {product.days_supply} days' supply ({last_day:%Y-%m-%d}); choose "
             "stock with a later expiry."
         )

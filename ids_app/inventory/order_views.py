@@ -24,7 +24,7 @@ from ids_app.studies.blinding import ReaderMasks
 from ids_app.studies.models import Arm, Prescriber, Product, Study, Subject
 from ids_app.users.models import User
 from ids_app.users.signatures import manifestation, signatures_of
-from ids_app.wording import number_text
+from ids_app.wording import number_text, percent_text, quantity_text
 
 # --- orders ----------------------------------------------------------------------------------
 
@@ -70,7 +70,7 @@ class OrderRow:
     def ordered(self) -> str:
         if self.assigned_kit_number:
             return f"kit {self.assigned_kit_number}"
-        return f"{self.quantity} {self.unit}"
+        return quantity_text(self.quantity, self.unit)
 
 
 _Orderer = aliased(User)
@@ -347,11 +347,10 @@ def return_rows(
     rows = []
     for ret, order, subject, product, study, kit, lot, location, counter in session.execute(query):
         rate = compliance(session, ret)
-        percent = rate.percent
         taken = f"{rate.units_taken} of {number_text(rate.units_expected)} expected"
         text = (
-            f"{percent} % ({taken})"
-            if percent is not None
+            f"{percent_text(rate.percent)} ({taken})"
+            if rate.percent is not None
             else "— (returned the day it was dispensed)"
         )
         picked = f"kit {kit.kit_number}" if kit else f"lot {lot.lot_number}" if lot else ""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 
 from sqlalchemy import func, select
@@ -25,6 +26,7 @@ from ids_app.inventory.locations import get_location
 from ids_app.inventory.models import (
     DispenseOrder,
     EntryKind,
+    Kit,
     LedgerEntry,
     Location,
     LocationKind,
@@ -36,6 +38,7 @@ from ids_app.studies.models import Product, Study
 from ids_app.users.models import SignatureMeaning, User
 from ids_app.users.permissions import PERMISSIONS, Action, require
 from ids_app.users.signatures import sign_record
+from ids_app.wording import quantity_text
 
 RETURN_ROLES = PERMISSIONS[Action.RECORD_RETURNS].roles
 
@@ -65,10 +68,13 @@ class Compliance:
         return Fraction(self.units_taken) / self.units_expected
 
     @property
-    def percent(self) -> int | None:
-        """The ratio as a whole percentage, halves rounded up (27/28 → 96)."""
+    def percent(self) -> Decimal | None:
+        """The ratio as a percentage with one decimal, as protocols state it (48/56 → 85.7);
+        worked from the exact ratio, halves rounded up (27/28 → 96.4)."""
         ratio = self.ratio
-        return None if ratio is None else math.floor(ratio * 100 + Fraction(1, 2))
+        if ratio is None:
+            return None
+        return Decimal(math.floor(ratio * 1000 + Fraction(1, 2))).scaleb(-1)
 
 
 def compliance_between(
@@ -119,6 +125,29 @@ def dose_units(product: Product, quantity: int) -> int:
     return quantity if product.units_per_kit is None else quantity * product.units_per_kit
 
 
+def _more_than_dispensed(
+    session: Session, order: DispenseOrder, product: Product, already: int, asked: int
+) -> str:
+    """The refusal of a return larger than what is still out: how many were dispensed, how
+    many came back already and how many can still come back, never a bare negative count."""
+    kit = session.get(Kit, order.kit_id) if order.kit_id is not None else None
+    what = f"Order {order.id}" + (f" (kit {kit.kit_number})" if kit is not None else "")
+    dispensed = quantity_text(order.quantity, product.unit)
+    if already == 0:
+        came_back = "none has come back yet"
+    else:
+        came_back = f"{already} {'has' if already == 1 else 'have'} already come back"
+    left = order.quantity - already
+    if left == 0:
+        return (
+            f"{what} dispensed {dispensed}, all already back: nothing more can be returned on it."
+        )
+    return (
+        f"{what} dispensed {dispensed} and {came_back}, so at most {left} can still come "
+        f"back, not {asked}."
+    )
+
+
 def returned_quantity(session: Session, order_id: int) -> int:
     """Ledger units already brought back on one order."""
     total = session.scalar(
@@ -160,11 +189,7 @@ def record_return(
     product = session.get_one(Product, order.product_id)
     already = returned_quantity(session, order.id)
     if quantity > order.quantity - already:
-        raise ReturnRefused(
-            f"Order {order.id} dispensed {order.quantity} {product.unit} and {already} "
-            f"{'is' if already == 1 else 'are'} already returned; {quantity} more cannot "
-            "come back."
-        )
+        raise ReturnRefused(_more_than_dispensed(session, order, product, already, quantity))
     given = dispensed_on(order)
     if returned_on < given:
         raise ReturnRefused(
@@ -183,8 +208,9 @@ def record_return(
         most = dose_units(product, quantity)
         if units_counted > most:
             raise ReturnRefused(
-                f"{quantity} {product.unit} of {product.description} holds at most {most} "
-                f"{product.dose_unit}; {units_counted} cannot have come back."
+                f"{quantity_text(quantity, product.unit)} of {product.description} holds at "
+                f"most {quantity_text(most, product.dose_unit)}; a count of {units_counted} is "
+                "more than that. Count again."
             )
     elif units_counted != quantity:
         raise ReturnRefused(

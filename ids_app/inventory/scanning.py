@@ -95,13 +95,26 @@ def _read(code: str) -> _Gs1Fields | str:
     expiry = message.element_strings.get(ai="17")
     lot = message.element_strings.get(ai="10")
     serial = message.element_strings.get(ai="21")
-    if (gtin and gtin.gtin is None) or (expiry and expiry.date is None):
-        raise UnknownScan(UNREADABLE)  # a wrong check digit, or a day that does not exist
+    if gtin and gtin.gtin is None:
+        raise UnknownScan(_gtin_refusal(gtin.value, gtin.gtin_error or ""))
+    if expiry and expiry.date is None:
+        raise UnknownScan(UNREADABLE)  # a day that does not exist
     return _Gs1Fields(
         gtin=gtin.gtin.as_gtin_14() if gtin and gtin.gtin else None,
         expiry=expiry.date if expiry else None,
         lot=lot.value if lot else None,
         serial=serial.value if serial else None,
+    )
+
+
+def _gtin_refusal(digits: str, error: str) -> str:
+    """A GTIN whose last digit does not check is a misread, said as such ("check digit
+    wrong"), so the technician scans again rather than doubting the label."""
+    if "check digit" not in error.lower():
+        return UNREADABLE
+    return (
+        f"Check digit wrong in the scanned GTIN {digits}: the scanner misread the label. "
+        "Scan it again or type the kit number."
     )
 
 

@@ -53,7 +53,7 @@ from ids_app.studies.views import Choice, user_names
 from ids_app.users.models import User
 from ids_app.users.permissions import require_study_access, sees_study
 from ids_app.users.signatures import manifestation, signatures_of
-from ids_app.wording import day_text, local_time
+from ids_app.wording import day_text, local_time, quantity_text
 
 DEFAULT_EXPIRING_DAYS = 90
 
@@ -569,7 +569,7 @@ def disposal_rows(session: Session, study_id: int, reader: User) -> list[Disposa
             by_unit: dict[str, int] = {}
             for line in certificate.lines:
                 by_unit[line.unit] = by_unit.get(line.unit, 0) + line.quantity
-            quantity = ", ".join(f"{n} {unit}" for unit, n in sorted(by_unit.items()))
+            quantity = ", ".join(quantity_text(n, unit) for unit, n in sorted(by_unit.items()))
         verified = monitor_verifications(session, disposal)
         rows.append(
             DisposalRow(

@@ -24,9 +24,10 @@ from ids_app.inventory.models import (
     StockState,
     SubjectReturn,
 )
-from ids_app.reports.common import initials, product_info, quantity, site_name
+from ids_app.reports.common import initials, product_info, site_name
 from ids_app.reports.records import AccountabilityRecord, DarfLine
 from ids_app.users.models import SignatureMeaning
+from ids_app.wording import quantity_text
 
 if TYPE_CHECKING:
     from ids_app.reports.gather import Lookups
@@ -77,7 +78,7 @@ class _Describer:
 
     def transaction(self, entry: LedgerEntry, unit: str) -> str:
         look = self.look
-        moved = quantity(entry.quantity, unit)
+        moved = quantity_text(entry.quantity, unit)
         text = look.blinder.text
         kind = entry.kind
         if kind is EntryKind.RECEIVE:
@@ -148,13 +149,13 @@ def _dose(look: Lookups, describer: _Describer, entry: LedgerEntry) -> str | Non
     product = look.products[order.product_id]
     visit = look.blinder.required_text(order.visit)
     if entry.kind is EntryKind.DISPENSE:
-        dose = f"{visit}: {quantity(entry.quantity, product.unit)}"
+        dose = f"{visit}: {quantity_text(entry.quantity, product.unit)}"
         if product.units_per_kit is not None:
-            dose += f" ({quantity(entry.quantity * product.units_per_kit, product.dose_unit)})"
+            dose += f" ({quantity_text(entry.quantity * product.units_per_kit, product.dose_unit)})"
         return dose
     back = describer.returns.get(entry.subject_return_id or 0)
     if back is not None:
-        return f"{visit}: {quantity(back.units_counted, product.dose_unit)} counted back"
+        return f"{visit}: {quantity_text(back.units_counted, product.dose_unit)} counted back"
     return visit
 
 
@@ -285,9 +286,10 @@ BALANCE_COLUMNS = frozenset({"Balance forward", "New balance"})
 RETURN_COLUMNS = frozenset({"Returned by patient", "Returns out", "Returns held apart"})
 
 
-def darf_columns(unblinded: bool) -> tuple[str, ...]:
-    """The columns, with the kit's arm after the kit number in an unblinded edition only."""
-    if not unblinded:
+def darf_columns(shows_arms: bool) -> tuple[str, ...]:
+    """The columns, with the kit's arm after the kit number in an edition that shows arms
+    (unblinded or open-label) only."""
+    if not shows_arms:
         return DARF_COLUMNS
     at = DARF_COLUMNS.index("Kit") + 1
     return (*DARF_COLUMNS[:at], ARM_COLUMN, *DARF_COLUMNS[at:])

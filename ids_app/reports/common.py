@@ -14,6 +14,7 @@ from ids_app.config import workstation_setting
 from ids_app.inventory.models import LedgerEntry, QuarantineHold, StockState
 from ids_app.reports.records import HeldStock, ProductInfo
 from ids_app.studies.models import Product
+from ids_app.wording import quantity_text
 
 SITE_ENV = "IDS_SITE_NAME"
 DEFAULT_SITE = "Investigational Drug Service"
@@ -34,13 +35,6 @@ def initials(full_name: str) -> str:
     return "".join(part[0] for part in full_name.replace("-", " ").split() if part[0].isalpha())
 
 
-def quantity(count: int, unit: str) -> str:
-    """ "1 kit", "30 tablets", "2 vials": a count with its unit, plural when it should be."""
-    if count == 1 or unit.endswith("s") or not unit[-1:].isalpha():
-        return f"{count} {unit}"
-    return f"{count} {unit}s"
-
-
 def dispense_id(order_id: int) -> str:
     """The number of a dispense without a kit, printed and barcoded on its label and used
     as the DA domain's reference (DAREFID)."""
@@ -59,12 +53,12 @@ def rate_text(value: float) -> str:
 
 def product_info(product: Product) -> ProductInfo:
     kit = (
-        f" ({quantity(product.units_per_kit, product.dose_unit)} each)"
+        f" ({quantity_text(product.units_per_kit, product.dose_unit)} each)"
         if product.units_per_kit is not None
         else ""
     )
     rule = (
-        f"{quantity(product.dispense_quantity, product.unit)}{kit} per visit, "
+        f"{quantity_text(product.dispense_quantity, product.unit)}{kit} per visit, "
         f"{product.days_supply} days' supply, {rate_text(product.doses_per_day)} "
         f"{product.dose_unit} a day"
     )
@@ -113,6 +107,6 @@ def held_summary(held: Iterable[HeldStock]) -> str:
     for (product, lot_number, location, unit), items in groups.items():
         kits = [item.kit_number for item in items if item.kit_number]
         listed = f" (kit{'s' if len(kits) > 1 else ''} {', '.join(kits)})" if kits else ""
-        count = quantity(sum(item.quantity for item in items), unit)
+        count = quantity_text(sum(item.quantity for item in items), unit)
         phrases.append(f"{count} of {product}, lot {lot_number}{listed} at {location}")
     return "; ".join(phrases)

@@ -280,7 +280,7 @@ def export_monitor_visit_report(
     progress: ProgressCallback | None = None,
     cancelled: CancelCheck | None = None,
 ) -> Path:
-    """The monitor-visit report of a period (blinded edition)."""
+    """The monitor-visit report of a period (blinded edition, or open-label)."""
     target = check_target(out, ".pdf")
     steps = Steps(GATHER_STEPS + 2, progress, cancelled)
     with snapshot(db) as session:
@@ -290,7 +290,10 @@ def export_monitor_visit_report(
     with staged(target) as temporary:
         write_monitor_visit(visit, printing, temporary)
         steps.step()
-        detail = f"monitor-visit report, blinded edition, {visit.record.period_text}"
+        detail = (
+            f"monitor-visit report, {_edition_text(visit.record.edition)}, "
+            f"{visit.record.period_text}"
+        )
         _publish(db, actor, study_id, [Staged(temporary, target, detail)])
     steps.finish()
     return target

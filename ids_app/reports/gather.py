@@ -71,6 +71,7 @@ from ids_app.reports.records import (
     StudyRecord,
 )
 from ids_app.reports.temperature import gather_temperature
+from ids_app.studies.irb import approval_text
 from ids_app.studies.models import Prescriber, Product, Study, StudyStaff, Subject
 from ids_app.studies.services import get_study, is_unblinded
 from ids_app.users.models import Signature, SignatureMeaning, User
@@ -101,7 +102,10 @@ def report_study(session: Session, actor: User, protocol_number: str, *, to: str
 
 
 def choose_edition(session: Session, actor: User, study: Study, unblinded: bool) -> Edition:
-    """Blinded unless asked; unblinded only for staff with unblinded access to the study."""
+    """Open-label for an open-label study; otherwise blinded unless asked, and unblinded
+    only for staff with unblinded access to the study."""
+    if not study.is_blinded:
+        return Edition.OPEN_LABEL
     if not unblinded:
         return Edition.BLINDED
     if not is_unblinded(session, actor, study):
@@ -284,6 +288,7 @@ def _study_info(study: Study) -> StudyInfo:
         status=study.status.value,
         blinding=study.blinding.value,
         site=site_name(),
+        irb_approval=approval_text(study),
     )
 
 

@@ -21,13 +21,14 @@ from ids_app.config import workstation_setting
 from ids_app.errors import InvalidInput, NotFound
 from ids_app.inventory.dispensing import dispensed_on
 from ids_app.inventory.models import DispenseOrder, Kit, Lot, OrderState
-from ids_app.reports.common import dispense_id, quantity, rate_text
+from ids_app.reports.common import dispense_id, rate_text
 from ids_app.reports.records import Printing
 from ids_app.reports.rendering import render_html, write_pdf
 from ids_app.studies.blinding import arm_mask_of
 from ids_app.studies.models import Prescriber, Product, Study, Subject
 from ids_app.users.models import User
 from ids_app.users.permissions import PERMISSIONS, Action, require
+from ids_app.wording import quantity_text, unit_text
 
 CAUTION = "Caution: New Drug—Limited by Federal (or United States) law to investigational use."
 PHARMACY_ENV = "IDS_PHARMACY_NAME"
@@ -128,14 +129,15 @@ def _directions(product: Product, amount: int) -> str:
     if per_day < 1:
         # "2 vials every 21 days", as a pharmacist writes a cycle, never "2/21 vial a day".
         rate = Fraction(per_day).limit_denominator(1000)
-        dose = quantity(rate.numerator, product.dose_unit)
+        dose = quantity_text(rate.numerator, product.dose_unit)
         every = "every day" if rate.denominator == 1 else f"every {rate.denominator} days"
         if "infusion" in product.dosage_form.lower():
             return f"For infusion by the study team: {dose} {every}."
         return f"Take {dose} {every}, as directed by the study team."
     return (
-        f"{quantity(amount, product.unit)} for {product.days_supply} days "
-        f"({rate_text(per_day)} {product.dose_unit} a day), as directed by the study team."
+        f"{quantity_text(amount, product.unit)} for {product.days_supply} days "
+        f"({rate_text(per_day)} {unit_text(per_day, product.dose_unit)} a day), as directed by "
+        "the study team."
     )
 
 
@@ -158,9 +160,9 @@ def gather_label(
     prescriber = session.get_one(Prescriber, order.prescriber_id)
     lot = session.get_one(Lot, order.lot_id)
     kit_number = session.get_one(Kit, order.kit_id).kit_number if order.kit_id else None
-    amount = quantity(order.quantity, product.unit)
+    amount = quantity_text(order.quantity, product.unit)
     if product.units_per_kit is not None:
-        amount += f" ({quantity(order.quantity * product.units_per_kit, product.dose_unit)})"
+        amount += f" ({quantity_text(order.quantity * product.units_per_kit, product.dose_unit)})"
     number = dispense_id(order.id)
     # The subject who takes the label home is blinded whoever prints it.
     mask = arm_mask_of(session, study.id)

@@ -24,6 +24,7 @@ from ids_app.reports.records import Printing, SignatureEntry, StudyRecord
 from ids_app.reports.rendering import render_html, write_pdf
 from ids_app.studies.services import get_study
 from ids_app.users.models import Role, User
+from ids_app.wording import quantity_text
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def _reviewed(record: StudyRecord, audit_summary: str) -> list[ReviewItem]:
             ReviewItem(
                 f"Accountability record: {darf.product.description}",
                 len(darf.lines),
-                f"Balance {darf.closing_balance} {darf.product.unit}, "
+                f"Balance {quantity_text(darf.closing_balance, darf.product.unit)}, "
                 f"ledger {darf.ledger_balance}: "
                 + ("reconciles" if darf.reconciles else "DOES NOT RECONCILE"),
                 not darf.reconciles,
@@ -157,7 +158,8 @@ def gather_monitor_visit(
     period: Period,
     steps: Steps | None = None,
 ) -> MonitorVisit:
-    """The visit's review of the period, in the blinded edition."""
+    """The visit's review of the period, in the blinded edition (open-label for an
+    open-label study)."""
     record = gather_study_record(session, actor, protocol_number, period=period, steps=steps)
     study = get_study(session, protocol_number)
     # "Intact" rests on the whole verification (records, signatures, guards), not the chain

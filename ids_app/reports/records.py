@@ -13,14 +13,18 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 
 class Edition(enum.StrEnum):
-    """A blinded edition hides every arm; an unblinded one is for unblinded staff only."""
+    """A blinded edition hides every arm; an unblinded one is for unblinded staff only. An
+    open-label study's records have nothing to hide and say so: its edition is open-label,
+    never "blinded", whoever prints it."""
 
     BLINDED = "blinded"
     UNBLINDED = "unblinded"
+    OPEN_LABEL = "open-label"
 
     @property
     def label(self) -> str:
@@ -37,6 +41,7 @@ class StudyInfo:
     status: str
     blinding: str
     site: str
+    irb_approval: str  # studies.irb.approval_text
 
 
 @dataclass(frozen=True)
@@ -291,7 +296,7 @@ class ReturnRow:
     units_dispensed: int
     units_expected: float
     units_taken: int
-    compliance_percent: int | None
+    compliance_percent: Decimal | None  # one decimal, as protocols state it
     dose_unit: str
     condition: str
     counted_by: str
@@ -652,7 +657,13 @@ class StudyRecord:
 
     @property
     def unblinded(self) -> bool:
+        """An unblinded edition of a blinded study: for unblinded staff only."""
         return self.edition is Edition.UNBLINDED
+
+    @property
+    def shows_arms(self) -> bool:
+        """Whether treatment arms are printed: in an unblinded or open-label edition."""
+        return self.edition is not Edition.BLINDED
 
     @property
     def transit_alarms(self) -> tuple[TransitAlarm, ...]:
@@ -729,6 +740,8 @@ def _plain(value: Any) -> Any:
         return value.astimezone(dt.UTC).isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
     return value
 
 

@@ -15,7 +15,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from ids_app.reports.common import held_summary, quantity
+from ids_app.reports.common import held_summary
+from ids_app.wording import percent_text, quantity_text
 
 TEMPLATES = Path(__file__).with_name("templates")
 DASH = "—"
@@ -95,9 +96,10 @@ def environment() -> jinja2.Environment:
         or_dash=or_dash,
         signed=signed,
         css_string=css_string,
-        quantity=quantity,
+        quantity=quantity_text,
         celsius=celsius,
         percent=percent,
+        percent_text=percent_text,
         held_summary=held_summary,
     )
     return env

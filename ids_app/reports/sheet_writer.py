@@ -49,7 +49,7 @@ class Column:
             "time": TIME_FORMAT,
             "int": "0",
             "float": "0.##",
-            "percent": "0%",
+            "percent": "0.0%",  # compliance, as protocols state it (85.7 %)
             "share": "0.0%",
             # A reading as recorded (7.778 °C) but never "8." for 8 °C.
             "celsius": "0.0##",

@@ -57,6 +57,11 @@ class Study(Base):
     status: Mapped[StudyStatus] = mapped_column(default=StudyStatus.PENDING)
     blinding: Mapped[Blinding]
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    # The IRB's current approval and the protocol version it approved (studies.irb): study
+    # drug is not dispensed after the approval expires. None until first recorded.
+    irb_approved_on: Mapped[dt.date | None]
+    irb_expires_on: Mapped[dt.date | None]
+    protocol_version: Mapped[str | None]
 
     arms: Mapped[list[Arm]] = relationship(back_populates="study", order_by="Arm.code")
     products: Mapped[list[Product]] = relationship(back_populates="study", order_by="Product.id")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from ids_app.studies.irb import approval_text
 from ids_app.studies.models import (
     Arm,
     Blinding,
@@ -28,6 +29,7 @@ from ids_app.studies.models import (
 from ids_app.studies.services import is_unblinded
 from ids_app.users.models import Role, User
 from ids_app.users.permissions import require_study_access
+from ids_app.wording import quantity_text
 
 # --- studies ---------------------------------------------------------------------------------
 
@@ -42,6 +44,7 @@ class StudyRow:
     status: StudyStatus
     blinding: Blinding
     ind_number: str | None
+    irb_approval: str = "not recorded"  # studies.irb.approval_text
 
     @property
     def is_blinded(self) -> bool:
@@ -58,6 +61,7 @@ def _study_row(study: Study) -> StudyRow:
         study.status,
         study.blinding,
         study.ind_number,
+        approval_text(study),
     )
 
 
@@ -132,7 +136,11 @@ def product_rows(session: Session, study_id: int) -> list[ProductRow]:
     for product in session.scalars(
         select(Product).where(Product.study_id == study_id).order_by(Product.id)
     ):
-        kit = f" of {product.units_per_kit} {product.dose_unit}" if product.units_per_kit else ""
+        kit = (
+            f" of {quantity_text(product.units_per_kit, product.dose_unit)}"
+            if product.units_per_kit
+            else ""
+        )
         rows.append(
             ProductRow(
                 product.id,
@@ -143,7 +151,7 @@ def product_rows(session: Session, study_id: int) -> list[ProductRow]:
                 product.dose_unit,
                 product.units_per_kit,
                 f"{product.storage_min_c:g} to {product.storage_max_c:g} °C",
-                f"{product.dispense_quantity} {product.unit}{kit} per visit, "
+                f"{quantity_text(product.dispense_quantity, product.unit)}{kit} per visit, "
                 f"{product.days_supply} days' supply",
                 product.is_kit_tracked,
             )

@@ -81,6 +81,7 @@ from ids_app.ui.table_models import (
 )
 from ids_app.users.models import SignatureMeaning, User
 from ids_app.users.signatures import manifestation, signatures_of
+from ids_app.wording import quantity_text
 
 ORDER_STATES = (
     ("All orders", None),
@@ -414,8 +415,8 @@ class OrderPanel(QWidget):
             "expiry": ("", f"{row.expiry:%Y-%m-%d}" if row.expiry else ""),
             "location": ("", row.location or ""),
             "quantity": (
-                f"{row.quantity} {row.unit}",
-                f"{row.quantity} {row.unit}" if row.lot_number else "",
+                quantity_text(row.quantity, row.unit),
+                quantity_text(row.quantity, row.unit) if row.lot_number else "",
             ),
         }
         for key, (ordered_text, prepared_text) in values.items():
@@ -510,7 +511,7 @@ class OrderPanel(QWidget):
             meaning=SignatureMeaning.PREPARED,
             what=(
                 f"Order {row.id}: {picked} from {where} for subject {row.subject_code}, "
-                f"{row.visit} ({row.product}, {row.quantity} {row.unit})."
+                f"{row.visit} ({row.product}, {quantity_text(row.quantity, row.unit)})."
             ),
             sign=sign,
             parent=self,

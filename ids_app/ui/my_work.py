@@ -41,6 +41,7 @@ from ids_app.ui.table_models import (
     table_view,
 )
 from ids_app.users.models import Role, User
+from ids_app.wording import quantity_text
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ class MyWorkPage(QWidget):
                 Column("Visit", lambda r: r.visit),
                 Column("What", lambda r: r.picked),
                 Column("Returned", lambda r: r.returned_on),
-                Column("Counted", lambda r: f"{r.units_counted} {r.dose_unit}"),
+                Column("Counted", lambda r: quantity_text(r.units_counted, r.dose_unit)),
                 Column("Compliance", lambda r: r.compliance),
                 Column("Counted by", lambda r: r.counted_by),
             ],

@@ -31,6 +31,8 @@ from ids_app.inventory.views import (
     hold_rows,
     stock_rows,
 )
+from ids_app.studies.irb import approval_lapsed, approval_text, approval_warning
+from ids_app.studies.models import Study
 from ids_app.studies.views import ProductRow, product_rows
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import heading_label, hint_label
@@ -46,6 +48,7 @@ from ids_app.ui.table_models import (
 )
 from ids_app.ui.temperature_alerts import storage_alert_text
 from ids_app.users.models import User
+from ids_app.wording import quantity_text
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,9 @@ class OverviewData:
     expiring: list[ExpiringRow]
     awaiting_verification: list[OrderRow]
     awaiting_monitor: list[ReturnRow]
+    irb_approval: str
+    irb_warning: str | None
+    irb_lapsed: bool
 
 
 def read_overview(
@@ -63,6 +69,7 @@ def read_overview(
 ) -> OverviewData:
     day = today()
     waiting_ids = {r.id for r in returns_awaiting_monitor(session, study_id)}
+    study = session.get_one(Study, study_id)
     return OverviewData(
         products=product_rows(session, study_id),
         stock=stock_rows(session, study_id, day, expiring_days, reader=reader),
@@ -77,6 +84,9 @@ def read_overview(
             for row in return_rows(session, reader, study_id=study_id, awaiting_monitor=True)
             if row.id in waiting_ids
         ],
+        irb_approval=approval_text(study),
+        irb_warning=approval_warning(study, day),
+        irb_lapsed=approval_lapsed(study, day) is not None,
     )
 
 
@@ -132,9 +142,13 @@ class OverviewTab(StudyTab):
         self.sponsor_label = QLabel()
         self.pi_label = QLabel()
         self.ind_label = QLabel()
+        self.irb_label = QLabel()
+        self.irb_label.setObjectName("irbApproval")
+        self.irb_label.setWordWrap(True)
         self.details.addRow("Sponsor", self.sponsor_label)
         self.details.addRow("Principal investigator", self.pi_label)
         self.details.addRow("IND", self.ind_label)
+        self.details.addRow("IRB approval", self.irb_label)
 
         self.products: RowsModel[ProductRow] = RowsModel(
             [
@@ -210,7 +224,7 @@ class OverviewTab(StudyTab):
                 Column("Subject", lambda r: r.subject_code),
                 Column("Returned", lambda r: r.returned_on),
                 Column("What", lambda r: r.picked),
-                Column("Counted", lambda r: f"{r.units_counted} {r.dose_unit}"),
+                Column("Counted", lambda r: quantity_text(r.units_counted, r.dose_unit)),
             ],
             status=lambda _r: "waiting",
             parent=self,
@@ -263,6 +277,10 @@ class OverviewTab(StudyTab):
         self.storage_alert = QLabel()
         self.storage_alert.setObjectName("storageAlert")
         self.storage_alert.setWordWrap(True)
+        self.irb_alert = QLabel()
+        self.irb_alert.setObjectName("irbAlert")
+        self.irb_alert.setWordWrap(True)
+        layout.addWidget(self.irb_alert)
         layout.addWidget(alerts_widget)
         layout.addWidget(self.storage_alert)
         layout.addWidget(stock_box, 1)
@@ -294,6 +312,11 @@ class OverviewTab(StudyTab):
         self.sponsor_label.setText(study.sponsor)
         self.pi_label.setText(study.principal_investigator)
         self.ind_label.setText(study.ind_number or "—")
+        self.irb_label.setText(data.irb_approval)
+        self.irb_alert.setText(data.irb_warning or "")
+        self.irb_alert.setVisible(data.irb_warning is not None)
+        warned = "expired" if data.irb_lapsed else "expiring"
+        set_status(self.irb_alert, warned if data.irb_warning else None)
         self.products.set_rows(data.products)
         fit_columns(self.products_view)
         fit_height(self.products_view, max_rows=3)

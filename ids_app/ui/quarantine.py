@@ -47,6 +47,7 @@ from ids_app.ui.signature import SignatureDialog
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.table_models import Column, RowsModel, fit_columns, selected_row, table_view
 from ids_app.users.models import SignatureMeaning
+from ids_app.wording import quantity_text
 
 ANY_LOCATION = "(wherever it is)"
 
@@ -81,7 +82,7 @@ class QuarantineTab(StudyTab):
                 Column("Lot", lambda r: r.lot_number),
                 Column("Kit", lambda r: r.kit_number),
                 Column("At", lambda r: r.location),
-                Column("Quantity", lambda r: f"{r.quantity} {r.unit}"),
+                Column("Quantity", lambda r: quantity_text(r.quantity, r.unit)),
                 Column("Expiry", lambda r: r.expiry),
                 Column("Product", lambda r: r.product),
             ],

@@ -131,7 +131,8 @@ class ReportsTab(StudyTab):
         options.addStretch(1)
         grid.addLayout(options, 1, 1, 1, 2)
         grid.addWidget(self.monitor_button, 2, 0)
-        grid.addWidget(hint_label("Blinded edition, for the sponsor's monitor."), 2, 1, 1, 2)
+        self.monitor_hint = hint_label("Blinded edition, for the sponsor's monitor.")
+        grid.addWidget(self.monitor_hint, 2, 1, 1, 2)
         grid.addWidget(self.certificate_button, 3, 0)
         grid.addWidget(self.disposal, 3, 1)
         grid.addWidget(hint_label("A destruction or return to the sponsor."), 3, 2)
@@ -190,6 +191,16 @@ class ReportsTab(StudyTab):
         if found is None:
             return
         self.unblinded, numbers = found
+        # An open-label study has one edition, open-label (reports.gather.choose_edition):
+        # no blinded/unblinded choice is offered for it.
+        open_label = not self.study.is_blinded
+        self.binder_unblinded_button.setVisible(not open_label)
+        self.workbook_unblinded.setVisible(not open_label)
+        self.monitor_hint.setText(
+            "Open-label edition, for the sponsor's monitor."
+            if open_label
+            else "Blinded edition, for the sponsor's monitor."
+        )
         self.disposal.clear()
         self.disposal.addItems(numbers)
         self._set_enabled()
@@ -253,7 +264,10 @@ class ReportsTab(StudyTab):
         period = self.period()
         if self.study is None or period is None:
             return
-        edition = "unblinded" if unblinded else "blinded"
+        if not self.study.is_blinded:
+            edition = "open-label"
+        else:
+            edition = "unblinded" if unblinded else "blinded"
         out = self._target("Save the audit binder", self._name(f"binder-{edition}"), PDF)
         if not out:
             return

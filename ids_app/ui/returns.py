@@ -48,7 +48,7 @@ from ids_app.ui.table_models import (
     table_view,
 )
 from ids_app.users.models import SignatureMeaning
-from ids_app.wording import number_text
+from ids_app.wording import number_text, percent_text, quantity_text
 
 # Returns read per page as the list scrolls: a long study has thousands.
 RETURNS_PAGE = 100
@@ -72,7 +72,7 @@ class ReturnsTab(StudyTab):
                 Column("Visit", lambda r: r.order.visit),
                 Column("Dispensed", lambda r: r.order.picked),
                 Column("On", lambda r: r.dispensed_on),
-                Column("Quantity", lambda r: f"{r.order.quantity} {r.order.unit}"),
+                Column("Quantity", lambda r: quantity_text(r.order.quantity, r.order.unit)),
                 Column("Back so far", lambda r: r.returned, numeric=True),
             ],
             status=lambda r: "returned" if r.outstanding == 0 else None,
@@ -132,8 +132,8 @@ class ReturnsTab(StudyTab):
                 Column("Visit", lambda r: r.visit),
                 Column("What", lambda r: r.picked),
                 Column("Returned", lambda r: r.returned_on),
-                Column("Back", lambda r: f"{r.quantity} {r.unit}"),
-                Column("Counted", lambda r: f"{r.units_counted} {r.dose_unit}"),
+                Column("Back", lambda r: quantity_text(r.quantity, r.unit)),
+                Column("Counted", lambda r: quantity_text(r.units_counted, r.dose_unit)),
                 Column("Compliance", lambda r: r.compliance),
                 Column("Counted by", lambda r: r.counted_by),
                 Column(
@@ -288,7 +288,8 @@ class ReturnsTab(StudyTab):
             self.compliance_label.setText("— (returned the day it was dispensed)")
         else:
             self.compliance_label.setText(
-                f"{rate.percent} % ({rate.units_taken} {row.dose_unit} taken of "
+                f"{percent_text(rate.percent)} ({quantity_text(rate.units_taken, row.dose_unit)} "
+                "taken of "
                 f"{number_text(rate.units_expected)} expected over {rate.days} days)"
             )
 
@@ -319,10 +320,10 @@ class ReturnsTab(StudyTab):
                     location=session.get_one(Location, location_id),
                 )
                 rate = service.compliance(session, recorded)
-            percent = f"{rate.percent} %" if rate.percent is not None else "—"
             return (
                 f"Return of {row.order.picked} from subject {row.order.subject_code} recorded; "
-                f"compliance {percent}. It waits for the monitor's verification."
+                f"compliance {percent_text(rate.percent)}. It waits for the monitor's "
+                "verification."
             )
 
         self.record_message.clear_message()
@@ -363,9 +364,9 @@ class ReturnsTab(StudyTab):
             meaning=SignatureMeaning.VERIFIED,
             what=(
                 f"Return of {row.picked} by subject {row.subject_code} ({row.visit}) on "
-                f"{row.returned_on:%Y-%m-%d}: {row.quantity} {row.unit} back, "
-                f"{row.units_counted} {row.dose_unit} counted by {row.counted_by}. Sign when "
-                "you have checked the count yourself."
+                f"{row.returned_on:%Y-%m-%d}: {quantity_text(row.quantity, row.unit)} back, "
+                f"{quantity_text(row.units_counted, row.dose_unit)} counted by "
+                f"{row.counted_by}. Sign when you have checked the count yourself."
             ),
             sign=sign,
             parent=self,

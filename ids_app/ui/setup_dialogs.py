@@ -7,6 +7,7 @@ cancels.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Protocol
 
@@ -22,9 +23,11 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
+from ids_app.db import today
 from ids_app.inventory.locations import add_location
 from ids_app.inventory.models import LocationKind
 from ids_app.inventory.views import location_choices
+from ids_app.studies.irb import approval_text, record_irb_approval
 from ids_app.studies.models import (
     Arm,
     Blinding,
@@ -60,6 +63,7 @@ from ids_app.studies.views import (
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import FormDialog, open_dialog
 from ids_app.ui.guard import attempt
+from ids_app.ui.receiving import date_field, pydate
 from ids_app.users.models import User
 from ids_app.users.permissions import Action, may
 
@@ -169,6 +173,55 @@ class ChangeStatusDialog(SetupDialog):
                 session, user, session.get_one(Study, self.study_id), new_status, reason
             )
             return f"Study {study.protocol_number} is now {study.status.value}."
+
+        return self.in_unit_of_work(work)
+
+
+class IrbApprovalDialog(SetupDialog):
+    """The IRB's approval letter, typed in: a renewal, or the right values of one recorded
+    wrongly (studies.irb.record_irb_approval)."""
+
+    def __init__(self, ws: Workspace, study: StudyRow, parent: QWidget | None = None) -> None:
+        super().__init__(
+            ws,
+            title="Record the IRB approval",
+            intro=(
+                f"{study.protocol_number}'s IRB approval: {study.irb_approval}. Type the dates "
+                "and protocol version on the IRB's letter, and say why (a renewal, or what "
+                "was wrong); the reason is kept in the audit trail. No study drug is "
+                "dispensed after the approval expires."
+            ),
+            accept_text="Record approval",
+            doing="recording the IRB approval",
+            parent=parent,
+        )
+        self.setObjectName("irbApprovalDialog")
+        self.study_id = study.id
+        self.approved_on = date_field("irbApprovedOn", today())
+        self.expires_on = date_field("irbExpiresOn", today() + dt.timedelta(days=364))
+        self.protocol_version = line_field("protocolVersion", "e.g. Amendment 3, 2026-01-15")
+        self.reason = line_field("irbReason", "e.g. annual continuing review approved")
+        self.form.addRow("&Approved on", self.approved_on)
+        self.form.addRow("&Expires on", self.expires_on)
+        self.form.addRow("&Protocol version", self.protocol_version)
+        self.form.addRow("&Reason", self.reason)
+        self.protocol_version.setFocus()
+
+    def act(self) -> str:
+        approved_on, expires_on = pydate(self.approved_on.date()), pydate(self.expires_on.date())
+        version, reason = self.protocol_version.text(), self.reason.text()
+
+        def work(session: Session, user: User) -> str:
+            study = record_irb_approval(
+                session,
+                user,
+                session.get_one(Study, self.study_id),
+                approved_on=approved_on,
+                expires_on=expires_on,
+                protocol_version=version,
+                reason=reason,
+            )
+            return f"IRB approval of {study.protocol_number} recorded: {approval_text(study)}."
 
         return self.in_unit_of_work(work)
 

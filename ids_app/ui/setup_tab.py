@@ -49,6 +49,7 @@ from ids_app.ui.setup_dialogs import (
     AddStaffDialog,
     AddSubjectDialog,
     ChangeStatusDialog,
+    IrbApprovalDialog,
     RecordArmDialog,
     SetupDialog,
     SubjectStatusDialog,
@@ -109,6 +110,7 @@ class SetupTab(StudyTab):
             ("ind", "IND number"),
             ("blinding", "Blinding"),
             ("status", "Status"),
+            ("irb", "IRB approval"),
         ):
             label = QLabel()
             label.setObjectName(f"setup_{key}")
@@ -118,6 +120,10 @@ class SetupTab(StudyTab):
         self.status_button = action_button("Change &status…", "changeStatusButton")
         self.status_button.clicked.connect(self.change_status)
         self.status_button.setVisible(self.can_oversee)
+        # studies.irb.record_irb_approval: the roles of a status change.
+        self.irb_button = action_button("&IRB approval…", "irbApprovalButton")
+        self.irb_button.clicked.connect(self.record_irb_approval)
+        self.irb_button.setVisible(self.can_oversee)
         self.kit_list_button = action_button("Import &kit list…", "importKitListButton")
         self.kit_list_button.clicked.connect(lambda: self.open_kit_list())
         self.kit_list_button.setVisible(self.can_set_up)
@@ -131,7 +137,14 @@ class SetupTab(StudyTab):
         study_layout.addWidget(self.title_label)
         study_layout.addLayout(details)
         study_layout.addLayout(
-            button_rows([self.status_button, self.kit_list_button, self.location_button])
+            button_rows(
+                [
+                    self.status_button,
+                    self.irb_button,
+                    self.kit_list_button,
+                    self.location_button,
+                ]
+            )
         )
 
         # arms (unblinded users only) ----------------------------------------------------
@@ -309,6 +322,7 @@ class SetupTab(StudyTab):
         self.fields["ind"].setText(study.ind_number or "—")
         self.fields["blinding"].setText(study.blinding.value)
         self.fields["status"].setText(study.status.value.capitalize())
+        self.fields["irb"].setText(study.irb_approval)
         self.arms.set_rows(self.data.arms if show_arms else [])
         self.products.set_rows(self.data.products)
         self.staff.set_rows(self.data.staff)
@@ -346,6 +360,13 @@ class SetupTab(StudyTab):
         if self.study is None:
             return None
         dialog = ChangeStatusDialog(self.ws, self.study, parent=self)
+        warn_beside(dialog.form, dialog.reason, self.arm_mask)
+        return self._open(dialog)
+
+    def record_irb_approval(self) -> SetupDialog | None:
+        if self.study is None:
+            return None
+        dialog = IrbApprovalDialog(self.ws, self.study, parent=self)
         warn_beside(dialog.form, dialog.reason, self.arm_mask)
         return self._open(dialog)
 

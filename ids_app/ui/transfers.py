@@ -40,6 +40,7 @@ from ids_app.ui.table_models import (
     selected_row,
     table_view,
 )
+from ids_app.wording import quantity_text
 
 # Stock read per page as the list scrolls: a study can hold tens of thousands of kits.
 STOCK_PAGE = 200
@@ -260,7 +261,7 @@ class TransfersTab(StudyTab):
                 what = (
                     f"kit {row.kit_number}"
                     if row.kit_number
-                    else f"{quantity} {row.unit} of lot {row.lot_number}"
+                    else f"{quantity_text(quantity, row.unit)} of lot {row.lot_number}"
                 )
                 return f"Moved {what} from {row.location} to {target.name}."
 
@@ -304,7 +305,7 @@ class TransfersTab(StudyTab):
                     sponsor_approval_reference=approval,
                 )
                 return (
-                    f"Transferred {quantity} {row.unit} of lot {row.lot_number} to "
+                    f"Transferred {quantity_text(quantity, row.unit)} of lot {row.lot_number} to "
                     f"{target.protocol_number}."
                 )
 

@@ -341,6 +341,21 @@ def test_cannot_dispense_kit_expiring_within_days_supply(db: Database, example: 
     )
 
 
+def test_an_expired_bulk_lot_is_named_once(db: Database, example: Example) -> None:
+    expired = TODAY - dt.timedelta(days=1)
+    product = factories.add_bulk_product(
+        db, example, lot="V102", dispense_quantity=60, expiry=expired
+    )
+    order_id = order_kit(db, example, None, product_id=product.id)
+    message = refused(
+        db,
+        DispenseRefused,
+        "expired",
+        lambda: prepare(db, example, order_id, kit_number=None, lot_number="V102"),
+    )
+    assert message == f"Lot V102 expired on {expired:%Y-%m-%d}; it cannot be dispensed."
+
+
 def test_a_kit_expiring_the_day_after_the_supply_ends_is_dispensed(
     db: Database, example: Example
 ) -> None:

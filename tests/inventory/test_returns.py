@@ -143,17 +143,18 @@ def test_returned_kit_waits_in_returns_and_is_linked_to_its_dispense(
 
 def test_return_cannot_exceed_dispensed(db: Database, example: Example) -> None:
     order_id = dispense_kit(db, example)
-    refused(
+    message = refused(
         db,
         ReturnRefused,
-        f"Order {order_id} dispensed 1 kit and 0 are already returned; 2 more cannot",
+        "dispensed 1 kit and none has come back yet, so at most 1 can still come back, not 2",
         lambda: record(db, example, order_id, quantity=2),
     )
+    assert message.startswith(f"Order {order_id} (kit ")
     record(db, example, order_id)
     refused(
         db,
         ReturnRefused,
-        "1 is already returned; 1 more cannot come back",
+        "dispensed 1 kit, all already back: nothing more can be returned on it",
         lambda: record(db, example, order_id),
     )
 
@@ -167,7 +168,8 @@ def test_partial_bulk_returns_add_up_to_at_most_what_was_dispensed(
     refused(
         db,
         ReturnRefused,
-        "dispensed 60 tablet and 15 are already returned; 46 more cannot",
+        f"Order {order_id} dispensed 60 tablets and 15 have already come back, so at most 45 "
+        "can still come back, not 46.",
         lambda: record(db, example, order_id, quantity=46, units_counted=46),
     )
     with db.read_session() as session:
@@ -180,7 +182,7 @@ def test_counted_units_cannot_exceed_what_a_kit_holds(db: Database, example: Exa
     refused(
         db,
         ReturnRefused,
-        "holds at most 30 tablet; 31 cannot have come back",
+        "holds at most 30 tablets; a count of 31 is more than that. Count again.",
         lambda: record(db, example, order_id, units_counted=31),
     )
     assert record(db, example, order_id, units_counted=30).units_counted == 30
@@ -333,7 +335,7 @@ def test_compliance_of_the_domain_example_is_27_of_28() -> None:
     )
     assert (result.units_taken, result.units_expected) == (27, Fraction(28))
     assert result.ratio == Fraction(27, 28)
-    assert result.percent == 96
+    assert str(result.percent) == "96.4"  # DOMAIN.md: 27/28, 96 %; one decimal
 
 
 def test_compliance_counts_every_dose_of_the_day() -> None:
@@ -368,15 +370,26 @@ def test_compliance_of_a_same_day_return_has_no_ratio() -> None:
     assert (result.units_expected, result.ratio, result.percent) == (Fraction(0), None, None)
 
 
-def test_compliance_halves_round_up() -> None:
+def test_compliance_has_one_decimal_as_the_protocol_states_it() -> None:
     result = compliance_between(
         dispensed_on=dt.date(2026, 3, 2),
-        returned_on=dt.date(2026, 3, 10),
+        returned_on=dt.date(2026, 3, 30),
+        units_dispensed=60,
+        units_returned=12,
+        doses_per_day=2,
+    )  # 48 of 56 taken
+    assert str(result.percent) == "85.7"
+
+
+def test_compliance_halves_round_up_at_the_decimal() -> None:
+    result = compliance_between(
+        dispensed_on=dt.date(2026, 3, 2),
+        returned_on=dt.date(2026, 3, 18),
         units_dispensed=30,
         units_returned=23,
         doses_per_day=1,
-    )  # 7 of 8 taken: 87.5 %
-    assert result.percent == 88
+    )  # 7 of 16 taken: 43.75 %
+    assert str(result.percent) == "43.8"
 
 
 def test_compliance_of_a_recorded_return_uses_its_dates_and_kit_size(

@@ -176,7 +176,6 @@ def test_gs1_lot_that_is_not_the_kits_lot_is_refused(
     "code",
     [
         "]d2garbage",
-        f"]d201{GTIN[:-1]}7",  # wrong check digit
         f"]d201{GTIN}17281301",  # month 13
         "]d2",
         f"01{GTIN}99",  # an AI cut short
@@ -184,6 +183,17 @@ def test_gs1_lot_that_is_not_the_kits_lot_is_refused(
 )
 def test_gs1_code_that_cannot_be_read_is_refused(db: Database, example: Example, code: str) -> None:
     assert _refused(db, example, code) == UNREADABLE
+
+
+def test_gs1_code_with_a_wrong_gtin_check_digit_says_so(
+    db: Database, example: Example, def_kits: None
+) -> None:
+    """A scanner's misread of kit K-2001's label: the GTIN ends in 7 instead of 6."""
+    misread = f"{GTIN[:-1]}7"
+    assert _refused(db, example, f"]d201{misread}17280229{GS}21K-2001") == (
+        f"Check digit wrong in the scanned GTIN {misread}: the scanner misread the label. "
+        "Scan it again or type the kit number."
+    )
 
 
 def test_gs1_code_without_lot_or_serial_is_refused(db: Database, example: Example) -> None:

@@ -183,7 +183,7 @@ def test_unblinded_binder_shows_each_kits_arm(unblinded: Binder) -> None:
     assert "Treatment arms (unblinded edition)" in unblinded.text
     assert "Arm A ABC 10 mg" in unblinded.text
     assert "Arm B Placebo" in unblinded.text
-    assert "Arm" in darf_columns(unblinded=True)
+    assert "Arm" in darf_columns(shows_arms=True)
     darf = unblinded.pages[_page_of(unblinded, "accountability") - 1]
     assert re.search(r"\b10\d\d (ABC 10 mg|Placebo) Acme Pharma, lot L2301", darf)
     assert flat(HELD_NOTE) in unblinded.text
@@ -217,6 +217,28 @@ def test_dispensing_log_shows_both_signatures_of_each_dispense(blinded: Binder) 
     dispensing = blinded.pages[_page_of(blinded, "dispensing") - 1]
     assert dispensing.count("Terry Tech, Technician — Prepared —") == 12
     assert dispensing.count("Jane Roe, Pharmacist — Verified —") == 12
+
+
+def test_compliance_prints_with_one_decimal_as_the_protocol_states_it(
+    demo: Demo, blinded: Binder
+) -> None:
+    with demo.db.read_session() as session:
+        record = gather_study_record(session, demo.user("tech"), ORAL)
+    percents = [r.compliance_percent for r in record.returns]
+    assert len(percents) == 8
+    returns = blinded.pages[_page_of(blinded, "returns") - 1]
+    for percent in percents:
+        assert percent is not None
+        assert f"{percent:.1f} %" in returns
+    assert "92.9 %" in returns  # 26 of 28 tablets taken: 92.857…, not "93%"
+    assert not re.search(r"\d%", returns)
+
+
+def test_counts_of_tablets_and_kits_read_in_the_plural(blinded: Binder) -> None:
+    assert "1 kit (30 tablets)" in blinded.text  # a dose on the accountability record
+    assert "7 kits" in blinded.text  # the balance at the end
+    singular = re.findall(r"\b(\d+) (?:tablet|kit)(?=[),.;]| counted| of | \()", blinded.text)
+    assert set(singular) == {"1"}  # never "30 tablet" or "7 kit"
 
 
 def test_binder_export_is_in_the_audit_trail(demo: Demo, blinded: Binder) -> None:

@@ -14,6 +14,7 @@ from openpyxl import load_workbook  # type: ignore[import-untyped]
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from ids_app.audit.models import AuditEntry
 from ids_app.inventory.models import DispenseOrder, OrderState
 from ids_app.reports.exports import (
     export_audit_binder,
@@ -47,6 +48,32 @@ def workbook(demo: Demo) -> Path:
     return export_sponsor_workbook(
         demo.db, demo.user("pharm"), INJECTABLE, demo.folder / "XYZ-789.xlsx"
     ).path
+
+
+def test_an_open_label_studys_binder_is_the_open_label_edition_on_every_page(
+    binder: list[str],
+) -> None:
+    assert "Edition Open-label edition" in binder[0]
+    for page in binder:
+        assert "XYZ-789 — Drug accountability audit binder" in page
+        assert "OPEN-LABEL EDITION" in page
+        assert "BLINDED EDITION" not in page
+        assert "blinded edition" not in page
+    assert not any("Treatment arms are not shown" in page for page in binder)
+
+
+def test_an_open_label_studys_workbook_says_open_label_and_its_audit_entry_too(
+    demo: Demo, workbook: Path
+) -> None:
+    rows = list(load_workbook(workbook)["Summary"].iter_rows(values_only=True))
+    summary = {row[0]: row[1] for row in rows[1:] if row[0]}
+    assert summary["Edition"] == "OPEN-LABEL EDITION"
+    assert workbook.name == "XYZ-789.xlsx"  # not marked "unblinded": nothing is hidden
+    with demo.db.read_session() as session:
+        details = session.scalars(
+            select(AuditEntry.new_value).where(AuditEntry.new_value.like("sponsor workbook, %"))
+        ).all()
+    assert any(d.startswith("sponsor workbook, open-label edition") for d in details if d)
 
 
 def test_a_shipment_received_with_its_monitor_in_alarm_is_an_excursion_in_transit(

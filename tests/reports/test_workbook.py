@@ -12,6 +12,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -216,7 +217,7 @@ def test_cells_are_typed_dates_as_dates_and_counts_as_numbers(blinded: Exported)
     assert all(isinstance(d, dt.datetime) for d in blinded.column("Dispensing", "Dispensed at"))
     compliance = blinded.column("Returns & compliance", "Compliance")
     assert all(isinstance(c, int | float) and 0.9 <= c <= 1.1 for c in compliance)
-    assert blinded.book["Returns & compliance"]["P2"].number_format == "0%"
+    assert blinded.book["Returns & compliance"]["P2"].number_format == "0.0%"
     cell = blinded.book["Accountability"]["D2"]
     assert cell.number_format == "yyyy-mm-dd"
 
@@ -280,6 +281,22 @@ def test_blinded_workbook_keeps_its_name_and_says_blinded(blinded: Exported) -> 
     assert re.fullmatch(r"[0-9a-f]{64}", summary["SHA-256 of the data"])
     # The chain head it was made from, for `ids-app verify --anchor` (a copy off the database).
     assert re.fullmatch(r"\d+:[0-9a-f]{64}", summary["Audit-trail anchor (ID:hash)"])
+
+
+def test_compliance_is_the_binders_one_decimal_percentage_as_a_number(
+    demo: Demo, blinded: Exported
+) -> None:
+    with demo.db.read_session() as session:
+        record = gather_study_record(session, demo.user("tech"), ORAL)
+    expected = [r.compliance_percent for r in record.returns]
+    assert Decimal("92.9") in expected  # 26 of 28 tablets taken
+    shown = blinded.column("Returns & compliance", "Compliance")
+    assert [Decimal(str(value)) * 100 for value in shown] == expected
+    sheet = blinded.book["Returns & compliance"]
+    column = blinded.headers("Returns & compliance").index("Compliance") + 1
+    for row in range(2, len(shown) + 2):
+        assert sheet.cell(row, column).data_type == "n"
+        assert sheet.cell(row, column).number_format == "0.0%"
 
 
 def _da(path: Path) -> list[dict[str, str]]:
@@ -348,6 +365,8 @@ def _as_json(value: object) -> object:
         return value.isoformat()
     if isinstance(value, enum.Enum):
         return value.value
+    if isinstance(value, Decimal):
+        return str(value)
     raise TypeError(repr(value))
 
 

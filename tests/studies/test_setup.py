@@ -16,6 +16,7 @@ from ids_app.studies.services import (
     create_study,
     is_unblinded,
 )
+from ids_app.studies.views import product_rows
 from tests.factories import Example, make_example, make_people
 
 
@@ -127,3 +128,11 @@ def test_unblinded_access_is_granted_per_study(db: Database, example: Example) -
         study = session.get_one(Study, example.study.id)
         assert not is_unblinded(session, example.people.pharm, study)
         assert not is_unblinded(session, example.people.monitor, study)
+
+
+def test_a_products_dispensing_rule_reads_in_the_plural_of_its_units(
+    db: Database, example: Example
+) -> None:
+    with db.read_session() as session:
+        (row,) = product_rows(session, example.study.id)
+    assert row.rule == "1 kit of 30 tablets per visit, 28 days' supply"

@@ -3,6 +3,7 @@ settings, geometry, keyboard-only work and unexpected errors."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -10,7 +11,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
+from ids_app.db import today
+from ids_app.studies.irb import record_irb_approval
 from ids_app.studies.models import StudyStatus
+from ids_app.studies.services import get_study
 from ids_app.ui.actions import ACTIONS, STUDY_TABS
 from ids_app.ui.dispensing import DispensingTab, NewOrderDialog
 from ids_app.ui.guard import UNEXPECTED_TITLE, log_path
@@ -20,7 +24,7 @@ from ids_app.ui.receiving import ReceivingTab
 from ids_app.ui.settings import AppSettings
 from ids_app.ui.settings_dialog import SettingsDialog
 from ids_app.ui.signature import SignatureDialog
-from tests.ui.conftest import WindowOpener, visible_texts
+from tests.ui.conftest import WindowOpener, sign_in, visible_texts
 from tests.ui.workflows import prepared_order, returned_kit, study_id
 
 pytestmark = pytest.mark.gui
@@ -66,6 +70,43 @@ def test_study_list_filters_by_status_sponsor_and_text(
     panel.status_filter.setCurrentIndex(panel.status_filter.findData(StudyStatus.CLOSED.value))
     assert panel.model.rows == []
     assert panel.count_label.text() == "0 studies"
+
+
+def test_overview_warns_a_month_before_the_irb_approval_expires(open_window: WindowOpener) -> None:
+    window = open_window("pharm")
+    expires = today() + dt.timedelta(days=12)
+    with window.db.unit_of_work() as session:
+        record_irb_approval(
+            session,
+            sign_in(window.db, "pharm"),
+            get_study(session, "ABC-123"),
+            approved_on=expires - dt.timedelta(days=364),
+            expires_on=expires,
+            protocol_version="Amendment 2",
+            reason="annual continuing review",
+        )
+    assert window.open_study(study_id(window.db, "ABC-123"), "overview")
+    tab = window.workspace.current_tab()
+    assert isinstance(tab, OverviewTab)
+    assert tab.irb_label.text() == (
+        f"approved {expires - dt.timedelta(days=364):%Y-%m-%d}, expires {expires:%Y-%m-%d}, "
+        "protocol version Amendment 2"
+    )
+    assert tab.irb_alert.isVisible()
+    assert tab.irb_alert.text().startswith("The IRB approval of study ABC-123")
+    assert f"expires on {expires:%Y-%m-%d}, in 12 days" in tab.irb_alert.text()
+    assert tab.irb_alert.property("status") == "expiring"
+
+
+def test_overview_without_an_irb_approval_recorded_says_so_and_warns_of_nothing(
+    open_window: WindowOpener,
+) -> None:
+    window = open_window("pharm")
+    assert window.open_study(study_id(window.db, "ABC-123"), "overview")
+    tab = window.workspace.current_tab()
+    assert isinstance(tab, OverviewTab)
+    assert tab.irb_label.text() == "not recorded"
+    assert not tab.irb_alert.isVisible()
 
 
 def test_overview_shows_stock_and_the_alerts(qtbot: QtBot, open_window: WindowOpener) -> None:

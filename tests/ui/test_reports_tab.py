@@ -76,6 +76,32 @@ def test_blinded_binder_and_workbook_are_written_and_recorded(
     assert "CDISC DA file" in details
 
 
+def test_an_open_label_study_offers_one_edition_and_names_its_binder_so(
+    qtbot: QtBot, open_window: WindowOpener, tmp_path: Path
+) -> None:
+    window = open_window("pharm")
+    assert window.open_study(study_id(window.db, "XYZ-789"))
+    window.trigger("view.reports")
+    tab = window.workspace.current_tab()
+    assert isinstance(tab, ReportsTab)
+    assert not tab.binder_unblinded_button.isVisible()
+    assert not tab.workbook_unblinded.isVisible()
+    assert tab.monitor_hint.text() == "Open-label edition, for the sponsor's monitor."
+    suggested: list[str] = []
+    binder = tmp_path / "binder.pdf"
+
+    def ask(_title: str, name: str, _filter: str) -> str:
+        suggested.append(name)
+        return str(binder)
+
+    tab.ask_path = ask
+    with qtbot.waitSignal(tab.export_ended, timeout=TIMEOUT):
+        tab.binder_button.click()
+    assert binder.is_file(), tab.message.text()
+    assert "-binder-open-label-" in suggested[0]
+    assert "audit binder, open-label edition" in " | ".join(export_details(window.db))
+
+
 def test_cancel_leaves_no_file(qtbot: QtBot, open_window: WindowOpener, tmp_path: Path) -> None:
     window = open_window("pharm")
     tab = reports_tab(window)

@@ -3,6 +3,7 @@ monitor mode and a new study."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -12,16 +13,20 @@ from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 from sqlalchemy import func, select
 
+from ids_app.db import today
+from ids_app.inventory.dispensing import DispenseRefused
 from ids_app.inventory.models import Kit
 from ids_app.studies.models import Study, StudyStatus, Subject
 from ids_app.ui.kit_list_dialog import KitListDialog
 from ids_app.ui.main_window import MainWindow
+from ids_app.ui.receiving import qdate
 from ids_app.ui.setup_dialogs import (
     AddLocationDialog,
     AddProductDialog,
     AddStaffDialog,
     AddSubjectDialog,
     ChangeStatusDialog,
+    IrbApprovalDialog,
     NewStudyDialog,
     RecordArmDialog,
     WithdrawPrescriberDialog,
@@ -30,7 +35,7 @@ from ids_app.ui.setup_tab import SetupTab
 from ids_app.users.models import Role
 from ids_app.users.services import add_user, get_user
 from tests.ui.conftest import WindowOpener, visible_texts
-from tests.ui.workflows import lot_expiry, study_id
+from tests.ui.workflows import lot_expiry, new_order, study_id
 
 pytestmark = pytest.mark.gui
 
@@ -90,6 +95,43 @@ def test_pharmacist_changes_study_status_with_reason(
         assert session.scalars(
             select(Study.status).where(Study.protocol_number == "ABC-123")
         ).one() is (StudyStatus.ON_HOLD)
+
+
+def test_pharmacist_records_the_irb_approval_and_a_lapsed_one_stops_dispensing(
+    qtbot: QtBot, open_window: WindowOpener
+) -> None:
+    window = open_window("pharm")
+    tab = open_setup(window, "ABC-123")
+    assert tab.fields["irb"].text() == "not recorded"
+    tab.irb_button.click()
+    dialog = tab.dialog
+    assert isinstance(dialog, IrbApprovalDialog)
+    approved = today() - dt.timedelta(days=365)
+    dialog.approved_on.setDate(qdate(approved))
+    dialog.expires_on.setDate(qdate(today() - dt.timedelta(days=1)))
+    qtbot.keyClicks(dialog.protocol_version, "Amendment 2")
+    # No reason: the service refuses and the dialog stays open with its words.
+    qtbot.keyClick(dialog.protocol_version, Qt.Key.Key_Return)
+    assert dialog.isVisible()
+    assert "The reason is empty" in dialog.error_text
+    qtbot.keyClicks(dialog.reason, "letter of 2025 approval, entered late")
+    with qtbot.waitSignal(dialog.succeeded):
+        qtbot.keyClick(dialog.reason, Qt.Key.Key_Return)
+    stated = (
+        f"approved {approved:%Y-%m-%d}, expires "
+        f"{today() - dt.timedelta(days=1):%Y-%m-%d}, protocol version Amendment 2"
+    )
+    assert tab.message.text() == f"IRB approval of ABC-123 recorded: {stated}."
+    assert tab.fields["irb"].text() == stated
+    with pytest.raises(DispenseRefused, match="IRB approval of study ABC-123 expired"):
+        new_order(window.db, "tech", "ABC-123", "01-004", "Visit 5")
+
+
+def test_a_technician_is_not_offered_to_record_the_irb_approval(
+    open_window: WindowOpener,
+) -> None:
+    tab = open_setup(open_window("tech"), "ABC-123")
+    assert not tab.irb_button.isVisible()
 
 
 def test_technician_adds_subject(qtbot: QtBot, open_window: WindowOpener) -> None:

@@ -9,6 +9,7 @@ refused, and the refusal is kept in the audit trail as a security event.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,7 @@ from ids_app.reports.exports import record_export
 from ids_app.reports.labels import LabelSettings, gather_label
 from ids_app.storage.excursions import set_minimum_duration
 from ids_app.storage.readings import record_daily_reading
+from ids_app.studies.irb import record_irb_approval
 from ids_app.studies.kit_import import KitListMapping, import_kit_list
 from ids_app.studies.models import (
     Arm,
@@ -370,6 +372,18 @@ SERVICES: dict[str, tuple[Action, Attempt]] = {
     "change_study_status": (
         Action.CHANGE_STUDY_STATUS,
         lambda s, u, w: change_study_status(s, u, _study(s, w), StudyStatus.ON_HOLD, "audit"),
+    ),
+    "record_irb_approval": (
+        Action.CHANGE_STUDY_STATUS,
+        lambda s, u, w: record_irb_approval(
+            s,
+            u,
+            _study(s, w),
+            approved_on=dt.date(2026, 1, 15),
+            expires_on=dt.date(2027, 1, 14),
+            protocol_version="Amendment 3",
+            reason="annual continuing review",
+        ),
     ),
     "add_staff": (
         Action.ASSIGN_STAFF,
