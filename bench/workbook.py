@@ -27,8 +27,6 @@ import os
 import platform
 import resource
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -39,6 +37,7 @@ from typing import Any
 from openpyxl import Workbook  # type: ignore[import-untyped]
 from sqlalchemy import select
 
+from bench.child import run_measured
 from bench.desktop import write_section
 from bench.generate import generate
 from bench.run import _people
@@ -160,34 +159,15 @@ class Sample:
 
 
 def _measure(kind: str, database: Path, folder: Path) -> Sample:
-    """Run one child process and read its peak RSS from the kernel's own account."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bench.workbook",
-            "--child",
-            kind,
-            str(database),
-            str(folder / f"{kind}.xlsx"),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
+    found, peak_mib = run_measured(
+        "bench.workbook", ["--child", kind, str(database), str(folder / f"{kind}.xlsx")]
     )
-    assert process.stdout is not None
-    output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"the {kind} process failed ({process.returncode})")
-    found = json.loads(output.strip().splitlines()[-1])
     return Sample(
         found["gather_s"],
         found["write_s"],
         found["write_cpu_s"],
         found["after_gather_kib"] / 1024,
-        usage.ru_maxrss / 1024,
+        peak_mib,
         found["data_rows"],
         found["bytes"],
     )
