@@ -7,6 +7,7 @@ SQL prompt could, and checks that `verify` names the table and record that was t
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -15,7 +16,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from ids_app.audit.anchors import ANCHOR_DIR_ENV, anchor_log_path, read_anchors
+from ids_app.audit.anchors import (
+    ANCHOR_DIR_ENV,
+    anchor_log_path,
+    anchor_once_a_day,
+    read_anchors,
+    sign_in_anchoring_the_day,
+)
 from ids_app.audit.integrity import IntegrityReport, verify_database
 from ids_app.audit.models import AuditEntry
 from ids_app.audit.trail import entry_hash
@@ -405,3 +412,32 @@ def test_the_first_start_of_the_day_anchors_the_chain_once(demo: Database) -> No
     log = anchor_log_path(demo)
     (line,) = log.read_text(encoding="utf-8").splitlines()
     assert "first use of the day" in line
+
+
+def test_the_first_sign_in_of_a_new_day_anchors_the_chain_once(demo: Database) -> None:
+    monday = dt.datetime(2026, 12, 7, 7, 30, tzinfo=dt.UTC)
+    assert anchor_once_a_day(demo, now=monday) is not None  # the app is started on Monday
+    sign_in_anchoring_the_day(demo, "tech", "demo-tech", now=monday + dt.timedelta(hours=9))
+    log = anchor_log_path(demo)
+    assert len(log.read_text(encoding="utf-8").splitlines()) == 1
+    # Left open overnight: Tuesday's first sign-in is the app's first use that day.
+    tuesday = monday + dt.timedelta(days=1)
+    signed_in = sign_in_anchoring_the_day(demo, "pharm", "demo-pharm", now=tuesday)
+    assert signed_in.user.username == "pharm"
+    assert signed_in.anchor_problem is None
+    assert read_anchors(log)[-1] == verify(demo).chain.head  # it holds this sign-in's entry
+    sign_in_anchoring_the_day(demo, "tech", "demo-tech", now=tuesday + dt.timedelta(hours=2))
+    _monday, tuesdays = log.read_text(encoding="utf-8").splitlines()
+    assert tuesdays.startswith("2026-12-08T07:30:00Z\t")
+    assert tuesdays.endswith("\tfirst use of the day")
+
+
+def test_an_anchor_log_that_cannot_be_written_keeps_nobody_out(
+    demo: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ANCHOR_DIR_ENV, str(tmp_path / "share-not-mounted"))
+    signed_in = sign_in_anchoring_the_day(demo, "tech", "demo-tech")
+    assert signed_in.user.username == "tech"
+    assert signed_in.anchor_problem is not None
+    assert "share-not-mounted" in str(signed_in.anchor_problem)
+    assert "tell your IDS Accountability administrator" in str(signed_in.anchor_problem)
