@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 from pathlib import Path
 
 from platformdirs import user_data_path
@@ -52,8 +53,18 @@ def workstation_setting(section: str, key: str) -> str | None:
         parser.read(data_dir(create=False) / SETTINGS_FILE, encoding="utf-8")
     except configparser.Error:
         return None
-    value = parser.get(section, key, fallback="").strip().strip('"')
+    value = _unescaped(parser.get(section, key, fallback=""))
     return value or None
+
+
+def _unescaped(value: str) -> str:
+    """A text as QSettings wrote it: between quotes when it holds a comma or edge spaces,
+    backslashes and quotes escaped (a share, ``\\\\server\\ids``, must read back as typed).
+    A lone backslash, as in a path written by hand, is kept."""
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    return re.sub(r'\\([\\"])', r"\1", value).strip()
 
 
 def settings_database_url() -> str | None:

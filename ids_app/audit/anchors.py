@@ -39,14 +39,45 @@ def anchor_log_path(db: Database) -> Path:
     """Where this database's anchors go: the folder the site chose (``IDS_ANCHOR_DIR``, or
     Settings ``[anchors] folder``, ideally a share the workstation user may append to but
     not rewrite), else beside the database file (a server's: the user's data folder)."""
-    if db.is_sqlite:
-        database = Path(db.url.database or "ids.sqlite").expanduser().resolve()
-        name, beside = database.name, database.parent
-    else:
-        name, beside = f"{db.url.host or 'server'}-{db.url.database or 'ids'}", data_dir()
     chosen = os.environ.get(ANCHOR_DIR_ENV) or workstation_setting("anchors", "folder")
-    folder = Path(chosen).expanduser() if chosen else beside
-    return folder / f"{name}{LOG_SUFFIX}"
+    folder = Path(chosen).expanduser() if chosen else default_anchor_folder(db)
+    return folder / f"{_log_name(db)}{LOG_SUFFIX}"
+
+
+def default_anchor_folder(db: Database) -> Path:
+    """Beside the database file; for a server's database, the user's data folder."""
+    if db.is_sqlite:
+        return Path(db.url.database or "ids.sqlite").expanduser().resolve().parent
+    return data_dir()
+
+
+def _log_name(db: Database) -> str:
+    if db.is_sqlite:
+        return Path(db.url.database or "ids.sqlite").name
+    return f"{db.url.host or 'server'}-{db.url.database or 'ids'}"
+
+
+def chosen_anchor_folder(text: str) -> str:
+    """The anchor folder typed in Settings, checked before it is kept ("" = the default).
+
+    A folder that is not there now (a share not connected, a typing slip) would only be
+    found out at the next export, when the anchor could not be written.
+    """
+    chosen = text.strip()
+    if not chosen:
+        return ""
+    folder = Path(chosen).expanduser()
+    if not folder.is_absolute():
+        raise InvalidInput(
+            "Give the anchor folder's full path (such as \\\\server\\share\\ids-anchors "
+            f"or /mnt/ids-anchors), not '{chosen}'."
+        )
+    if not folder.is_dir():
+        raise InvalidInput(
+            f"The anchor folder {folder} does not exist or is not a folder; is the network "
+            "share connected?"
+        )
+    return str(folder)
 
 
 def chain_head(session: Session) -> Anchor | None:

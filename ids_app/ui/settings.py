@@ -87,6 +87,16 @@ class AppSettings:
         self.store.setValue("database/url", url.strip())
 
     @property
+    def anchor_folder(self) -> str:
+        """Where the anchor log goes ("" = beside the database); ``ids_app.audit.anchors``
+        reads it as ``[anchors] folder``."""
+        return self._text("anchors/folder")
+
+    @anchor_folder.setter
+    def anchor_folder(self, folder: str) -> None:
+        self.store.setValue("anchors/folder", folder.strip())
+
+    @property
     def label_size(self) -> str:
         size = self._text("labels/size", "4x2")
         return size if size in LABEL_SIZES else "4x2"
