@@ -48,9 +48,14 @@ SETTINGS_FILE = "settings.ini"
 
 def workstation_setting(section: str, key: str) -> str | None:
     """A value kept by the desktop app's Settings dialog (``settings.ini``), if set."""
+    return ini_setting(data_dir(create=False) / SETTINGS_FILE, section, key)
+
+
+def ini_setting(path: Path, section: str, key: str) -> str | None:
+    """A text value of an INI file written by QSettings, or by hand."""
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read(data_dir(create=False) / SETTINGS_FILE, encoding="utf-8")
+        parser.read(path, encoding="utf-8")
     except configparser.Error:
         return None
     value = _unescaped(parser.get(section, key, fallback=""))
@@ -58,12 +63,17 @@ def workstation_setting(section: str, key: str) -> str | None:
 
 
 def _unescaped(value: str) -> str:
-    """A text as QSettings wrote it: between quotes when it holds a comma or edge spaces,
-    backslashes and quotes escaped (a share, ``\\\\server\\ids``, must read back as typed).
-    A lone backslash, as in a path written by hand, is kept."""
+    r"""A text as QSettings writes it: between quotes when it holds a comma or edge spaces,
+    every backslash and quote escaped (``\\server\ids`` for ``\server\ids``).
+
+    A lone backslash means a person wrote the value (``\server\ids``, as typed): it is
+    kept as it is, since QSettings never leaves one.
+    """
     value = value.strip()
     if len(value) >= 2 and value[0] == value[-1] == '"':
         value = value[1:-1]
+    if "\\" in re.sub(r'\\[\\"]', "", value):
+        return value.strip()
     return re.sub(r'\\([\\"])', r"\1", value).strip()
 
 

@@ -8,7 +8,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from ids_app.audit.anchors import ANCHOR_DIR_ENV, anchor_log_path, sign_in_anchoring_the_day
-from ids_app.config import workstation_setting
+from ids_app.config import data_dir, workstation_setting
 from ids_app.db import Database
 from ids_app.ui.settings import AppSettings
 from ids_app.ui.settings_dialog import SettingsDialog
@@ -76,3 +76,15 @@ def test_a_windows_share_saved_in_settings_reads_back_as_typed() -> None:
     settings.anchor_folder = share
     settings.sync()
     assert workstation_setting("anchors", "folder") == share
+    assert AppSettings().anchor_folder == share
+
+
+def test_a_share_written_into_settings_ini_by_hand_is_kept_as_written(
+    qtbot: QtBot, demo_db: Database
+) -> None:
+    (data_dir() / "settings.ini").write_text(
+        "[anchors]\nfolder = \\\\records-server\\ids-anchors\n", encoding="utf-8"
+    )
+    assert workstation_setting("anchors", "folder") == r"\\records-server\ids-anchors"
+    dialog = open_settings(qtbot, demo_db)
+    assert dialog.anchor_field.text() == r"\\records-server\ids-anchors"
