@@ -14,7 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select, text
+from sqlalchemy.dialects import sqlite
 
 from ids_app.audit.anchors import (
     ANCHOR_DIR_ENV,
@@ -25,14 +28,15 @@ from ids_app.audit.anchors import (
 )
 from ids_app.audit.integrity import IntegrityReport, verify_database
 from ids_app.audit.models import AuditEntry
-from ids_app.audit.trail import entry_hash
-from ids_app.audit.verification import Anchor
+from ids_app.audit.trail import display_value, entry_hash
+from ids_app.audit.verification import Anchor, stored_text
 from ids_app.cli import main
 from ids_app.config import sqlite_url
 from ids_app.console import open_database
 from ids_app.db import Database
 from ids_app.inventory.models import DispenseOrder, EntryKind, LedgerEntry
 from ids_app.reports.exports import export_sponsor_workbook
+from ids_app.storage.models import TemperatureReading
 from ids_app.users.models import Signature, SignatureMeaning, User
 from ids_app.users.services import sign_in
 from tests import databases
@@ -441,3 +445,25 @@ def test_an_anchor_log_that_cannot_be_written_keeps_nobody_out(
     assert signed_in.anchor_problem is not None
     assert "share-not-mounted" in str(signed_in.anchor_problem)
     assert "tell your IDS Accountability administrator" in str(signed_in.anchor_problem)
+
+
+MOMENT = TemperatureReading.__table__.c.taken_at
+
+
+@given(st.datetimes(timezones=st.just(dt.UTC)))
+def test_a_moment_stored_in_sqlite_reads_as_the_trail_shows_it(moment: dt.datetime) -> None:
+    """verify rewrites SQLite's stored text instead of parsing it: the same text, always."""
+    dialect = sqlite.dialect()
+    store = MOMENT.type.dialect_impl(dialect).bind_processor(dialect)
+    shown = stored_text(MOMENT, dialect)
+    assert store is not None
+    assert shown is not None
+    assert shown(store(moment)) == display_value(moment)
+
+
+def test_a_moment_stored_in_another_form_is_still_read_as_sqlalchemy_reads_it() -> None:
+    shown = stored_text(MOMENT, sqlite.dialect())
+    assert shown is not None
+    assert shown("2024-01-01 08:30:00") == "2024-01-01T08:30:00+00:00"
+    assert shown("2024-01-01 08:30:00.250000") == "2024-01-01T08:30:00.250000+00:00"
+    assert shown(None) is None
