@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 from pathlib import Path
 
 from platformdirs import user_data_path
@@ -47,13 +48,33 @@ SETTINGS_FILE = "settings.ini"
 
 def workstation_setting(section: str, key: str) -> str | None:
     """A value kept by the desktop app's Settings dialog (``settings.ini``), if set."""
+    return ini_setting(data_dir(create=False) / SETTINGS_FILE, section, key)
+
+
+def ini_setting(path: Path, section: str, key: str) -> str | None:
+    """A text value of an INI file written by QSettings, or by hand."""
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read(data_dir(create=False) / SETTINGS_FILE, encoding="utf-8")
+        parser.read(path, encoding="utf-8")
     except configparser.Error:
         return None
-    value = parser.get(section, key, fallback="").strip().strip('"')
+    value = _unescaped(parser.get(section, key, fallback=""))
     return value or None
+
+
+def _unescaped(value: str) -> str:
+    r"""A text as QSettings writes it: between quotes when it holds a comma or edge spaces,
+    every backslash and quote escaped (``\\server\ids`` for ``\server\ids``).
+
+    A lone backslash means a person wrote the value (``\server\ids``, as typed): it is
+    kept as it is, since QSettings never leaves one.
+    """
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    if "\\" in re.sub(r'\\[\\"]', "", value):
+        return value.strip()
+    return re.sub(r'\\([\\"])', r"\1", value).strip()
 
 
 def settings_database_url() -> str | None:

@@ -12,21 +12,28 @@ from __future__ import annotations
 
 import gc
 import json
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, Float, Table, select
 from sqlalchemy.orm import Mapper, Session
 
 from ids_app.audit.models import AuditChainHead, AuditEntry
-from ids_app.audit.trail import REDACTED, display_value, insert_text, redacted
+from ids_app.audit.trail import REDACTED, display_value, redacted
 from ids_app.audit.verification import (
-    BATCH,
     Anchor,
     ChainReport,
     Finding,
+    Processor,
+    StoredText,
     TrailReplay,
+    converter,
+    driver_rows,
+    stored_text,
     verify_chain,
 )
 from ids_app.db import Base
@@ -72,7 +79,13 @@ class IntegrityReport:
         }
 
 
-def verify_database(session: Session, anchors: tuple[Anchor, ...] = ()) -> IntegrityReport:
+# Where verify's time went: each check's (wall, CPU) seconds, for bench/verify.py.
+PhaseTimes = dict[str, tuple[float, float]]
+
+
+def verify_database(
+    session: Session, anchors: tuple[Anchor, ...] = (), times: PhaseTimes | None = None
+) -> IntegrityReport:
     """Every check, on one snapshot read through ``session`` (which is never flushed).
 
     The replay holds an object per record; Python's cycle collector would walk them all
@@ -82,19 +95,28 @@ def verify_database(session: Session, anchors: tuple[Anchor, ...] = ()) -> Integ
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _verify(session, anchors)
+        return _verify(session, anchors, {} if times is None else times)
     finally:
         if collecting:
             gc.enable()
 
 
-def _verify(session: Session, anchors: tuple[Anchor, ...]) -> IntegrityReport:
-    findings = [
-        Finding("guards", problem.table, None, problem.problem)
-        for problem in guard_problems(session.connection())
-    ]
+@contextmanager
+def _phase(times: PhaseTimes, name: str) -> Iterator[None]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    yield
+    times[name] = (time.perf_counter() - wall, time.process_time() - cpu)
+
+
+def _verify(session: Session, anchors: tuple[Anchor, ...], times: PhaseTimes) -> IntegrityReport:
+    with _phase(times, "guards"):
+        findings = [
+            Finding("guards", problem.table, None, problem.problem)
+            for problem in guard_problems(session.connection())
+        ]
     replay = TrailReplay()
-    chain = verify_chain(session, replay, anchors)
+    with _phase(times, "chain"):
+        chain = verify_chain(session, replay, anchors)
     if chain.first_break is not None:
         findings.append(
             Finding(
@@ -111,17 +133,20 @@ def _verify(session: Session, anchors: tuple[Anchor, ...]) -> IntegrityReport:
     signatures = list(session.execute(select(Signature.__table__)).mappings())
     signed = {(row["record_table"], row["record_id"]) for row in signatures}
     records = _RecordCheck(replay, signed)
-    findings += records.run(session)
+    with _phase(times, "records"):
+        findings += records.run(session)
     holding: list[SignedBy] = []
-    for row in signatures:
-        problem = _signature_problem(row, records.signed_hashes)
-        if problem is None:
-            holding.append(
-                SignedBy(row["record_table"], row["record_id"], row["meaning"], row["user_id"])
-            )
-        else:
-            findings.append(Finding("signatures", "signature", str(row["id"]), problem))
-    findings += workflow_findings(session, holding)
+    with _phase(times, "signatures"):
+        for row in signatures:
+            problem = _signature_problem(row, records.signed_hashes)
+            if problem is None:
+                holding.append(
+                    SignedBy(row["record_table"], row["record_id"], row["meaning"], row["user_id"])
+                )
+            else:
+                findings.append(Finding("signatures", "signature", str(row["id"]), problem))
+    with _phase(times, "workflow"):
+        findings += workflow_findings(session, holding)
     return IntegrityReport(chain, tuple(findings), records.checked, len(signatures))
 
 
@@ -170,20 +195,39 @@ class _RecordCheck:
         hidden = frozenset(getattr(mapper.class_, "__audit_redacted__", ()))
         columns = [(attr.key, attr.columns[0]) for attr in mapper.column_attrs]
         names = [name for name, _column in columns]
-        secret = [name in hidden for name in names]
-        # Rows are read as plain tuples, in the mapped columns' order.
+        dialect = session.get_bind().dialect
+        found = driver_rows(session, select(*(column for _name, column in columns)))
+        # What SQLAlchemy would make of each stored value (for a signed row's hash), and
+        # the columns whose text is not simply the driver's value (moments, enums, secrets).
+        processors = [
+            converter(column, dialect, code)
+            for (_name, column), code in zip(columns, found.type_codes, strict=True)
+        ]
+        special: list[tuple[int, StoredText]] = []
+        for n, (name, column) in enumerate(columns):
+            shown = stored_text(column, dialect, found.type_codes[n])
+            if name in hidden:
+                shown = partial(_secret_text, processors[n])
+            if shown is not None:
+                special.append((n, shown))
         key_at = [
             next(n for n, (_name, column) in enumerate(columns) if column is key)
             for key in mapper.primary_key
         ]
-        query = select(*(column for _name, column in columns))
-        for row in session.execute(query.execution_options(yield_per=BATCH)):
+        only_key = key_at[0] if len(key_at) == 1 and processors[key_at[0]] is None else None
+        for row in found.rows:
             self.checked += 1
-            record = ",".join(str(row[n]) for n in key_at)
+            if only_key is not None:
+                record = str(row[only_key])
+            else:
+                record = ",".join(str(_typed(processors[n], row[n])) for n in key_at)
             seen.add(record)
             if (table.name, record) in self.signed:
+                typed = [
+                    _typed(process, value) for process, value in zip(processors, row, strict=True)
+                ]
                 self.signed_hashes[(table.name, record)] = content_hash_of(
-                    table.name, record, dict(zip(names, row, strict=True)), mapper
+                    table.name, record, dict(zip(names, typed, strict=True)), mapper
                 )
             said = known.get(record)
             if said is None:
@@ -194,16 +238,22 @@ class _RecordCheck:
                     "the trail never recorded this row: it was written behind the app's back",
                 )
                 continue
-            holds = {
-                name: redacted(value) if hidden_value else _shown(value)
-                for name, value, hidden_value in zip(names, row, secret, strict=True)
-            }
+            # _shown of each value, written out: a call per value is most of the cost.
+            texts = [
+                value
+                if value is None or (kind := type(value)) is str
+                else str(value)
+                if kind is int or kind is float
+                else display_value(value)
+                for value in row
+            ]
+            for n, shown in special:
+                texts[n] = shown(row[n])
+            holds = dict(zip(names, texts, strict=True))
             if isinstance(said, str):  # never updated: the insert entry's own text
-                if insert_text(holds) == said:
-                    continue  # the usual case, settled in one comparison
-                said = json.loads(said)
-            elif holds == said:
-                continue
+                said = json.loads(said)  # the text insert_text(holds) would be, parsed
+            if holds == said:
+                continue  # the usual case, settled in one comparison
             for name, column in columns:
                 yield from _field_findings(table.name, record, name, column, said, holds, hidden)
         for record in sorted(set(known) - seen, key=_natural):
@@ -213,6 +263,14 @@ class _RecordCheck:
                 record,
                 "the trail recorded this row but the table no longer holds it (deleted)",
             )
+
+
+def _typed(process: Processor | None, stored: Any) -> Any:
+    return stored if process is None else process(stored)
+
+
+def _secret_text(process: Processor | None, stored: Any) -> str:
+    return redacted(_typed(process, stored))
 
 
 def _field_findings(
@@ -244,16 +302,6 @@ def _field_findings(
         says,
         holds,
     )
-
-
-def _shown(value: object) -> str | None:
-    """:func:`display_value`, with the commonest plain types answered first (verify reads
-    every field of every row; the answers are the same)."""
-    if type(value) is str:
-        return value
-    if type(value) is int or type(value) is float:
-        return str(value)
-    return display_value(value)
 
 
 def _same_number(says: str | None, holds: str | None) -> bool:

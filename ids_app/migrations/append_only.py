@@ -7,6 +7,8 @@ once, so the guard check (``guards.py``) compares a database with exactly what m
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from alembic import op
 
 
@@ -29,14 +31,35 @@ def postgresql_function_body(table: str) -> str:
     return f" BEGIN RAISE EXCEPTION '{refusal(table)}'; END "
 
 
+@dataclass(frozen=True)
+class PostgresqlTrigger:
+    """A PostgreSQL trigger as its CREATE TRIGGER says: when it fires, on which events, and
+    once per row or per statement (the guard check compares a database's with these)."""
+
+    name: str
+    timing: str
+    events: tuple[str, ...]
+    each: str
+
+    def statement(self, table: str) -> str:
+        return (
+            f"CREATE TRIGGER {self.name} {self.timing} {' OR '.join(self.events)} ON {table} "
+            f"FOR EACH {self.each} EXECUTE FUNCTION {table}_refuse_change()"
+        )
+
+
+def postgresql_triggers(table: str) -> tuple[PostgresqlTrigger, ...]:
+    return (
+        PostgresqlTrigger(f"{table}_append_only", "BEFORE", ("UPDATE", "DELETE"), "ROW"),
+        PostgresqlTrigger(f"{table}_no_truncate", "BEFORE", ("TRUNCATE",), "STATEMENT"),
+    )
+
+
 def postgresql_statements(table: str) -> list[str]:
     return [
         f"CREATE OR REPLACE FUNCTION {table}_refuse_change() RETURNS trigger "
         f"LANGUAGE plpgsql AS $${postgresql_function_body(table)}$$",
-        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-        f"FOR EACH ROW EXECUTE FUNCTION {table}_refuse_change()",
-        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION {table}_refuse_change()",
+        *(trigger.statement(table) for trigger in postgresql_triggers(table)),
     ]
 
 

@@ -15,7 +15,12 @@ from sqlalchemy.exc import DatabaseError as SaDatabaseError
 
 from ids_app.db import Base, Database
 from ids_app.errors import DatabaseProblem
-from ids_app.migrations.append_only import postgresql_function_body, sqlite_triggers
+from ids_app.migrations.append_only import (
+    PostgresqlTrigger,
+    postgresql_function_body,
+    postgresql_triggers,
+    sqlite_triggers,
+)
 from ids_app.migrations.schema import VERSION_TABLE
 
 # Every table a migration made append-only (make_append_only), in the migrations' order.
@@ -37,6 +42,9 @@ APPEND_ONLY_TABLES = (
 GUARD_TABLE = "schema guards"
 # PostgreSQL's pg_trigger.tgenabled: fires on origin, or always.
 ENABLED = ("O", "A")
+# PostgreSQL's pg_trigger.tgtype, bit by bit (its catalog/pg_trigger.h).
+TGTYPE_ROW, TGTYPE_BEFORE, TGTYPE_INSTEAD = 1, 2, 64
+TGTYPE_EVENTS = {"INSERT": 4, "DELETE": 8, "UPDATE": 16, "TRUNCATE": 32}
 
 
 @dataclass(frozen=True)
@@ -105,11 +113,15 @@ def _sqlite_trigger_problems(conn: Connection) -> list[GuardProblem]:
 
 
 def _postgresql_trigger_problems(conn: Connection) -> list[GuardProblem]:
+    """Each trigger's table, function, events and state (enabled or not), as the catalog
+    holds them: a trigger re-created for other events, for some columns only, on a
+    condition, or disabled (``ALTER TABLE … DISABLE TRIGGER``) guards nothing it should."""
     present = {
-        name: (table, enabled, function, body)
-        for name, table, enabled, function, body in conn.execute(
+        name: (table, enabled, function, body, tgtype, narrowed)
+        for name, table, enabled, function, body, tgtype, narrowed in conn.execute(
             text(
-                "SELECT t.tgname, c.relname, t.tgenabled, p.proname, p.prosrc "
+                "SELECT t.tgname, c.relname, t.tgenabled, p.proname, p.prosrc, t.tgtype, "
+                "t.tgqual IS NOT NULL OR t.tgnargs > 0 OR cardinality(t.tgattr::int2[]) > 0 "
                 "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
                 "JOIN pg_namespace n ON n.oid = c.relnamespace "
                 "JOIN pg_proc p ON p.oid = t.tgfoid "
@@ -120,7 +132,8 @@ def _postgresql_trigger_problems(conn: Connection) -> list[GuardProblem]:
     problems = []
     for table in APPEND_ONLY_TABLES:
         expected = (table, f"{table}_refuse_change", postgresql_function_body(table))
-        for name in (f"{table}_append_only", f"{table}_no_truncate"):
+        for trigger in postgresql_triggers(table):
+            name = trigger.name
             found = present.pop(name, None)
             if found is None:
                 problems.append(GuardProblem(table, f"its append-only trigger {name} is missing"))
@@ -128,11 +141,46 @@ def _postgresql_trigger_problems(conn: Connection) -> list[GuardProblem]:
                 problems.append(GuardProblem(table, f"its append-only trigger {name} is disabled"))
             elif (found[0], found[2], found[3]) != expected:
                 problems.append(GuardProblem(table, f"its append-only trigger {name} was altered"))
+            elif found[4] != _tgtype(trigger):
+                problems.append(
+                    GuardProblem(
+                        table,
+                        f"its append-only trigger {name} was altered: it fires "
+                        f"{_fires(found[4])}, not {_fires(_tgtype(trigger))}",
+                    )
+                )
+            elif found[5]:
+                problems.append(
+                    GuardProblem(
+                        table,
+                        f"its append-only trigger {name} was altered: it fires only for some "
+                        "columns or on a condition",
+                    )
+                )
     problems += [
         GuardProblem(found[0], f"a trigger the migrations never made ({name}) was added")
         for name, found in sorted(present.items())
     ]
     return problems
+
+
+def _tgtype(trigger: PostgresqlTrigger) -> int:
+    """The catalog's tgtype of a trigger made as ``trigger`` says."""
+    timing = {"BEFORE": TGTYPE_BEFORE, "AFTER": 0, "INSTEAD OF": TGTYPE_INSTEAD}[trigger.timing]
+    each = TGTYPE_ROW if trigger.each == "ROW" else 0
+    events = sum(TGTYPE_EVENTS[event] for event in set(trigger.events))
+    return timing | each | events
+
+
+def _fires(tgtype: int) -> str:
+    """When a trigger fires, in CREATE TRIGGER's words: BEFORE DELETE OR UPDATE FOR EACH ROW."""
+    if tgtype & TGTYPE_INSTEAD:
+        timing = "INSTEAD OF"
+    else:
+        timing = "BEFORE" if tgtype & TGTYPE_BEFORE else "AFTER"
+    events = " OR ".join(event for event, bit in TGTYPE_EVENTS.items() if tgtype & bit)
+    each = "ROW" if tgtype & TGTYPE_ROW else "STATEMENT"
+    return f"{timing} {events} FOR EACH {each}"
 
 
 def check_guards(db: Database) -> None:

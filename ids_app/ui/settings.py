@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from ids_app.config import data_dir
+from ids_app.config import data_dir, ini_setting
 
 SETTINGS_NAME = "settings.ini"
 DEFAULT_IDLE_MINUTES = 10
@@ -85,6 +85,18 @@ class AppSettings:
     @database_url.setter
     def database_url(self, url: str) -> None:
         self.store.setValue("database/url", url.strip())
+
+    @property
+    def anchor_folder(self) -> str:
+        """Where the anchor log goes ("" = beside the database), read as
+        ``ids_app.audit.anchors`` reads it: a share path written by hand
+        (``\\\\server\\ids``) is kept, where QSettings would drop its lone backslashes."""
+        self.store.sync()
+        return ini_setting(self.path, "anchors", "folder") or ""
+
+    @anchor_folder.setter
+    def anchor_folder(self, folder: str) -> None:
+        self.store.setValue("anchors/folder", folder.strip())
 
     @property
     def label_size(self) -> str:

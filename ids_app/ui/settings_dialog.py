@@ -1,4 +1,5 @@
-"""Settings: database location, idle lock time, site name, label size and printer."""
+"""Settings: database location, anchor folder, idle lock time, site name, label size and
+printer."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ids_app.audit.anchors import anchor_log_path, chosen_anchor_folder, default_anchor_folder
 from ids_app.config import default_database_url, sqlite_url
 from ids_app.db import Database, parse_database_url
 from ids_app.errors import IdsError
@@ -45,6 +47,16 @@ class SettingsDialog(FormDialog):
         database_row = QHBoxLayout()
         database_row.addWidget(self.database_field, 1)
         database_row.addWidget(browse)
+        self.anchor_field = QLineEdit(settings.anchor_folder)
+        self.anchor_field.setObjectName("anchorFolder")
+        self.anchor_field.setPlaceholderText(f"Beside the database: {default_anchor_folder(db)}")
+        browse_anchors = QPushButton("Browse…")
+        browse_anchors.setObjectName("browseAnchorFolder")
+        browse_anchors.setAutoDefault(False)
+        browse_anchors.clicked.connect(self._browse_anchor_folder)
+        anchor_row = QHBoxLayout()
+        anchor_row.addWidget(self.anchor_field, 1)
+        anchor_row.addWidget(browse_anchors)
         self.idle_field = QSpinBox()
         self.idle_field.setObjectName("idleMinutes")
         self.idle_field.setRange(0, 240)
@@ -76,6 +88,16 @@ class SettingsDialog(FormDialog):
                 "database today, start with ids-app --database URL."
             ),
         )
+        self.form.addRow("Anchor log folder", anchor_row)
+        self.form.addRow(
+            "",
+            hint_label(
+                "The audit trail's head is added to the anchor log at every export and on "
+                "each day's first use, so a rewritten trail can be proven. Choose a network "
+                "share where this workstation may add files but not change them. Now written "
+                f"to {anchor_log_path(db)}."
+            ),
+        )
         self.form.addRow("Lock the window after", self.idle_field)
         self.form.addRow("Site (pharmacy) name", self.site_field)
         self.form.addRow("Pharmacy phone", self.phone_field)
@@ -94,6 +116,15 @@ class SettingsDialog(FormDialog):
         if path:
             self.database_field.setText(sqlite_url(Path(path)))
 
+    def _browse_anchor_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self,
+            "Anchor log folder",
+            self.anchor_field.text() or str(default_anchor_folder(self.db)),
+        )
+        if folder:
+            self.anchor_field.setText(str(Path(folder)))
+
     def accept(self) -> None:
         url = self.database_field.text().strip()
         if url:
@@ -103,7 +134,14 @@ class SettingsDialog(FormDialog):
                 self.show_error(str(error))
                 self.database_field.setFocus()
                 return
+        try:
+            anchor_folder = chosen_anchor_folder(self.anchor_field.text())
+        except IdsError as error:
+            self.show_error(str(error))
+            self.anchor_field.setFocus()
+            return
         self.settings.database_url = url
+        self.settings.anchor_folder = anchor_folder
         self.settings.idle_minutes = self.idle_field.value()
         self.settings.site_name = self.site_field.text()
         self.settings.pharmacy_phone = self.phone_field.text()

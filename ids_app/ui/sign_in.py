@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLineEdit, QMessageBox, QWidget
 from sqlalchemy.exc import DatabaseError as SaDatabaseError
 
+from ids_app.audit.anchors import sign_in_anchoring_the_day
 from ids_app.db import Database
 from ids_app.errors import IdsError, NotFound
 from ids_app.ui.forms import FormDialog, explain, password_field
@@ -42,16 +43,17 @@ class SignInDialog(FormDialog):
 
     def accept(self) -> None:
         try:
-            with self.db.unit_of_work() as session:
-                user = services.sign_in(
-                    session, self.username_field.text(), self.password_field.text()
-                )
+            signed_in = sign_in_anchoring_the_day(
+                self.db, self.username_field.text(), self.password_field.text()
+            )
         except (IdsError, SaDatabaseError) as error:
             self.password_field.clear()
             self.show_error(explain(self.db, error))
             self.password_field.setFocus()
             return
-        self.signed_in_user = user
+        if signed_in.anchor_problem is not None:
+            QMessageBox.warning(self, "Anchor log not written", str(signed_in.anchor_problem))
+        self.signed_in_user = signed_in.user
         self.clear_error()
         super().accept()
 

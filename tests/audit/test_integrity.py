@@ -7,25 +7,36 @@ SQL prompt could, and checks that `verify` names the table and record that was t
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select, text
+from sqlalchemy.dialects import sqlite
 
-from ids_app.audit.anchors import ANCHOR_DIR_ENV, anchor_log_path, read_anchors
+from ids_app.audit.anchors import (
+    ANCHOR_DIR_ENV,
+    anchor_log_path,
+    anchor_once_a_day,
+    read_anchors,
+    sign_in_anchoring_the_day,
+)
 from ids_app.audit.integrity import IntegrityReport, verify_database
 from ids_app.audit.models import AuditEntry
-from ids_app.audit.trail import entry_hash
-from ids_app.audit.verification import Anchor
+from ids_app.audit.trail import display_value, entry_hash
+from ids_app.audit.verification import Anchor, stored_text
 from ids_app.cli import main
 from ids_app.config import sqlite_url
 from ids_app.console import open_database
 from ids_app.db import Database
 from ids_app.inventory.models import DispenseOrder, EntryKind, LedgerEntry
 from ids_app.reports.exports import export_sponsor_workbook
+from ids_app.storage.models import TemperatureReading
 from ids_app.users.models import Signature, SignatureMeaning, User
 from ids_app.users.services import sign_in
 from tests import databases
@@ -405,3 +416,54 @@ def test_the_first_start_of_the_day_anchors_the_chain_once(demo: Database) -> No
     log = anchor_log_path(demo)
     (line,) = log.read_text(encoding="utf-8").splitlines()
     assert "first use of the day" in line
+
+
+def test_the_first_sign_in_of_a_new_day_anchors_the_chain_once(demo: Database) -> None:
+    monday = dt.datetime(2026, 12, 7, 7, 30, tzinfo=dt.UTC)
+    assert anchor_once_a_day(demo, now=monday) is not None  # the app is started on Monday
+    sign_in_anchoring_the_day(demo, "tech", "demo-tech", now=monday + dt.timedelta(hours=9))
+    log = anchor_log_path(demo)
+    assert len(log.read_text(encoding="utf-8").splitlines()) == 1
+    # Left open overnight: Tuesday's first sign-in is the app's first use that day.
+    tuesday = monday + dt.timedelta(days=1)
+    signed_in = sign_in_anchoring_the_day(demo, "pharm", "demo-pharm", now=tuesday)
+    assert signed_in.user.username == "pharm"
+    assert signed_in.anchor_problem is None
+    assert read_anchors(log)[-1] == verify(demo).chain.head  # it holds this sign-in's entry
+    sign_in_anchoring_the_day(demo, "tech", "demo-tech", now=tuesday + dt.timedelta(hours=2))
+    _monday, tuesdays = log.read_text(encoding="utf-8").splitlines()
+    assert tuesdays.startswith("2026-12-08T07:30:00Z\t")
+    assert tuesdays.endswith("\tfirst use of the day")
+
+
+def test_an_anchor_log_that_cannot_be_written_keeps_nobody_out(
+    demo: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ANCHOR_DIR_ENV, str(tmp_path / "share-not-mounted"))
+    signed_in = sign_in_anchoring_the_day(demo, "tech", "demo-tech")
+    assert signed_in.user.username == "tech"
+    assert signed_in.anchor_problem is not None
+    assert "share-not-mounted" in str(signed_in.anchor_problem)
+    assert "tell your IDS Accountability administrator" in str(signed_in.anchor_problem)
+
+
+MOMENT = TemperatureReading.__table__.c.taken_at
+
+
+@given(st.datetimes(timezones=st.just(dt.UTC)))
+def test_a_moment_stored_in_sqlite_reads_as_the_trail_shows_it(moment: dt.datetime) -> None:
+    """verify rewrites SQLite's stored text instead of parsing it: the same text, always."""
+    dialect = sqlite.dialect()
+    store = MOMENT.type.dialect_impl(dialect).bind_processor(dialect)
+    shown = stored_text(MOMENT, dialect)
+    assert store is not None
+    assert shown is not None
+    assert shown(store(moment)) == display_value(moment)
+
+
+def test_a_moment_stored_in_another_form_is_still_read_as_sqlalchemy_reads_it() -> None:
+    shown = stored_text(MOMENT, sqlite.dialect())
+    assert shown is not None
+    assert shown("2024-01-01 08:30:00") == "2024-01-01T08:30:00+00:00"
+    assert shown("2024-01-01 08:30:00.250000") == "2024-01-01T08:30:00.250000+00:00"
+    assert shown(None) is None
