@@ -2,7 +2,7 @@
 
 Sections follow DESIGN.md ("Reports"). Each is a template under ``templates/binder/``.
 The binder is laid out in pieces (pieces.py): a section each, and the long tables (the
-accountability record, the dispensing log, the audit-trail extract) in runs of
+accountability record, inventory, dispensing log, returns, audit-trail extract) in runs of
 ``PIECE_ROWS`` rows, each on its own pages, so memory stays bounded whatever the study's
 size and a large binder uses every core. The cover and contents are laid out last, when
 every section's first page is known; "Page X of Y" is drawn over every page at the join.
@@ -139,6 +139,8 @@ PIECE_ROWS = 400
 # Below this many rows in the long tables, the pieces are laid out here, one after another:
 # starting worker processes costs more than it saves on a small binder.
 PARALLEL_FROM_ROWS = 1_500
+# Layouts of the cover and contents before their length is taken as settled.
+FRONT_LAYOUTS = 3
 
 
 @dataclass(frozen=True)
@@ -177,17 +179,39 @@ def _section_pieces(section: Section, number: int, record: StudyRecord) -> Itera
                 opens = index == 0 and not continues
                 yield BinderPiece(section, number, view, opens, continues, follows)
         return
-    if section.id == "dispensing":
-        for rows, continues, follows in _runs(record.dispensing):
-            view = dataclasses.replace(record, dispensing=rows)
-            yield BinderPiece(section, number, view, not continues, continues, follows)
+    cut = LONG_TABLES.get(section.id)
+    if cut is None or (section.id == "audit" and len(record.audit) > PRINTED_AUDIT_ENTRIES):
+        yield BinderPiece(section, number, record)
         return
-    if section.id == "audit" and len(record.audit) <= PRINTED_AUDIT_ENTRIES:
-        for rows, continues, follows in _runs(record.audit):
-            view = dataclasses.replace(record, audit=rows)
-            yield BinderPiece(section, number, view, not continues, continues, follows)
-        return
-    yield BinderPiece(section, number, record)
+    rows_of, with_rows = cut
+    for rows, continues, follows in _runs(rows_of(record)):
+        view = with_rows(record, rows)
+        yield BinderPiece(section, number, view, not continues, continues, follows)
+
+
+# The sections whose one table grows with the study, beside the accountability record:
+# how to read their rows, and the record as a piece shows a run of them.
+Rows = tuple[Any, ...]
+LONG_TABLES: dict[
+    str, tuple[Callable[[StudyRecord], Rows], Callable[[StudyRecord, Rows], StudyRecord]]
+] = {
+    "inventory": (
+        lambda record: record.inventory,
+        lambda record, rows: dataclasses.replace(record, inventory=rows),
+    ),
+    "dispensing": (
+        lambda record: record.dispensing,
+        lambda record, rows: dataclasses.replace(record, dispensing=rows),
+    ),
+    "returns": (
+        lambda record: record.returns,
+        lambda record, rows: dataclasses.replace(record, returns=rows),
+    ),
+    "audit": (
+        lambda record: record.audit,
+        lambda record, rows: dataclasses.replace(record, audit=rows),
+    ),
+}
 
 
 def binder_pieces(record: StudyRecord) -> Iterator[BinderPiece]:
@@ -242,10 +266,8 @@ def binder_html(
 
 
 def _long_rows(record: StudyRecord) -> int:
-    return (
-        sum(len(darf.lines) for darf in record.accountability)
-        + len(record.dispensing)
-        + min(len(record.audit), PRINTED_AUDIT_ENTRIES)
+    return sum(len(darf.lines) for darf in record.accountability) + sum(
+        len(rows_of(record)) for rows_of, _ in LONG_TABLES.values()
     )
 
 
@@ -265,15 +287,17 @@ def _front(
     laid: list[LaidOut],
     folder: Path,
 ) -> LaidOut:
-    """The cover and contents, with the page each section starts on: laid out until the
-    contents' own length no longer moves the sections (once, in practice)."""
+    """The cover and contents, with the page each section starts on: laid out again while
+    the contents' own length moves the sections (a page number one digit longer can wrap a
+    line); in practice the second layout is the last."""
     front = lay_out(front_html(record, common, {}), str(folder / "front.pdf"))
-    while True:
+    for _ in range(FRONT_LAYOUTS):
         starts = _starts(front.pages, pieces, laid)
         numbered = lay_out(front_html(record, common, starts), str(folder / "front.pdf"))
         if numbered.pages == front.pages:
-            return numbered
+            break
         front = numbered
+    return numbered
 
 
 def write_binder(
