@@ -153,12 +153,14 @@ def _markdown(sizes: list[Size], runs: int, cores: int) -> str:
         "lays out the long tables' rows (accountability, dispensing, audit) as one plain "
         "table in one WeasyPrint document; its time divided by the cores is the binder's "
         "aim. Time from the record gathered to the file written; CPU includes the workers. "
-        "Peak memory: the exporting process, and the largest worker (a floor has none). "
+        "Peak memory: the exporting process (``os.wait4`` counts its workers too), and the "
+        "largest worker as its parent counts it (an upper bound: a worker's count starts "
+        "from the exporting process's memory when it was started; a floor has none). "
         f"Aim: the binder's peak under {AIM_PEAK_MIB} MiB at any size.",
         "",
         "| ledger rows | long-table rows | binder pages | binder wall (s) | binder CPU (s) "
         "| floor pages | floor wall (s) | floor ÷ cores (s) | binder peak (MiB) "
-        "| largest worker (MiB) | floor peak (MiB) | after gathering (MiB) |",
+        "| largest worker, at most (MiB) | floor peak (MiB) | after gathering (MiB) |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for size in sizes:
