@@ -32,7 +32,7 @@ from ids_app.studies.tables import (
     Table,
     TableRow,
     UnreadableDate,
-    missing_columns,
+    headed_by,
     parse_date,
 )
 from ids_app.users.models import User
@@ -94,8 +94,12 @@ class KitDraft:
 
 @dataclass(frozen=True)
 class KitListPreview:
+    """The kits to create and the rows that stop it; ``header_line`` is the row taken as
+    the header (0 when no row holds the mapped columns)."""
+
     to_create: list[KitDraft]
     errors: list[RowError]
+    header_line: int = 0
 
 
 def _header_key(name: str) -> str:
@@ -167,12 +171,15 @@ def _check_rows(
     pace: Steps,
 ) -> KitListPreview:
     _check_product(study, product)
-    no_columns = missing_columns(table, mapping.columns)
-    if no_columns is not None:
-        return KitListPreview([], [no_columns])
+    headed = headed_by(table, mapping.columns)
+    if isinstance(headed, RowError):
+        return KitListPreview([], [headed])
+    table = headed
     if not table.rows:
         return KitListPreview(
-            [], [RowError(table.header_line, "There are no kits under the header row.")]
+            [],
+            [RowError(table.header_line, "There are no kits under the header row.")],
+            table.header_line,
         )
     pace.reach(0)
     known_kits = set(session.scalars(select(Kit.kit_number).where(Kit.study_id == study.id)))
@@ -232,7 +239,7 @@ def _check_rows(
             )
         if done % ROWS_PER_STEP == 0 or done == len(table.rows):
             pace.reach(done)
-    return KitListPreview(drafts, errors)
+    return KitListPreview(drafts, errors, table.header_line)
 
 
 def _blinded_column(column: str, study: Study) -> str:
@@ -304,7 +311,8 @@ def import_kit_list(
         )
     if study.status is StudyStatus.CLOSED:
         raise InvalidInput(f"Study {study.protocol_number} is closed; it takes no new kits.")
-    rows = len(table.rows)
+    headed = headed_by(table, mapping.columns)
+    rows = len(table.rows if isinstance(headed, RowError) else headed.rows)
     pace = Steps(2 * rows, progress, cancelled, stopped=KitListCancelled(IMPORT_CANCELLED))
     preview = _check_rows(session, study, product, table, mapping, names_arms=True, pace=pace)
     if preview.errors:

@@ -12,9 +12,10 @@ import io
 import re
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from ids_app.errors import InvalidInput
 
@@ -22,6 +23,7 @@ CellValue = str | int | float | dt.date  # dt.datetime is a dt.date too
 CSV_SUFFIXES = frozenset({".csv", ".txt", ".tsv"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 DELIMITERS = (",", ";", "\t")
+HEAD_LINES = 20  # lines looked at for the separator: title lines come first
 MONTHS = {
     name: number
     for number, name in enumerate(
@@ -34,6 +36,9 @@ ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T][\d:.]+)?")
 IWRS_DATE = re.compile(r"(\d{1,2})[- ]?([A-Za-z]{3})[- ]?(\d{4})")
 NUMERIC_DATE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}")
 FORMAT_WORDS = {"%d": "DD", "%m": "MM", "%Y": "YYYY", "%y": "YY", "%b": "MON", "%B": "MONTH"}
+
+
+GuessedMapping = TypeVar("GuessedMapping")
 
 
 class TableUnreadable(InvalidInput):
@@ -53,17 +58,41 @@ class TableRow:
         return cell_text(self.values.get(column, ""))
 
 
+Line = tuple[int, tuple[CellValue, ...]]
+
+
 @dataclass(frozen=True)
 class Table:
     """A file's header row and the non-empty rows under it.
 
-    ``header_line`` is where an error about the columns themselves points.
+    ``header_line`` is where an error about the columns themselves points. ``lines`` keeps
+    every non-empty line of the file, so the header can be looked for again below the
+    title or device lines that exports put above it (:func:`headed_by`).
     """
 
     headers: list[str]
     rows: list[TableRow]
     header_line: int
     source: str
+    lines: tuple[Line, ...] = ()
+
+    @property
+    def header_found(self) -> str:
+        """Which row was taken as the header, for the preview to say."""
+        return f"Header found on row {self.header_line}."
+
+    def headed_at(self, line: int) -> Table:
+        """The same file read with the header on ``line`` (one of ``lines``)."""
+        return _table(
+            self.source, [(number, list(cells)) for number, cells in self.lines if number >= line]
+        )
+
+    def candidate_headers(self) -> Iterable[tuple[int, list[str]]]:
+        """Each non-empty line as a header could read it, top first."""
+        if not self.lines:
+            yield self.header_line, self.headers
+        for number, cells in self.lines:
+            yield number, [cell_text(cell) for cell in cells]
 
 
 @dataclass(frozen=True)
@@ -93,17 +122,33 @@ class LotExpiries:
         )
 
 
-def missing_columns(table: Table, columns: tuple[str, ...]) -> RowError | None:
-    """One error naming every mapped column the file lacks."""
-    missing = [column for column in columns if column not in table.headers]
-    if not missing:
-        return None
-    names = ", ".join(f"'{column}'" for column in missing)
-    noun = "column" if len(missing) == 1 else "columns"
+def headed_by(table: Table, columns: tuple[str, ...]) -> Table | RowError:
+    """The table whose header is the first row holding every mapped column.
+
+    Exports put title lines, device lines and blank lines above the header; the header
+    is where the mapped columns are, not the first line with text. When no row holds
+    them all, one error names what was looked for.
+    """
+    for line, names in table.candidate_headers():
+        if all(column in names for column in columns):
+            return table if line == table.header_line else table.headed_at(line)
+    wanted = ", ".join(f"'{column}'" for column in columns)
+    noun = "column" if len(columns) == 1 else "columns"
     return RowError(
         table.header_line,
-        f"{table.source} has no {noun} {names}; choose the columns in the mapping.",
+        f"No row of {table.source} holds the {noun} {wanted}; choose the columns in the mapping.",
     )
+
+
+def guess_header(
+    table: Table, guess: Callable[[list[str]], GuessedMapping | None]
+) -> tuple[Table, GuessedMapping] | None:
+    """The first row whose names ``guess`` recognises, as the header, and its mapping."""
+    for line, names in table.candidate_headers():
+        mapping = guess(names)
+        if mapping is not None:
+            return (table if line == table.header_line else table.headed_at(line)), mapping
+    return None
 
 
 # What openpyxl, zipfile and the XML parser raise on a damaged workbook.
@@ -140,9 +185,11 @@ def _table(source: str, lines: Iterable[tuple[int, list[CellValue]]]) -> Table:
     header_line = 0
     headers: list[str] = []
     rows: list[TableRow] = []
+    kept: list[Line] = []
     for line, cells in lines:
         if all(cell_text(cell) == "" for cell in cells):
             continue
+        kept.append((line, tuple(cells)))
         if not headers:
             header_line, headers = line, [cell_text(cell) for cell in cells]
             repeated = sorted({name for name in headers if name and headers.count(name) > 1})
@@ -159,7 +206,7 @@ def _table(source: str, lines: Iterable[tuple[int, list[CellValue]]]) -> Table:
         rows.append(TableRow(line, values))
     if not headers:
         raise TableUnreadable(f"{source} is empty.")
-    return Table([name for name in headers if name], rows, header_line, source)
+    return Table([name for name in headers if name], rows, header_line, source, tuple(kept))
 
 
 def _clean(cell: CellValue) -> CellValue:
@@ -181,8 +228,16 @@ def _csv_lines(path: Path) -> list[tuple[int, list[CellValue]]]:
             f"{path.name} is not a text file (line {line} holds NUL characters); "
             "export it again as CSV."
         )
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = max(DELIMITERS, key=first_line.count)
+    # The header, not a title or device line above it, has the most separators; on a tie
+    # the first line decides (a decimal comma in 5,2 is not a separator).
+    first_lines = [line for line in text.splitlines() if line.strip()][:HEAD_LINES] or [""]
+    delimiter = max(
+        DELIMITERS,
+        key=lambda mark: (
+            max(line.count(mark) for line in first_lines),
+            first_lines[0].count(mark),
+        ),
+    )
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     lines: list[tuple[int, list[CellValue]]] = []
     try:

@@ -199,7 +199,11 @@ def test_missing_columns_are_named_in_one_error(
 ) -> None:
     preview = _kits(db, example, tmp_path, "Kit,Batch\n1001,L1\n")
     assert [(error.line, error.message) for error in preview.errors] == [
-        (1, "packing.csv has no columns 'Lot', 'Expiry'; choose the columns in the mapping.")
+        (
+            1,
+            "No row of packing.csv holds the columns 'Kit', 'Lot', 'Expiry'; "
+            "choose the columns in the mapping.",
+        )
     ]
 
 
@@ -269,3 +273,17 @@ def test_kit_of_another_product_on_the_kit_list_is_reported(
             "check the packing list against the kit list.",
         )
     ]
+
+
+def test_packing_list_with_a_depot_title_above_its_header_is_read_from_the_header(
+    db: Database, example: Example, tmp_path: Path
+) -> None:
+    text = (
+        "Depot Shipment Packing List\n"
+        "Shipment SHP-0042 to Site 101\n"
+        "\n"
+        f"Kit,Lot,Expiry\n1001,L2301,{ISO}\n"
+    )
+    preview = _kits(db, example, tmp_path, text)
+    assert (preview.header_line, preview.errors) == (4, ())
+    assert preview.expected == (ExpectedLine(example.product.id, "L2301", EXPIRY, 1, "1001"),)

@@ -29,7 +29,14 @@ from ids_app.studies.kit_import import (
 )
 from ids_app.studies.models import Product, ProductRole, Study, Tracking
 from ids_app.studies.services import add_product, add_staff
-from ids_app.studies.tables import Table, TableUnreadable, UnreadableDate, parse_date, read_table
+from ids_app.studies.tables import (
+    Table,
+    TableUnreadable,
+    UnreadableDate,
+    guess_header,
+    parse_date,
+    read_table,
+)
 from ids_app.users.models import User
 from tests.factories import EXPIRY, Example, make_example, receive_kits
 
@@ -402,8 +409,8 @@ def test_missing_columns_are_named_in_one_error(
     assert [(error.line, error.message) for error in preview.errors] == [
         (
             3,
-            "kits.csv has no columns 'Lot Number', 'Expiry Date', 'Treatment'; "
-            "choose the columns in the mapping.",
+            "No row of kits.csv holds the columns 'Kit Number', 'Lot Number', "
+            "'Expiry Date', 'Treatment'; choose the columns in the mapping.",
         )
     ]
     assert preview.to_create == []
@@ -620,3 +627,66 @@ def test_dates_that_cannot_be_read_are_refused(
 ) -> None:
     with pytest.raises(UnreadableDate, match=message):
         parse_date(value, date_format)
+
+
+IRWS_TITLES = (
+    "Kit Inventory Report,,,\nProtocol ABC-123 - Site 101,,,\nPrinted 2026-11-30 08:14 UTC,,,\n"
+)
+
+
+def test_kit_list_with_title_rows_above_its_header_loads_from_the_header_row(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    path = _csv(tmp_path, IRWS_TITLES + GENERIC + f"1001,L2301,{ISO},A\n1002,L2301,{ISO},B\n")
+    table = read_table(path)
+    found = guess_header(table, guess_kit_list_mapping)
+    assert found is not None
+    headed, mapping = found
+    assert mapping == KitListMapping("Kit Number", "Lot Number", "Expiry Date", "Treatment")
+    assert headed.header_found == "Header found on row 4."
+    preview = _preview(db, example, unblinded, path, mapping)
+    assert preview.header_line == 4
+    assert [(draft.line, draft.kit_number) for draft in preview.to_create] == [
+        (5, "1001"),
+        (6, "1002"),
+    ]
+    assert _import(db, example, unblinded, path, mapping) == ["1001", "1002"]
+
+
+def test_xlsx_kit_list_with_title_rows_finds_its_header(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    path = _xlsx(
+        tmp_path,
+        [
+            ["IWRS data extract"],
+            ["ABC-123", "Site 101"],
+            [],
+            ["Generated", dt.datetime(2026, 11, 30, 8, 14)],
+            ["KIT_NO", "LOT", "EXP_DATE", "ARM"],
+            [1001, "L1", dt.datetime(2028, 1, 31), "A"],
+        ],
+    )
+    preview = _preview(
+        db, example, unblinded, path, KitListMapping("KIT_NO", "LOT", "EXP_DATE", "ARM")
+    )
+    assert (preview.header_line, preview.errors) == (5, [])
+    assert [(draft.line, draft.kit_number, draft.arm_code) for draft in preview.to_create] == [
+        (6, "1001", "A")
+    ]
+
+
+def test_a_list_where_no_row_holds_the_mapped_columns_is_refused_in_one_sentence(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    path = _csv(tmp_path, IRWS_TITLES + "Kit,Batch\n1001,L1\n")
+    mapping = KitListMapping("Kit Number", "Lot Number", "Expiry Date")
+    with pytest.raises(
+        KitListRejected,
+        match=re.escape(
+            "Line 1: No row of kits.csv holds the columns 'Kit Number', 'Lot Number', "
+            "'Expiry Date'; choose the columns in the mapping."
+        ),
+    ):
+        _import(db, example, unblinded, path, mapping)
+    assert _kit_count(db) == 0
