@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import openpyxl  # type: ignore[import-untyped]
@@ -26,6 +27,7 @@ from ids_app.studies.kit_import import (
     guess_kit_list_mapping,
     import_kit_list,
     preview_kit_list,
+    treatment_values,
 )
 from ids_app.studies.models import Product, ProductRole, Study, Tracking
 from ids_app.studies.services import add_product, add_staff
@@ -176,7 +178,8 @@ def test_blinded_preview_names_no_arm_where_the_unblinded_pharmacist_sees_them(
     seen = _preview(db, example, unblinded, path)
     assert [draft.arm_code for draft in seen.to_create] == ["A", "B"]
     assert [str(error) for error in seen.errors] == [
-        "Line 4: Treatment 'C' is not an arm of ABC-123 (arms: A, B).",
+        "Line 4: Treatment 'C' is not an arm of ABC-123 (arms: A, B); "
+        "map it to an arm in the mapping.",
         "Line 5: The lot number is empty.",
     ]
 
@@ -308,7 +311,10 @@ def test_kit_list_row_with_unknown_arm_is_reported_with_its_line(
     path = _csv(tmp_path, GENERIC + f"1001,L2301,{ISO},A\n1002,L2301,{ISO},C\n")
     preview = _preview(db, example, unblinded, path)
     assert [(error.line, error.message) for error in preview.errors] == [
-        (3, "Treatment 'C' is not an arm of ABC-123 (arms: A, B).")
+        (
+            3,
+            "Treatment 'C' is not an arm of ABC-123 (arms: A, B); map it to an arm in the mapping.",
+        )
     ]
     assert [draft.kit_number for draft in preview.to_create] == ["1001"]
 
@@ -689,4 +695,83 @@ def test_a_list_where_no_row_holds_the_mapped_columns_is_refused_in_one_sentence
         ),
     ):
         _import(db, example, unblinded, path, mapping)
+    assert _kit_count(db) == 0
+
+
+SPELLED = GENERIC + (
+    f"1001,L2301,{ISO},Arm A - ABC 10 mg\n"
+    f"1002,L2301,{ISO},Arm B - Placebo\n"
+    f"1003,L2301,{ISO},arm a -  ABC 10 mg\n"
+)
+SPELLED_TO_ARMS = KitListMapping(
+    "Kit Number",
+    "Lot Number",
+    "Expiry Date",
+    "Treatment",
+    treatments=(("Arm A - ABC 10 mg", "A"), ("Arm B - Placebo", "B")),
+)
+
+
+def test_spelled_out_treatments_import_with_their_arms_once_mapped(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    path = _csv(tmp_path, SPELLED)
+    table = read_table(path)
+    with db.read_session() as session:
+        study = session.get_one(Study, example.study.id)
+        values = treatment_values(session, unblinded, study, table, _mapping(table))
+    assert values == ["Arm A - ABC 10 mg", "Arm B - Placebo"]
+    assert _import(db, example, unblinded, path, SPELLED_TO_ARMS) == ["1001", "1002", "1003"]
+    with db.read_session() as session:
+        arms = dict(session.execute(select(Kit.kit_number, Kit.arm_id)).all())
+    assert arms == {
+        "1001": example.drug_arm.id,
+        "1002": example.placebo_arm.id,
+        "1003": example.drug_arm.id,
+    }
+
+
+def test_unmapped_treatment_values_are_refused_by_row(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    path = _csv(tmp_path, SPELLED + f"1004,L2301,{ISO},Arm C - XYZ 5 mg\n")
+    preview = _preview(db, example, unblinded, path, SPELLED_TO_ARMS)
+    assert [str(error) for error in preview.errors] == [
+        "Line 5: Treatment 'Arm C - XYZ 5 mg' is not an arm of ABC-123 (arms: A, B); "
+        "map it to an arm in the mapping."
+    ]
+    unmapped = _preview(db, example, unblinded, path)
+    assert [error.line for error in unmapped.errors] == [2, 3, 4, 5]
+    with pytest.raises(KitListRejected, match="4 rows of the kit list are wrong"):
+        _import(db, example, unblinded, path)
+    assert _kit_count(db) == 0
+
+
+def test_a_mapping_to_an_arm_the_study_lacks_is_refused(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    wrong = replace(SPELLED_TO_ARMS, treatments=(("Arm A - ABC 10 mg", "C"),))
+    preview = _preview(db, example, unblinded, _csv(tmp_path, SPELLED), wrong)
+    assert str(preview.errors[0]) == (
+        "Line 1: The treatment mapping sends 'Arm A - ABC 10 mg' to arm 'C', which is not "
+        "an arm of ABC-123 (arms: A, B)."
+    )
+
+
+def test_the_blinded_never_see_the_treatment_values_nor_import_a_treatment_mapping(
+    db: Database, example: Example, tmp_path: Path
+) -> None:
+    path = _csv(tmp_path, SPELLED)
+    table = read_table(path)
+    tech = example.people.tech
+    with db.read_session() as session:
+        study = session.get_one(Study, example.study.id)
+        with pytest.raises(PermissionDenied, match="only staff unblinded for ABC-123"):
+            treatment_values(session, tech, study, table, _mapping(table))
+    preview = _preview(db, example, tech, path, SPELLED_TO_ARMS)
+    assert not any(ARM_TEXT.search(error.message) for error in preview.errors)
+    assert all(draft.arm_code is None for draft in preview.to_create)
+    no_column = replace(SPELLED_TO_ARMS, arm=None)
+    with pytest.raises(PermissionDenied, match="The treatment mapping names each kit's arm"):
+        _import(db, example, tech, path, no_column)
     assert _kit_count(db) == 0
