@@ -17,6 +17,7 @@ from ids_app.inventory.receiving import ExpectedLine
 from ids_app.studies.models import Product, Study
 from ids_app.studies.tables import (
     CellValue,
+    DateOrder,
     LotExpiries,
     RowError,
     Table,
@@ -37,6 +38,7 @@ class PackingListMapping:
     kit_number: str | None = None
     quantity: str | None = None
     date_format: str | None = None
+    date_order: DateOrder | None = None  # how numeric expiry dates are written
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -139,7 +141,9 @@ def read_packing_list(
             problems.append("The lot number is empty.")
         expiry = None
         try:
-            expiry = parse_date(row.values.get(mapping.expiry, ""), mapping.date_format)
+            expiry = parse_date(
+                row.values.get(mapping.expiry, ""), mapping.date_format, mapping.date_order
+            )
         except UnreadableDate as error:
             problems.append(str(error))
         if lot_number and expiry is not None:

@@ -27,6 +27,7 @@ from ids_app.studies.identifiers import unprintable_character
 from ids_app.studies.models import Arm, Product, Study, StudyStatus
 from ids_app.studies.services import is_unblinded
 from ids_app.studies.tables import (
+    DateOrder,
     LotExpiries,
     RowError,
     Table,
@@ -58,7 +59,8 @@ class KitListMapping:
 
     ``treatments`` maps the file's treatment values to the study's arm codes, for IWRS
     exports that spell the arm out ("Arm A - ABC 10 mg" is arm A). It names arms, so only
-    staff unblinded for the study may set it (:func:`treatment_values`).
+    staff unblinded for the study may set it (:func:`treatment_values`). ``date_order``
+    states how the file writes numeric expiry dates (05/31/2027 is month first).
     """
 
     kit_number: str
@@ -67,6 +69,7 @@ class KitListMapping:
     arm: str | None = None
     date_format: str | None = None
     treatments: tuple[tuple[str, str], ...] = ()
+    date_order: DateOrder | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -283,7 +286,9 @@ def _check_rows(
             problems.append("The lot number is empty.")
         expiry = None
         try:
-            expiry = parse_date(row.values.get(mapping.expiry, ""), mapping.date_format)
+            expiry = parse_date(
+                row.values.get(mapping.expiry, ""), mapping.date_format, mapping.date_order
+            )
         except UnreadableDate as error:
             problems.append(str(error))
         if lot_number and expiry is not None:

@@ -14,6 +14,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,21 +25,41 @@ CSV_SUFFIXES = frozenset({".csv", ".txt", ".tsv"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 DELIMITERS = (",", ";", "\t")
 HEAD_LINES = 20  # lines looked at for the separator: title lines come first
-MONTHS = {
-    name: number
-    for number, name in enumerate(
-        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"),
-        start=1,
-    )
-}
 ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T][\d:.]+)?")
-# IWRS exports write 31-JAN-2028, 31-Jan-2028 or SAS's 31JAN2028.
-IWRS_DATE = re.compile(r"(\d{1,2})[- ]?([A-Za-z]{3})[- ]?(\d{4})")
+# IWRS exports write 31-JAN-2028, 31-Jan-2028, SAS's 31JAN2028, or 31 January 2028.
+IWRS_DATE = re.compile(r"(\d{1,2})[- ]?([A-Za-z]{3,9})\.?[- ]?(\d{4})")
+# US exports write the month first in words: May 31, 2027 or Jan 31 2028.
+MONTH_FIRST_DATE = re.compile(r"([A-Za-z]{3,9})\.? (\d{1,2}),? (\d{4})")
+# Year first reads one way only: 2027/05/31, 2027.05.31.
+YEAR_FIRST_DATE = re.compile(r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})")
 NUMERIC_DATE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}")
+# Day or month first, as the mapping states: 31/05/2027, 05/31/2027, 31.05.27.
+DAY_MONTH_DATE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})")
+MONTH_NAMES = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
 FORMAT_WORDS = {"%d": "DD", "%m": "MM", "%Y": "YYYY", "%y": "YY", "%b": "MON", "%B": "MONTH"}
 
 
 GuessedMapping = TypeVar("GuessedMapping")
+
+
+class DateOrder(StrEnum):
+    """How a file writes numeric dates: 05/06/2027 is 5 June or May 6 by the country."""
+
+    DAY_FIRST = "day/month/year"
+    MONTH_FIRST = "month/day/year"
 
 
 class TableUnreadable(InvalidInput):
@@ -300,10 +321,14 @@ def cell_text(value: CellValue) -> str:
     return str(value).strip()
 
 
-def parse_date(value: CellValue, date_format: str | None = None) -> dt.date:
-    """An expiry from a cell: a date cell, 2028-01-31, 31-JAN-2028, or ``date_format``.
+def parse_date(
+    value: CellValue, date_format: str | None = None, order: DateOrder | None = None
+) -> dt.date:
+    """An expiry from a cell: a date cell, 2028-01-31, 31-JAN-2028, 31 January 2028,
+    Jan 31, 2028, 2028/01/31, a numeric date in the stated ``order``, or ``date_format``.
 
-    Day-month order cannot be guessed from 01/02/2028, so numeric dates need the format.
+    Day-month order cannot be guessed from 01/02/2028, so numeric dates need the order
+    (or the format) stated in the mapping.
     """
     if isinstance(value, dt.datetime):
         return value.date()
@@ -320,23 +345,47 @@ def parse_date(value: CellValue, date_format: str | None = None) -> dt.date:
     day = _known_date(text)
     if day is not None:
         return day
+    if order is not None and (match := DAY_MONTH_DATE.fullmatch(text)):
+        first, second, year = (int(part) for part in match.groups())
+        if len(match[3]) == 2:
+            year += 2000  # expiry dates are of this century
+        day_number, month = (first, second) if order is DateOrder.DAY_FIRST else (second, first)
+        return _calendar_day(text, year, month, day_number)
     if date_format:
         raise UnreadableDate(f"Date {text} does not match the date format {_spoken(date_format)}.")
+    if order is not None:
+        raise UnreadableDate(f"Date {text} is not written {order.value} nor 2028-01-31.")
     if NUMERIC_DATE.fullmatch(text):
         raise UnreadableDate(
-            f"Date {text} is ambiguous; set the date format in the column mapping."
+            f"Date {text} is ambiguous; state the day/month order in the column mapping."
         )
     raise UnreadableDate(f"{text} is not a date; write it as 2028-01-31 or 31-JAN-2028.")
 
 
+def _month(name: str) -> int | None:
+    """JAN, Jan, January or Sept as the month's number; None for a word that is no month."""
+    word = name.casefold()
+    for number, full in enumerate(MONTH_NAMES, start=1):
+        if word in (full, full[:3]) or (number == 9 and word == "sept"):
+            return number
+    return None
+
+
 def _known_date(text: str) -> dt.date | None:
-    """ISO or IWRS dates, which read the same way in every country."""
-    if match := ISO_DATE.fullmatch(text):
+    """Dates that read the same way in every country: ISO, IWRS, months in words, year
+    first."""
+    if (match := ISO_DATE.fullmatch(text)) or (match := YEAR_FIRST_DATE.fullmatch(text)):
         year, month, day = (int(part) for part in match.groups())
-    elif (match := IWRS_DATE.fullmatch(text)) and match[2].upper() in MONTHS:
-        year, month, day = int(match[3]), MONTHS[match[2].upper()], int(match[1])
+    elif (match := IWRS_DATE.fullmatch(text)) and (named := _month(match[2])):
+        year, month, day = int(match[3]), named, int(match[1])
+    elif (match := MONTH_FIRST_DATE.fullmatch(text)) and (named := _month(match[1])):
+        year, month, day = int(match[3]), named, int(match[2])
     else:
         return None
+    return _calendar_day(text, year, month, day)
+
+
+def _calendar_day(text: str, year: int, month: int, day: int) -> dt.date:
     try:
         return dt.date(year, month, day)
     except ValueError:

@@ -32,6 +32,7 @@ from ids_app.studies.kit_import import (
 from ids_app.studies.models import Product, ProductRole, Study, Tracking
 from ids_app.studies.services import add_product, add_staff
 from ids_app.studies.tables import (
+    DateOrder,
     Table,
     TableUnreadable,
     UnreadableDate,
@@ -537,7 +538,9 @@ def test_slashed_date_without_a_format_is_refused_as_ambiguous(
 ) -> None:
     path = _csv(tmp_path, GENERIC + "1001,L1,01/02/2028,A\n")
     errors = [error.message for error in _preview(db, example, unblinded, path).errors]
-    assert errors == ["Date 01/02/2028 is ambiguous; set the date format in the column mapping."]
+    assert errors == [
+        "Date 01/02/2028 is ambiguous; state the day/month order in the column mapping."
+    ]
 
 
 def test_slashed_date_reads_with_the_mapping_date_format(
@@ -610,12 +613,63 @@ def test_missing_file_is_refused(tmp_path: Path) -> None:
         ("31-Jan-2028", None, dt.date(2028, 1, 31)),
         ("01/02/2028", "%m/%d/%Y", dt.date(2028, 1, 2)),
         ("2028-01-31", "%d.%m.%Y", dt.date(2028, 1, 31)),
+        ("31-May-2027", None, dt.date(2027, 5, 31)),
+        ("31 May 2027", None, dt.date(2027, 5, 31)),
+        ("31-January-2028", None, dt.date(2028, 1, 31)),
+        ("May 31, 2027", None, dt.date(2027, 5, 31)),
+        ("Sept 30 2027", None, dt.date(2027, 9, 30)),
+        ("2027/05/31", None, dt.date(2027, 5, 31)),
     ],
 )
 def test_dates_that_read_one_way_only_are_accepted(
     value: str | dt.date, date_format: str | None, expected: dt.date
 ) -> None:
     assert parse_date(value, date_format) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "order", "expected"),
+    [
+        ("05/31/2027", DateOrder.MONTH_FIRST, dt.date(2027, 5, 31)),
+        ("31/05/2027", DateOrder.DAY_FIRST, dt.date(2027, 5, 31)),
+        ("31.05.2027", DateOrder.DAY_FIRST, dt.date(2027, 5, 31)),
+        ("5-31-27", DateOrder.MONTH_FIRST, dt.date(2027, 5, 31)),
+        ("31-May-2027", DateOrder.MONTH_FIRST, dt.date(2027, 5, 31)),
+    ],
+)
+def test_numeric_dates_read_in_the_stated_day_month_order(
+    value: str, order: DateOrder, expected: dt.date
+) -> None:
+    assert parse_date(value, order=order) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "order", "message"),
+    [
+        ("31/05/2027", DateOrder.MONTH_FIRST, "Date 31/05/2027 is not a day of the calendar."),
+        ("31 Mai 2027", None, "31 Mai 2027 is not a date; write it as 2028-01-31 or 31-JAN-2028."),
+        (
+            "Q2 2027",
+            DateOrder.DAY_FIRST,
+            "Date Q2 2027 is not written day/month/year nor 2028-01-31.",
+        ),
+    ],
+)
+def test_dates_that_do_not_fit_the_stated_order_are_refused(
+    value: str, order: DateOrder | None, message: str
+) -> None:
+    with pytest.raises(UnreadableDate, match=re.escape(message)):
+        parse_date(value, order=order)
+
+
+def test_kit_list_with_us_numeric_expiry_dates_loads_with_month_first_stated(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    path = _csv(tmp_path, GENERIC + "1001,L1,05/31/2027,A\n1002,L2,31-May-2027,B\n")
+    mapping = replace(_mapping(read_table(path)), date_order=DateOrder.MONTH_FIRST)
+    assert _import(db, example, unblinded, path, mapping) == ["1001", "1002"]
+    with db.read_session() as session:
+        assert set(session.scalars(select(Lot.expiry))) == {dt.date(2027, 5, 31)}
 
 
 @pytest.mark.parametrize(
