@@ -57,7 +57,7 @@ from ids_app.inventory.views import (
     shipment_rows,
 )
 from ids_app.studies.models import Product, Study
-from ids_app.studies.tables import Table, read_table
+from ids_app.studies.tables import Table, guess_header, read_table
 from ids_app.studies.views import Choice, ProductRow, product_rows
 from ids_app.ui.context import Workspace
 from ids_app.ui.dispensing import fill_combo
@@ -121,13 +121,17 @@ class PackingListDialog(FormDialog):
         table: Table,
         parent: QWidget | None = None,
     ) -> None:
+        # Depot lists put a title above the header: the header names the lot and expiry.
+        found = guess_header(table, packing_columns)
+        table = found[0] if found else table
         super().__init__(
             db,
             title=f"Packing list — {table.source}",
             heading="Read the depot's packing list",
             intro=(
-                f"{table.source}: {len(table.rows)} lines. Choose the product and which column "
-                "holds what; the lines are checked against the kit list and the lots on record."
+                f"{table.source}: {len(table.rows)} lines. {table.header_found} Choose the "
+                "product and which column holds what; the lines are checked against the kit "
+                "list and the lots on record."
             ),
             accept_text="Use the readable lines",
             reject_text="Cancel",
@@ -213,7 +217,8 @@ class PackingListDialog(FormDialog):
         self.errors.addItems([str(error) for error in preview.errors])
         self.errors.setVisible(bool(preview.errors))
         self.result_label.setText(
-            f"{len(preview.expected)} lines read"
+            (f"Header found on row {preview.header_line}. " if preview.header_line else "")
+            + f"{len(preview.expected)} lines read"
             + (f"; {len(preview.errors)} problems:" if preview.errors else ".")
         )
         self.accept_button.setEnabled(bool(preview.expected))
@@ -242,6 +247,12 @@ def guess_column(key: str, headers: list[str]) -> str | None:
         if any(word in folded for word in words):
             return header
     return None
+
+
+def packing_columns(headers: list[str]) -> tuple[str, str] | None:
+    """The lot and expiry columns a row names in two cells, when it reads as a header."""
+    lot, expiry = guess_column("lot_number", headers), guess_column("expiry", headers)
+    return (lot, expiry) if lot and expiry and lot != expiry else None
 
 
 class ReceivingTab(StudyTab):
