@@ -71,6 +71,12 @@ DATE_ORDERS = (
 AS_WRITTEN = "(as written: an arm's code or name)"
 
 
+def chosen_order(combo: QComboBox) -> DateOrder | None:
+    """The day/month order chosen; Qt hands an enum member back as its plain value."""
+    data = combo.currentData()
+    return DateOrder(data) if data else None
+
+
 class KitListDialog(FormDialog):
     imported = Signal(str)
     checked = Signal(bool)  # reading and checking ended; True when a preview is shown
@@ -359,7 +365,7 @@ class KitListDialog(FormDialog):
             arm,
             self.date_format.text().strip() or None,
             treatments,
-            self.date_order.currentData(),
+            chosen_order(self.date_order),
         )
 
     def refresh_preview(self) -> None:

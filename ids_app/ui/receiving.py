@@ -63,6 +63,7 @@ from ids_app.ui.context import Workspace
 from ids_app.ui.dispensing import fill_combo
 from ids_app.ui.forms import FormDialog, InlineMessage, hint_label, open_dialog, primary_button
 from ids_app.ui.guard import attempt
+from ids_app.ui.kit_list_dialog import DATE_ORDERS, chosen_order
 from ids_app.ui.scan import ScanPanel
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.table_models import Column, RowsModel, fit_columns, selected_row, table_view
@@ -156,6 +157,10 @@ class PackingListDialog(FormDialog):
         self.date_format = QLineEdit()
         self.date_format.setObjectName("dateFormat")
         self.date_format.setPlaceholderText("only for numeric dates, e.g. %d/%m/%Y")
+        self.date_order = QComboBox()
+        self.date_order.setObjectName("packingDateOrder")
+        for text, order in DATE_ORDERS:
+            self.date_order.addItem(text, order)
         self.result_label = QLabel()
         self.result_label.setObjectName("packingResult")
         self.result_label.setWordWrap(True)
@@ -168,10 +173,11 @@ class PackingListDialog(FormDialog):
             strict=True,
         ):
             self.form.addRow(title, combo)
+        self.form.addRow("Numeric dates", self.date_order)
         self.form.addRow("Date format", self.date_format)
         self.form.addRow(self.result_label)
         self.form.addRow(self.errors)
-        for combo in (self.product, *self.columns.values()):
+        for combo in (self.product, self.date_order, *self.columns.values()):
             combo.currentIndexChanged.connect(lambda _i: self.read())
         self.date_format.editingFinished.connect(self.read)
         self.read()
@@ -187,6 +193,7 @@ class PackingListDialog(FormDialog):
             kit_number=column("kit_number"),
             quantity=column("quantity"),
             date_format=self.date_format.text().strip() or None,
+            date_order=chosen_order(self.date_order),
         )
 
     def read(self) -> None:

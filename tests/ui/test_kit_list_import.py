@@ -183,8 +183,8 @@ def test_an_iwrs_export_with_title_rows_and_spelled_out_arms_is_mapped_and_impor
         "Protocol ABC-123 - Site 101\n"
         "Printed 30-Nov-2026\n"
         "Kit Number,Lot Number,Expiry Date,Treatment\n"
-        f"40001,L2301,{expiry:%m/%d/%Y},Arm A - ABC 10 mg\n"
-        f"40002,L2301,{expiry:%m/%d/%Y},Arm B - Placebo\n"
+        f"40001,L2301,{expiry:%d/%m/%Y},Arm A - ABC 10 mg\n"
+        f"40002,L2301,{expiry:%d/%m/%Y},Arm B - Placebo\n"
     )
     dialog = open_kit_list(window)
     with qtbot.waitSignal(dialog.checked, timeout=WAIT):
@@ -198,7 +198,7 @@ def test_an_iwrs_export_with_title_rows_and_spelled_out_arms_is_mapped_and_impor
 
     drug, placebo = dialog.treatment_combos.values()
     with qtbot.waitSignal(dialog.checked, timeout=WAIT) as checked:
-        dialog.date_order.setCurrentIndex(dialog.date_order.findText("Month first: 05/31/2027"))
+        dialog.date_order.setCurrentIndex(dialog.date_order.findText("Day first: 31/05/2027"))
         drug.setCurrentIndex(drug.findData("A"))
         placebo.setCurrentIndex(placebo.findData("B"))
     assert checked.args == [True], dialog.error_text

@@ -155,13 +155,18 @@ def test_a_packing_list_with_a_depot_title_is_read_from_its_header_row(
         "Acme Depot - Shipment ACME-SHP-0042\n"
         "Ship to: Site 101\n"
         "\n"
-        "Kit,Lot,Expiry\n" + "".join(f"{kit},L2301,{expiry:%d-%b-%Y}\n" for kit in (1031, 1032)),
+        "Kit,Lot,Expiry\n"
+        f"1031,L2301,{expiry:%d-%b-%Y}\n"
+        f"1032,L2301,{expiry:%d/%m/%Y}\n",
         encoding="utf-8",
     )
     tab = receiving_tab(window, "ABC-123")
     dialog = tab.import_packing_list(packing)
     assert isinstance(dialog, PackingListDialog)
     assert dialog.columns["lot_number"].currentData() == "Lot"
-    assert dialog.result_label.text() == "Header found on row 4. 2 lines read."
+    assert dialog.result_label.text() == "Header found on row 4. 1 lines read; 1 problems:"
+    dialog.date_order.setCurrentIndex(dialog.date_order.findText("Day first: 31/05/2027"))
+    problems = [dialog.errors.item(n).text() for n in range(dialog.errors.count())]
+    assert dialog.result_label.text() == "Header found on row 4. 2 lines read.", problems
     dialog.accept_button.click()
     assert [line.kit_number for line in tab.expected] == ["1031", "1032"]
