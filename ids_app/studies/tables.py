@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import re
 import zipfile
 import zlib
@@ -25,6 +26,7 @@ CSV_SUFFIXES = frozenset({".csv", ".txt", ".tsv"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 DELIMITERS = (",", ";", "\t")
 HEAD_LINES = 20  # lines looked at for the separator: title lines come first
+HEADER_GUESS_LINES = 50  # rows a preset is looked for in
 ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T][\d:.]+)?")
 # IWRS exports write 31-JAN-2028, 31-Jan-2028, SAS's 31JAN2028, or 31 January 2028.
 IWRS_DATE = re.compile(r"(\d{1,2})[- ]?([A-Za-z]{3,9})\.?[- ]?(\d{4})")
@@ -164,8 +166,11 @@ def headed_by(table: Table, columns: tuple[str, ...]) -> Table | RowError:
 def guess_header(
     table: Table, guess: Callable[[list[str]], GuessedMapping | None]
 ) -> tuple[Table, GuessedMapping] | None:
-    """The first row whose names ``guess`` recognises, as the header, and its mapping."""
-    for line, names in table.candidate_headers():
+    """The first row whose names ``guess`` recognises, as the header, and its mapping.
+
+    Only the top ``HEADER_GUESS_LINES`` rows are tried: titles sit above the header, and
+    a long file of unknown layout should not be guessed at line by line."""
+    for line, names in itertools.islice(table.candidate_headers(), HEADER_GUESS_LINES):
         mapping = guess(names)
         if mapping is not None:
             return (table if line == table.header_line else table.headed_at(line)), mapping

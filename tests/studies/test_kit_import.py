@@ -829,3 +829,13 @@ def test_the_blinded_never_see_the_treatment_values_nor_import_a_treatment_mappi
     with pytest.raises(PermissionDenied, match="The treatment mapping names each kit's arm"):
         _import(db, example, tech, path, no_column)
     assert _kit_count(db) == 0
+
+
+def test_presets_are_guessed_in_the_top_rows_only_while_a_mapping_finds_any_row(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    notes = "".join(f"Note {n}\n" for n in range(60))
+    path = _csv(tmp_path, notes + GENERIC + f"1001,L2301,{ISO},A\n")
+    assert guess_header(read_table(path), guess_kit_list_mapping) is None
+    mapping = KitListMapping("Kit Number", "Lot Number", "Expiry Date", "Treatment")
+    assert _preview(db, example, unblinded, path, mapping).header_line == 61
