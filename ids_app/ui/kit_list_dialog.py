@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QProgressBar,
     QPushButton,
+    QSpinBox,
     QWidget,
 )
 
@@ -47,7 +48,14 @@ from ids_app.studies.kit_import import (
     treatment_values,
 )
 from ids_app.studies.models import Product, Study
-from ids_app.studies.tables import DateOrder, Table, guess_header, headed_by, read_table
+from ids_app.studies.tables import (
+    DateOrder,
+    Table,
+    TableUnreadable,
+    guess_header,
+    headed_by,
+    read_table,
+)
 from ids_app.studies.views import ProductRow, StudyRow
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import FormDialog, subheading_label
@@ -140,6 +148,10 @@ class KitListDialog(FormDialog):
         for product in products:
             if product.is_kit_tracked:
                 self.product.addItem(product.description, product.id)
+        self.header_row = QSpinBox()
+        self.header_row.setObjectName("kitListHeaderRow")
+        self.header_row.setRange(1, 1)
+        self.header_row.setToolTip("The row of the file that holds the column names.")
         self.preset = QComboBox()
         self.preset.setObjectName("kitListPreset")
         self.preset.addItem(GUESSED, "")
@@ -204,6 +216,7 @@ class KitListDialog(FormDialog):
         self.form.addRow("File", file_row)
         self.form.addRow("&Product", self.product)
         self.form.addRow("&Mapping", self.preset)
+        self.form.addRow("&Header row", self.header_row)
         for key, title in FIELDS:
             if key == "arm" and not show_arms:
                 continue
@@ -228,6 +241,7 @@ class KitListDialog(FormDialog):
             combo.currentIndexChanged.connect(lambda _i: self.refresh_preview())
         self.date_format.editingFinished.connect(self.refresh_preview)
         self.date_order.currentIndexChanged.connect(lambda _i: self.refresh_preview())
+        self.header_row.valueChanged.connect(self.choose_header_row)
         self.columns["arm"].currentIndexChanged.connect(lambda _i: self.fill_treatments())
         self.accept_button.setEnabled(False)
         self._show_treatments(False)
@@ -271,8 +285,30 @@ class KitListDialog(FormDialog):
         self.preset.blockSignals(False)
         self.apply_preset()
 
+    def choose_header_row(self, row: int) -> None:
+        """Read the file with its header on the row the person chose (or the next row with
+        text), then map its columns as a preset or the guess suggests."""
+        if self.file_table is None or self.table is None or row == self.table.header_line:
+            return
+        self.clear_error()
+        try:
+            table = self.file_table.headed_at(row)
+        except TableUnreadable as error:
+            self.show_error(str(error))
+            return
+        self._use_table(table)
+        self.preset.blockSignals(True)
+        self.preset.setCurrentIndex(0)  # a preset would find its own header row again
+        self.preset.blockSignals(False)
+        self.apply_preset()
+
     def _use_table(self, table: Table) -> None:
         self.table = table
+        if self.file_table is not None and self.file_table.lines:
+            self.header_row.blockSignals(True)
+            self.header_row.setRange(1, self.file_table.lines[-1][0])
+            self.header_row.setValue(table.header_line)
+            self.header_row.blockSignals(False)
         self.file_label.setText(
             f"{table.source}: {len(table.rows)} rows under the header. {table.header_found}"
         )
@@ -575,6 +611,7 @@ class KitListDialog(FormDialog):
             self.preset,
             self.date_format,
             self.date_order,
+            self.header_row,
             *self.treatment_combos.values(),
             self.reject_button,  # Esc still works: it cancels, as the Cancel button does
             *self.columns.values(),

@@ -236,3 +236,31 @@ def test_a_blinded_technician_is_offered_no_treatment_mapping(
     assert dialog.treatment_combos == {}
     assert not dialog.treatments.isVisibleTo(dialog)
     assert dialog.summary.text() == "Header found on row 3. 1 kit will be created."
+
+
+def test_the_header_row_can_be_chosen_when_no_preset_names_the_columns(
+    qtbot: QtBot, open_window: WindowOpener, tmp_path: Path
+) -> None:
+    window = open_window("pharm")
+    expiry = lot_expiry(window.db, "L2301").isoformat()
+    path = tmp_path / "depot.csv"
+    path.write_text(
+        f"Site 101 kit register\nPack,Batch,Use by\n40011,L2301,{expiry}\n40012,L2301,{expiry}\n"
+    )
+    dialog = open_kit_list(window)
+    with qtbot.waitSignal(dialog.checked, timeout=WAIT) as checked:
+        dialog.load(path)
+    assert checked.args == [False]  # no preset's columns: nothing guessed
+    assert dialog.file_label.text() == "depot.csv: 3 rows under the header. Header found on row 1."
+
+    # Each choice checks again; the last one, with every column chosen, shows the kits.
+    with qtbot.waitSignal(dialog.checked, timeout=WAIT, check_params_cb=bool) as checked:
+        dialog.header_row.setValue(2)
+        assert dialog.file_label.text() == (
+            "depot.csv: 2 rows under the header. Header found on row 2."
+        )
+        for key, column in (("kit_number", "Pack"), ("lot_number", "Batch"), ("expiry", "Use by")):
+            combo = dialog.columns[key]
+            combo.setCurrentIndex(combo.findData(column))
+    assert checked.args == [True], dialog.error_text
+    assert dialog.summary.text() == "Header found on row 2. 2 kits will be created."
