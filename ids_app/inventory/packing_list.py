@@ -17,12 +17,13 @@ from ids_app.inventory.receiving import ExpectedLine
 from ids_app.studies.models import Product, Study
 from ids_app.studies.tables import (
     CellValue,
+    DateOrder,
     LotExpiries,
     RowError,
     Table,
     UnreadableDate,
     cell_text,
-    missing_columns,
+    headed_by,
     parse_date,
 )
 
@@ -37,6 +38,7 @@ class PackingListMapping:
     kit_number: str | None = None
     quantity: str | None = None
     date_format: str | None = None
+    date_order: DateOrder | None = None  # how numeric expiry dates are written
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -46,8 +48,12 @@ class PackingListMapping:
 
 @dataclass(frozen=True)
 class PackingListPreview:
+    """The expected lines and the lines that cannot be; ``header_line`` is the row taken
+    as the header (0 when no row holds the mapped columns)."""
+
     expected: tuple[ExpectedLine, ...]
     errors: tuple[RowError, ...]
+    header_line: int = 0
 
 
 def _quantity(value: CellValue) -> int:
@@ -104,9 +110,13 @@ def read_packing_list(
         raise InvalidInput(
             f"{product.description} is not a product of study {study.protocol_number}."
         )
-    general = missing_columns(table, mapping.columns) or _shape_error(table, product, mapping)
+    headed = headed_by(table, mapping.columns)
+    if isinstance(headed, RowError):
+        return PackingListPreview((), (headed,))
+    table = headed
+    general = _shape_error(table, product, mapping)
     if general is not None:
-        return PackingListPreview((), (general,))
+        return PackingListPreview((), (general,), table.header_line)
     lots = LotExpiries(
         session.execute(
             select(Lot.lot_number, Lot.expiry).where(Lot.product_id == product.id)
@@ -131,7 +141,9 @@ def read_packing_list(
             problems.append("The lot number is empty.")
         expiry = None
         try:
-            expiry = parse_date(row.values.get(mapping.expiry, ""), mapping.date_format)
+            expiry = parse_date(
+                row.values.get(mapping.expiry, ""), mapping.date_format, mapping.date_order
+            )
         except UnreadableDate as error:
             problems.append(str(error))
         if lot_number and expiry is not None:
@@ -157,4 +169,4 @@ def read_packing_list(
             errors.extend(RowError(row.line, problem) for problem in problems)
         else:
             expected.append(ExpectedLine(product.id, lot_number, expiry, quantity, kit_number))
-    return PackingListPreview(tuple(expected), tuple(errors))
+    return PackingListPreview(tuple(expected), tuple(errors), table.header_line)

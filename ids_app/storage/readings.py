@@ -41,7 +41,7 @@ from ids_app.studies.tables import (
     TableRow,
     TableUnreadable,
     cell_text,
-    missing_columns,
+    headed_by,
     read_table,
 )
 from ids_app.users.models import User
@@ -363,6 +363,7 @@ class LogPreview:
     skipped: list[int] = field(default_factory=list)
     duplicate_of: TemperatureLogFile | None = None
     out_of_range: int | None = None
+    header_line: int = 0  # the row taken as the header; 0 when no row holds the columns
 
     @property
     def ok(self) -> bool:
@@ -541,10 +542,16 @@ def preview_logger_file(
     """What importing ``export`` would record, and every line that stops it."""
     if (location is None) == (shipment is None):
         raise InvalidInput("Choose where the logger was: a storage location or a shipment.")
-    table = export.table
     duplicate = session.scalar(
         select(TemperatureLogFile).where(TemperatureLogFile.sha256 == export.sha256)
     )
+
+    headed = headed_by(export.table, mapping.columns)
+    if isinstance(headed, RowError):
+        return LogPreview(
+            export.file_name, export.sha256, None, None, [], [headed], duplicate_of=duplicate
+        )
+    table = headed
 
     def refused(message: str, unit: TemperatureUnit | None = None) -> LogPreview:
         return LogPreview(
@@ -555,13 +562,9 @@ def preview_logger_file(
             [],
             [RowError(table.header_line, message)],
             duplicate_of=duplicate,
+            header_line=table.header_line,
         )
 
-    no_columns = missing_columns(table, mapping.columns)
-    if no_columns is not None:
-        return LogPreview(
-            export.file_name, export.sha256, None, None, [], [no_columns], duplicate_of=duplicate
-        )
     try:
         unit = _file_unit(table, mapping)
         zone = resolve_time_zone(mapping.time_zone) if mapping.time_zone else None
@@ -598,6 +601,7 @@ def preview_logger_file(
         skipped,
         duplicate,
         out_of_range,
+        table.header_line,
     )
 
 

@@ -27,12 +27,13 @@ from ids_app.studies.identifiers import unprintable_character
 from ids_app.studies.models import Arm, Product, Study, StudyStatus
 from ids_app.studies.services import is_unblinded
 from ids_app.studies.tables import (
+    DateOrder,
     LotExpiries,
     RowError,
     Table,
     TableRow,
     UnreadableDate,
-    missing_columns,
+    headed_by,
     parse_date,
 )
 from ids_app.users.models import User
@@ -54,18 +55,31 @@ class KitListCancelled(ReportCancelled):
 
 @dataclass(frozen=True)
 class KitListMapping:
-    """Which column holds what; ``arm`` is None for a list without a treatment column."""
+    """Which column holds what; ``arm`` is None for a list without a treatment column.
+
+    ``treatments`` maps the file's treatment values to the study's arm codes, for IWRS
+    exports that spell the arm out ("Arm A - ABC 10 mg" is arm A). It names arms, so only
+    staff unblinded for the study may set it (:func:`treatment_values`). ``date_order``
+    states how the file writes numeric expiry dates (05/31/2027 is month first).
+    """
 
     kit_number: str
     lot_number: str
     expiry: str
     arm: str | None = None
     date_format: str | None = None
+    treatments: tuple[tuple[str, str], ...] = ()
+    date_order: DateOrder | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
         named = (self.kit_number, self.lot_number, self.expiry, self.arm)
         return tuple(column for column in named if column is not None)
+
+    @property
+    def names_arms(self) -> bool:
+        """Whether the mapping shows arms: a treatment column or a treatment mapping."""
+        return self.arm is not None or bool(self.treatments)
 
 
 KIT_LIST_PRESETS: dict[str, KitListMapping] = {
@@ -94,8 +108,12 @@ class KitDraft:
 
 @dataclass(frozen=True)
 class KitListPreview:
+    """The kits to create and the rows that stop it; ``header_line`` is the row taken as
+    the header (0 when no row holds the mapped columns)."""
+
     to_create: list[KitDraft]
     errors: list[RowError]
+    header_line: int = 0
 
 
 def _header_key(name: str) -> str:
@@ -125,11 +143,58 @@ def _check_product(study: Study, product: Product) -> None:
         raise InvalidInput(f"{product.description} is counted in bulk; it has no kit list.")
 
 
-def _arm_codes(study: Study) -> dict[str, str]:
-    """Arm code or name, case-folded, to the arm's code; a code wins over a name."""
+def _value_key(value: str) -> str:
+    return " ".join(value.split()).casefold()
+
+
+def _arm_codes(study: Study, mapping: KitListMapping) -> dict[str, str]:
+    """Treatment value, case-folded, to the arm's code: the mapping's values first, then
+    an arm's code, then its name."""
     codes = {arm.name.casefold(): arm.code for arm in study.arms}
     codes.update({arm.code.casefold(): arm.code for arm in study.arms})
+    codes.update({_value_key(value): code for value, code in mapping.treatments})
     return codes
+
+
+def _unknown_mapped_arm(study: Study, mapping: KitListMapping) -> str | None:
+    known = {arm.code for arm in study.arms}
+    for value, code in mapping.treatments:
+        if code not in known:
+            listed = ", ".join(sorted(known))
+            return (
+                f"The treatment mapping sends '{value}' to arm '{code}', which is not an arm "
+                f"of {study.protocol_number} (arms: {listed})."
+            )
+    return None
+
+
+def treatment_values(
+    session: Session, actor: User, study: Study, table: Table, mapping: KitListMapping
+) -> list[str]:
+    """The distinct values of the treatment column, in file order, for the mapping step.
+
+    They name arms, so only staff unblinded for the study may read them.
+    """
+    require(session, actor, Action.IMPORT_KIT_LISTS)
+    column = mapping.arm
+    if column is None:
+        return []
+    if not is_unblinded(session, actor, study):
+        raise refuse(
+            actor,
+            _blinded_column(column, study),
+            to=Action.IMPORT_KIT_LISTS.value,
+            record=study,
+        )
+    headed = headed_by(table, mapping.columns)
+    if isinstance(headed, RowError):
+        raise InvalidInput(headed.message)
+    values: dict[str, str] = {}
+    for row in headed.rows:
+        value = row.text(column)
+        if value:
+            values.setdefault(_value_key(value), value)
+    return list(values.values())
 
 
 def preview_kit_list(
@@ -167,12 +232,15 @@ def _check_rows(
     pace: Steps,
 ) -> KitListPreview:
     _check_product(study, product)
-    no_columns = missing_columns(table, mapping.columns)
-    if no_columns is not None:
-        return KitListPreview([], [no_columns])
+    headed = headed_by(table, mapping.columns)
+    if isinstance(headed, RowError):
+        return KitListPreview([], [headed])
+    table = headed
     if not table.rows:
         return KitListPreview(
-            [], [RowError(table.header_line, "There are no kits under the header row.")]
+            [],
+            [RowError(table.header_line, "There are no kits under the header row.")],
+            table.header_line,
         )
     pace.reach(0)
     known_kits = set(session.scalars(select(Kit.kit_number).where(Kit.study_id == study.id)))
@@ -181,12 +249,16 @@ def _check_rows(
             select(Lot.lot_number, Lot.expiry).where(Lot.product_id == product.id)
         ).all()
     )
-    arm_codes = _arm_codes(study)
+    arm_codes = _arm_codes(study, mapping)
     first_lines: dict[str, int] = {}
     drafts: list[KitDraft] = []
     errors: list[RowError] = []
-    if mapping.arm is not None and not names_arms:
+    if mapping.names_arms and not names_arms:
         errors.append(RowError(table.header_line, _blinded_column(mapping.arm, study)))
+    elif mapping.treatments and mapping.arm is None:
+        errors.append(RowError(table.header_line, "Choose the treatment column the mapping reads."))
+    elif (unknown := _unknown_mapped_arm(study, mapping)) is not None:
+        errors.append(RowError(table.header_line, unknown))
     for done, row in enumerate(table.rows, start=1):
         problems: list[str] = []
         kit_number = row.text(mapping.kit_number)
@@ -214,7 +286,9 @@ def _check_rows(
             problems.append("The lot number is empty.")
         expiry = None
         try:
-            expiry = parse_date(row.values.get(mapping.expiry, ""), mapping.date_format)
+            expiry = parse_date(
+                row.values.get(mapping.expiry, ""), mapping.date_format, mapping.date_order
+            )
         except UnreadableDate as error:
             problems.append(str(error))
         if lot_number and expiry is not None:
@@ -232,13 +306,13 @@ def _check_rows(
             )
         if done % ROWS_PER_STEP == 0 or done == len(table.rows):
             pace.reach(done)
-    return KitListPreview(drafts, errors)
+    return KitListPreview(drafts, errors, table.header_line)
 
 
-def _blinded_column(column: str, study: Study) -> str:
+def _blinded_column(column: str | None, study: Study) -> str:
+    shown = f"The '{column}' column shows" if column else "The treatment mapping names"
     return (
-        f"The '{column}' column shows each kit's arm; only staff unblinded for "
-        f"{study.protocol_number} may import it."
+        f"{shown} each kit's arm; only staff unblinded for {study.protocol_number} may import it."
     )
 
 
@@ -255,14 +329,15 @@ def _arm_of(
     if not value:
         problems.append("The treatment is empty; every kit needs its arm.")
         return None
-    code = arm_codes.get(value.casefold())
+    code = arm_codes.get(value.casefold()) or arm_codes.get(_value_key(value))
     if code is None and not names_arms:
         # The cell may hold an arm's name, and the arms are not for a blinded user to read.
         problems.append(f"The treatment is not an arm of {study.protocol_number}.")
     elif code is None:
         listed = ", ".join(arm.code for arm in study.arms)
         problems.append(
-            f"Treatment '{value}' is not an arm of {study.protocol_number} (arms: {listed})."
+            f"Treatment '{value}' is not an arm of {study.protocol_number} (arms: {listed}); "
+            "map it to an arm in the mapping."
         )
     return code
 
@@ -295,7 +370,7 @@ def import_kit_list(
     ``cancelled()`` is true, so the caller's unit of work rolls back.
     """
     require(session, actor, Action.IMPORT_KIT_LISTS)
-    if mapping.arm is not None and not is_unblinded(session, actor, study):
+    if mapping.names_arms and not is_unblinded(session, actor, study):
         raise refuse(
             actor,
             _blinded_column(mapping.arm, study),
@@ -304,7 +379,8 @@ def import_kit_list(
         )
     if study.status is StudyStatus.CLOSED:
         raise InvalidInput(f"Study {study.protocol_number} is closed; it takes no new kits.")
-    rows = len(table.rows)
+    headed = headed_by(table, mapping.columns)
+    rows = len(table.rows if isinstance(headed, RowError) else headed.rows)
     pace = Steps(2 * rows, progress, cancelled, stopped=KitListCancelled(IMPORT_CANCELLED))
     preview = _check_rows(session, study, product, table, mapping, names_arms=True, pace=pace)
     if preview.errors:

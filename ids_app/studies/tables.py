@@ -9,12 +9,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import re
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
+from typing import TypeVar
 
 from ids_app.errors import InvalidInput
 
@@ -22,18 +25,43 @@ CellValue = str | int | float | dt.date  # dt.datetime is a dt.date too
 CSV_SUFFIXES = frozenset({".csv", ".txt", ".tsv"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 DELIMITERS = (",", ";", "\t")
-MONTHS = {
-    name: number
-    for number, name in enumerate(
-        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"),
-        start=1,
-    )
-}
+HEAD_LINES = 20  # lines looked at for the separator: title lines come first
+HEADER_GUESS_LINES = 50  # rows a preset is looked for in
 ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T][\d:.]+)?")
-# IWRS exports write 31-JAN-2028, 31-Jan-2028 or SAS's 31JAN2028.
-IWRS_DATE = re.compile(r"(\d{1,2})[- ]?([A-Za-z]{3})[- ]?(\d{4})")
+# IWRS exports write 31-JAN-2028, 31-Jan-2028, SAS's 31JAN2028, or 31 January 2028.
+IWRS_DATE = re.compile(r"(\d{1,2})[- ]?([A-Za-z]{3,9})\.?[- ]?(\d{4})")
+# US exports write the month first in words: May 31, 2027 or Jan 31 2028.
+MONTH_FIRST_DATE = re.compile(r"([A-Za-z]{3,9})\.? (\d{1,2}),? (\d{4})")
+# Year first reads one way only: 2027/05/31, 2027.05.31.
+YEAR_FIRST_DATE = re.compile(r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})")
 NUMERIC_DATE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}")
+# Day or month first, as the mapping states: 31/05/2027, 05/31/2027, 31.05.27.
+DAY_MONTH_DATE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})")
+MONTH_NAMES = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
 FORMAT_WORDS = {"%d": "DD", "%m": "MM", "%Y": "YYYY", "%y": "YY", "%b": "MON", "%B": "MONTH"}
+
+
+GuessedMapping = TypeVar("GuessedMapping")
+
+
+class DateOrder(StrEnum):
+    """How a file writes numeric dates: 05/06/2027 is 5 June or May 6 by the country."""
+
+    DAY_FIRST = "day/month/year"
+    MONTH_FIRST = "month/day/year"
 
 
 class TableUnreadable(InvalidInput):
@@ -53,17 +81,41 @@ class TableRow:
         return cell_text(self.values.get(column, ""))
 
 
+Line = tuple[int, tuple[CellValue, ...]]
+
+
 @dataclass(frozen=True)
 class Table:
     """A file's header row and the non-empty rows under it.
 
-    ``header_line`` is where an error about the columns themselves points.
+    ``header_line`` is where an error about the columns themselves points. ``lines`` keeps
+    every non-empty line of the file, so the header can be looked for again below the
+    title or device lines that exports put above it (:func:`headed_by`).
     """
 
     headers: list[str]
     rows: list[TableRow]
     header_line: int
     source: str
+    lines: tuple[Line, ...] = ()
+
+    @property
+    def header_found(self) -> str:
+        """Which row was taken as the header, for the preview to say."""
+        return f"Header found on row {self.header_line}."
+
+    def headed_at(self, line: int) -> Table:
+        """The same file read with the header on ``line`` (one of ``lines``)."""
+        return _table(
+            self.source, [(number, list(cells)) for number, cells in self.lines if number >= line]
+        )
+
+    def candidate_headers(self) -> Iterable[tuple[int, list[str]]]:
+        """Each non-empty line as a header could read it, top first."""
+        if not self.lines:
+            yield self.header_line, self.headers
+        for number, cells in self.lines:
+            yield number, [cell_text(cell) for cell in cells]
 
 
 @dataclass(frozen=True)
@@ -93,17 +145,36 @@ class LotExpiries:
         )
 
 
-def missing_columns(table: Table, columns: tuple[str, ...]) -> RowError | None:
-    """One error naming every mapped column the file lacks."""
-    missing = [column for column in columns if column not in table.headers]
-    if not missing:
-        return None
-    names = ", ".join(f"'{column}'" for column in missing)
-    noun = "column" if len(missing) == 1 else "columns"
+def headed_by(table: Table, columns: tuple[str, ...]) -> Table | RowError:
+    """The table whose header is the first row holding every mapped column.
+
+    Exports put title lines, device lines and blank lines above the header; the header
+    is where the mapped columns are, not the first line with text. When no row holds
+    them all, one error names what was looked for.
+    """
+    for line, names in table.candidate_headers():
+        if all(column in names for column in columns):
+            return table if line == table.header_line else table.headed_at(line)
+    wanted = ", ".join(f"'{column}'" for column in columns)
+    noun = "column" if len(columns) == 1 else "columns"
     return RowError(
         table.header_line,
-        f"{table.source} has no {noun} {names}; choose the columns in the mapping.",
+        f"No row of {table.source} holds the {noun} {wanted}; choose the columns in the mapping.",
     )
+
+
+def guess_header(
+    table: Table, guess: Callable[[list[str]], GuessedMapping | None]
+) -> tuple[Table, GuessedMapping] | None:
+    """The first row whose names ``guess`` recognises, as the header, and its mapping.
+
+    Only the top ``HEADER_GUESS_LINES`` rows are tried: titles sit above the header, and
+    a long file of unknown layout should not be guessed at line by line."""
+    for line, names in itertools.islice(table.candidate_headers(), HEADER_GUESS_LINES):
+        mapping = guess(names)
+        if mapping is not None:
+            return (table if line == table.header_line else table.headed_at(line)), mapping
+    return None
 
 
 # What openpyxl, zipfile and the XML parser raise on a damaged workbook.
@@ -140,9 +211,11 @@ def _table(source: str, lines: Iterable[tuple[int, list[CellValue]]]) -> Table:
     header_line = 0
     headers: list[str] = []
     rows: list[TableRow] = []
+    kept: list[Line] = []
     for line, cells in lines:
         if all(cell_text(cell) == "" for cell in cells):
             continue
+        kept.append((line, tuple(cells)))
         if not headers:
             header_line, headers = line, [cell_text(cell) for cell in cells]
             repeated = sorted({name for name in headers if name and headers.count(name) > 1})
@@ -159,7 +232,7 @@ def _table(source: str, lines: Iterable[tuple[int, list[CellValue]]]) -> Table:
         rows.append(TableRow(line, values))
     if not headers:
         raise TableUnreadable(f"{source} is empty.")
-    return Table([name for name in headers if name], rows, header_line, source)
+    return Table([name for name in headers if name], rows, header_line, source, tuple(kept))
 
 
 def _clean(cell: CellValue) -> CellValue:
@@ -181,8 +254,16 @@ def _csv_lines(path: Path) -> list[tuple[int, list[CellValue]]]:
             f"{path.name} is not a text file (line {line} holds NUL characters); "
             "export it again as CSV."
         )
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = max(DELIMITERS, key=first_line.count)
+    # The header, not a title or device line above it, has the most separators; on a tie
+    # the first line decides (a decimal comma in 5,2 is not a separator).
+    first_lines = [line for line in text.splitlines() if line.strip()][:HEAD_LINES] or [""]
+    delimiter = max(
+        DELIMITERS,
+        key=lambda mark: (
+            max(line.count(mark) for line in first_lines),
+            first_lines[0].count(mark),
+        ),
+    )
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     lines: list[tuple[int, list[CellValue]]] = []
     try:
@@ -245,10 +326,14 @@ def cell_text(value: CellValue) -> str:
     return str(value).strip()
 
 
-def parse_date(value: CellValue, date_format: str | None = None) -> dt.date:
-    """An expiry from a cell: a date cell, 2028-01-31, 31-JAN-2028, or ``date_format``.
+def parse_date(
+    value: CellValue, date_format: str | None = None, order: DateOrder | None = None
+) -> dt.date:
+    """An expiry from a cell: a date cell, 2028-01-31, 31-JAN-2028, 31 January 2028,
+    Jan 31, 2028, 2028/01/31, a numeric date in the stated ``order``, or ``date_format``.
 
-    Day-month order cannot be guessed from 01/02/2028, so numeric dates need the format.
+    Day-month order cannot be guessed from 01/02/2028, so numeric dates need the order
+    (or the format) stated in the mapping.
     """
     if isinstance(value, dt.datetime):
         return value.date()
@@ -265,23 +350,47 @@ def parse_date(value: CellValue, date_format: str | None = None) -> dt.date:
     day = _known_date(text)
     if day is not None:
         return day
+    if order is not None and (match := DAY_MONTH_DATE.fullmatch(text)):
+        first, second, year = (int(part) for part in match.groups())
+        if len(match[3]) == 2:
+            year += 2000  # expiry dates are of this century
+        day_number, month = (first, second) if order is DateOrder.DAY_FIRST else (second, first)
+        return _calendar_day(text, year, month, day_number)
     if date_format:
         raise UnreadableDate(f"Date {text} does not match the date format {_spoken(date_format)}.")
+    if order is not None:
+        raise UnreadableDate(f"Date {text} is not written {order.value} nor 2028-01-31.")
     if NUMERIC_DATE.fullmatch(text):
         raise UnreadableDate(
-            f"Date {text} is ambiguous; set the date format in the column mapping."
+            f"Date {text} is ambiguous; state the day/month order in the column mapping."
         )
     raise UnreadableDate(f"{text} is not a date; write it as 2028-01-31 or 31-JAN-2028.")
 
 
+def _month(name: str) -> int | None:
+    """JAN, Jan, January or Sept as the month's number; None for a word that is no month."""
+    word = name.casefold()
+    for number, full in enumerate(MONTH_NAMES, start=1):
+        if word in (full, full[:3]) or (number == 9 and word == "sept"):
+            return number
+    return None
+
+
 def _known_date(text: str) -> dt.date | None:
-    """ISO or IWRS dates, which read the same way in every country."""
-    if match := ISO_DATE.fullmatch(text):
+    """Dates that read the same way in every country: ISO, IWRS, months in words, year
+    first."""
+    if (match := ISO_DATE.fullmatch(text)) or (match := YEAR_FIRST_DATE.fullmatch(text)):
         year, month, day = (int(part) for part in match.groups())
-    elif (match := IWRS_DATE.fullmatch(text)) and match[2].upper() in MONTHS:
-        year, month, day = int(match[3]), MONTHS[match[2].upper()], int(match[1])
+    elif (match := IWRS_DATE.fullmatch(text)) and (named := _month(match[2])):
+        year, month, day = int(match[3]), named, int(match[1])
+    elif (match := MONTH_FIRST_DATE.fullmatch(text)) and (named := _month(match[1])):
+        year, month, day = int(match[3]), named, int(match[2])
     else:
         return None
+    return _calendar_day(text, year, month, day)
+
+
+def _calendar_day(text: str, year: int, month: int, day: int) -> dt.date:
     try:
         return dt.date(year, month, day)
     except ValueError:

@@ -22,15 +22,18 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
+    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QProgressBar,
     QPushButton,
+    QSpinBox,
     QWidget,
 )
 
+from ids_app.errors import IdsError
 from ids_app.reports.progress import CancelCheck, ProgressCallback
 from ids_app.studies.kit_import import (
     KIT_LIST_PRESETS,
@@ -42,9 +45,17 @@ from ids_app.studies.kit_import import (
     guess_kit_list_mapping,
     import_kit_list,
     preview_kit_list,
+    treatment_values,
 )
 from ids_app.studies.models import Product, Study
-from ids_app.studies.tables import Table, read_table
+from ids_app.studies.tables import (
+    DateOrder,
+    Table,
+    TableUnreadable,
+    guess_header,
+    headed_by,
+    read_table,
+)
 from ids_app.studies.views import ProductRow, StudyRow
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import FormDialog, subheading_label
@@ -60,6 +71,18 @@ FIELDS = (
     ("arm", "&Treatment column"),
 )
 FILE_FILTER = "Kit lists (*.csv *.txt *.tsv *.xlsx *.xlsm)"
+DATE_ORDERS = (
+    ("Dates in words or 2028-01-31 only", None),
+    ("Day first: 31/05/2027", DateOrder.DAY_FIRST),
+    ("Month first: 05/31/2027", DateOrder.MONTH_FIRST),
+)
+AS_WRITTEN = "(as written: an arm's code or name)"
+
+
+def chosen_order(combo: QComboBox) -> DateOrder | None:
+    """The day/month order chosen; Qt hands an enum member back as its plain value."""
+    data = combo.currentData()
+    return DateOrder(data) if data else None
 
 
 class KitListDialog(FormDialog):
@@ -99,6 +122,8 @@ class KitListDialog(FormDialog):
         self.study_id = study.id
         self.show_arms = show_arms
         self.table: Table | None = None
+        self.file_table: Table | None = None  # as read, before the header row was found
+        self.treatment_combos: dict[str, QComboBox] = {}
         self.preview: KitListPreview | None = None
         self.result_message = ""
         self.job: RunningJob | None = None
@@ -123,6 +148,10 @@ class KitListDialog(FormDialog):
         for product in products:
             if product.is_kit_tracked:
                 self.product.addItem(product.description, product.id)
+        self.header_row = QSpinBox()
+        self.header_row.setObjectName("kitListHeaderRow")
+        self.header_row.setRange(1, 1)
+        self.header_row.setToolTip("The row of the file that holds the column names.")
         self.preset = QComboBox()
         self.preset.setObjectName("kitListPreset")
         self.preset.addItem(GUESSED, "")
@@ -141,6 +170,15 @@ class KitListDialog(FormDialog):
         self.date_format = QLineEdit()
         self.date_format.setObjectName("kitListDateFormat")
         self.date_format.setPlaceholderText("only for numeric dates, e.g. %d/%m/%Y")
+        self.date_order = QComboBox()
+        self.date_order.setObjectName("kitListDateOrder")
+        for text, order in DATE_ORDERS:
+            self.date_order.addItem(text, order)
+        # The file's treatment values to the study's arms: built for the unblinded only.
+        self.treatments = QWidget()
+        self.treatments.setObjectName("kitListTreatments")
+        self.treatments_form = QFormLayout(self.treatments)
+        self.treatments_form.setContentsMargins(0, 0, 0, 0)
 
         self.summary = QLabel()
         self.summary.setObjectName("kitListSummary")
@@ -178,11 +216,16 @@ class KitListDialog(FormDialog):
         self.form.addRow("File", file_row)
         self.form.addRow("&Product", self.product)
         self.form.addRow("&Mapping", self.preset)
+        self.form.addRow("&Header row", self.header_row)
         for key, title in FIELDS:
             if key == "arm" and not show_arms:
                 continue
             self.form.addRow(title, self.columns[key])
+        self.form.addRow("&Numeric dates", self.date_order)
         self.form.addRow("&Date format", self.date_format)
+        self.treatments_heading = subheading_label("Treatments in the file → study arms")
+        self.form.addRow(self.treatments_heading)
+        self.form.addRow(self.treatments)
         self.form.addRow(self.progress_row)
         self.form.addRow(self.summary)
         self.form.addRow(subheading_label("Kits to be created"))
@@ -197,7 +240,11 @@ class KitListDialog(FormDialog):
         for combo in self.columns.values():
             combo.currentIndexChanged.connect(lambda _i: self.refresh_preview())
         self.date_format.editingFinished.connect(self.refresh_preview)
+        self.date_order.currentIndexChanged.connect(lambda _i: self.refresh_preview())
+        self.header_row.valueChanged.connect(self.choose_header_row)
+        self.columns["arm"].currentIndexChanged.connect(lambda _i: self.fill_treatments())
         self.accept_button.setEnabled(False)
+        self._show_treatments(False)
         self.form.setRowVisible(self.progress_row, False)
         self._show_errors([])
         self.summary.setText("Choose the kit list file.")
@@ -227,10 +274,44 @@ class KitListDialog(FormDialog):
         self._start("reading the kit list", read, self._read, self._check_refused)
 
     def _read(self, result: object) -> None:
+        """Take as the header the first row whose names a preset recognises (title lines
+        above it are skipped), else the first row with text."""
         assert isinstance(result, Table)
-        table = result
+        self.file_table = result
+        found = guess_header(result, guess_kit_list_mapping)
+        self._use_table(found[0] if found else result)
+        self.preset.blockSignals(True)
+        self.preset.setCurrentIndex(0)
+        self.preset.blockSignals(False)
+        self.apply_preset()
+
+    def choose_header_row(self, row: int) -> None:
+        """Read the file with its header on the row the person chose (or the next row with
+        text), then map its columns as a preset or the guess suggests."""
+        if self.file_table is None or self.table is None or row == self.table.header_line:
+            return
+        self.clear_error()
+        try:
+            table = self.file_table.headed_at(row)
+        except TableUnreadable as error:
+            self.show_error(str(error))
+            return
+        self._use_table(table)
+        self.preset.blockSignals(True)
+        self.preset.setCurrentIndex(0)  # a preset would find its own header row again
+        self.preset.blockSignals(False)
+        self.apply_preset()
+
+    def _use_table(self, table: Table) -> None:
         self.table = table
-        self.file_label.setText(f"{table.source}: {len(table.rows)} rows under the header.")
+        if self.file_table is not None and self.file_table.lines:
+            self.header_row.blockSignals(True)
+            self.header_row.setRange(1, self.file_table.lines[-1][0])
+            self.header_row.setValue(table.header_line)
+            self.header_row.blockSignals(False)
+        self.file_label.setText(
+            f"{table.source}: {len(table.rows)} rows under the header. {table.header_found}"
+        )
         for combo in self.columns.values():
             combo.blockSignals(True)
             combo.clear()
@@ -238,15 +319,15 @@ class KitListDialog(FormDialog):
             for header in table.headers:
                 combo.addItem(header, header)
             combo.blockSignals(False)
-        self.preset.blockSignals(True)
-        self.preset.setCurrentIndex(0)
-        self.preset.blockSignals(False)
-        self.apply_preset()
 
     def apply_preset(self) -> None:
-        if self.table is None:
+        if self.table is None or self.file_table is None:
             return
         name = self.preset.currentData()
+        if name:
+            headed = headed_by(self.file_table, KIT_LIST_PRESETS[name].columns)
+            if isinstance(headed, Table) and headed.header_line != self.table.header_line:
+                self._use_table(headed)
         headers = self.table.headers
         mapping = KIT_LIST_PRESETS[name] if name else guess_kit_list_mapping(headers)
         if mapping is not None:
@@ -262,7 +343,42 @@ class KitListDialog(FormDialog):
                 combo.blockSignals(False)
             if mapping.date_format:
                 self.date_format.setText(mapping.date_format)
+        self.fill_treatments()
         self.refresh_preview()
+
+    def fill_treatments(self) -> None:
+        """One choice of arm per treatment value in the file, for the unblinded only: the
+        values are read through the service, which refuses the blinded."""
+        while self.treatments_form.rowCount():
+            self.treatments_form.removeRow(0)
+        self.treatment_combos = {}
+        mapping = self.mapping()
+        if not self.show_arms or self.table is None or mapping is None or mapping.arm is None:
+            self._show_treatments(False)
+            return
+        try:
+            with self.db.read_session() as session:
+                study = session.get_one(Study, self.study_id)
+                values = treatment_values(session, self.ws.user, study, self.table, mapping)
+                arms = [(arm.code, arm.name) for arm in study.arms]
+        except IdsError as error:
+            self.show_error(str(error))
+            self._show_treatments(False)
+            return
+        for value in values:
+            combo = QComboBox()
+            combo.setObjectName(f"kitTreatment_{len(self.treatment_combos)}")
+            combo.addItem(AS_WRITTEN, None)
+            for code, name in arms:
+                combo.addItem(f"Arm {code} — {name}", code)
+            combo.currentIndexChanged.connect(lambda _i: self.refresh_preview())
+            self.treatment_combos[value] = combo
+            self.treatments_form.addRow(value, combo)
+        self._show_treatments(bool(values))
+
+    def _show_treatments(self, shown: bool) -> None:
+        self.treatments.setVisible(shown)
+        self.treatments_heading.setVisible(shown)
 
     # the preview ------------------------------------------------------------------------
 
@@ -273,7 +389,20 @@ class KitListDialog(FormDialog):
         if not (isinstance(kit, str) and isinstance(lot, str) and isinstance(expiry, str)):
             return None
         arm = chosen["arm"] if self.show_arms and isinstance(chosen["arm"], str) else None
-        return KitListMapping(kit, lot, expiry, arm, self.date_format.text().strip() or None)
+        treatments = tuple(
+            (value, combo.currentData())
+            for value, combo in self.treatment_combos.items()
+            if arm is not None and isinstance(combo.currentData(), str)
+        )
+        return KitListMapping(
+            kit,
+            lot,
+            expiry,
+            arm,
+            self.date_format.text().strip() or None,
+            treatments,
+            chosen_order(self.date_order),
+        )
 
     def refresh_preview(self) -> None:
         """Check the list with the mapping chosen, off the GUI thread; ``checked`` tells when
@@ -336,6 +465,10 @@ class KitListDialog(FormDialog):
             )
         else:
             self.summary.setText(f"{kits} kit{'' if kits == 1 else 's'} will be created.")
+        if preview.header_line:
+            self.summary.setText(
+                f"Header found on row {preview.header_line}. {self.summary.text()}"
+            )
         self.accept_button.setEnabled(self._ready())
         self.accept_button.setText(f"Import {kits} kit{'' if kits == 1 else 's'}")
         self.checked.emit(True)
@@ -477,6 +610,9 @@ class KitListDialog(FormDialog):
             self.product,
             self.preset,
             self.date_format,
+            self.date_order,
+            self.header_row,
+            *self.treatment_combos.values(),
             self.reject_button,  # Esc still works: it cancels, as the Cancel button does
             *self.columns.values(),
         ]

@@ -57,12 +57,13 @@ from ids_app.inventory.views import (
     shipment_rows,
 )
 from ids_app.studies.models import Product, Study
-from ids_app.studies.tables import Table, read_table
+from ids_app.studies.tables import Table, guess_header, read_table
 from ids_app.studies.views import Choice, ProductRow, product_rows
 from ids_app.ui.context import Workspace
 from ids_app.ui.dispensing import fill_combo
 from ids_app.ui.forms import FormDialog, InlineMessage, hint_label, open_dialog, primary_button
 from ids_app.ui.guard import attempt
+from ids_app.ui.kit_list_dialog import DATE_ORDERS, chosen_order
 from ids_app.ui.scan import ScanPanel
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.table_models import Column, RowsModel, fit_columns, selected_row, table_view
@@ -121,13 +122,17 @@ class PackingListDialog(FormDialog):
         table: Table,
         parent: QWidget | None = None,
     ) -> None:
+        # Depot lists put a title above the header: the header names the lot and expiry.
+        found = guess_header(table, packing_columns)
+        table = found[0] if found else table
         super().__init__(
             db,
             title=f"Packing list — {table.source}",
             heading="Read the depot's packing list",
             intro=(
-                f"{table.source}: {len(table.rows)} lines. Choose the product and which column "
-                "holds what; the lines are checked against the kit list and the lots on record."
+                f"{table.source}: {len(table.rows)} lines. {table.header_found} Choose the "
+                "product and which column holds what; the lines are checked against the kit "
+                "list and the lots on record."
             ),
             accept_text="Use the readable lines",
             reject_text="Cancel",
@@ -152,6 +157,10 @@ class PackingListDialog(FormDialog):
         self.date_format = QLineEdit()
         self.date_format.setObjectName("dateFormat")
         self.date_format.setPlaceholderText("only for numeric dates, e.g. %d/%m/%Y")
+        self.date_order = QComboBox()
+        self.date_order.setObjectName("packingDateOrder")
+        for text, order in DATE_ORDERS:
+            self.date_order.addItem(text, order)
         self.result_label = QLabel()
         self.result_label.setObjectName("packingResult")
         self.result_label.setWordWrap(True)
@@ -164,10 +173,11 @@ class PackingListDialog(FormDialog):
             strict=True,
         ):
             self.form.addRow(title, combo)
+        self.form.addRow("Numeric dates", self.date_order)
         self.form.addRow("Date format", self.date_format)
         self.form.addRow(self.result_label)
         self.form.addRow(self.errors)
-        for combo in (self.product, *self.columns.values()):
+        for combo in (self.product, self.date_order, *self.columns.values()):
             combo.currentIndexChanged.connect(lambda _i: self.read())
         self.date_format.editingFinished.connect(self.read)
         self.read()
@@ -183,6 +193,7 @@ class PackingListDialog(FormDialog):
             kit_number=column("kit_number"),
             quantity=column("quantity"),
             date_format=self.date_format.text().strip() or None,
+            date_order=chosen_order(self.date_order),
         )
 
     def read(self) -> None:
@@ -213,7 +224,8 @@ class PackingListDialog(FormDialog):
         self.errors.addItems([str(error) for error in preview.errors])
         self.errors.setVisible(bool(preview.errors))
         self.result_label.setText(
-            f"{len(preview.expected)} lines read"
+            (f"Header found on row {preview.header_line}. " if preview.header_line else "")
+            + f"{len(preview.expected)} lines read"
             + (f"; {len(preview.errors)} problems:" if preview.errors else ".")
         )
         self.accept_button.setEnabled(bool(preview.expected))
@@ -242,6 +254,12 @@ def guess_column(key: str, headers: list[str]) -> str | None:
         if any(word in folded for word in words):
             return header
     return None
+
+
+def packing_columns(headers: list[str]) -> tuple[str, str] | None:
+    """The lot and expiry columns a row names in two cells, when it reads as a header."""
+    lot, expiry = guess_column("lot_number", headers), guess_column("expiry", headers)
+    return (lot, expiry) if lot and expiry and lot != expiry else None
 
 
 class ReceivingTab(StudyTab):

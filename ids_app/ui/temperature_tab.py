@@ -55,6 +55,7 @@ from ids_app.storage.readings import (
     read_logger_file,
     record_daily_reading,
 )
+from ids_app.studies.tables import guess_header
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import InlineMessage, hint_label, open_dialog, primary_button
 from ids_app.ui.guard import attempt
@@ -648,8 +649,12 @@ class TemperatureTab(StudyTab):
         if export is None:
             self.file_label.setText("No file chosen.")
             return
-        self.file_label.setText(f"{export.file_name} ({len(export.table.rows)} lines)")
-        self.guessed = guess_logger_mapping(export.table.headers)
+        # Device lines and blank lines come above the header in many loggers' exports.
+        found = guess_header(export.table, guess_logger_mapping)
+        table, self.guessed = found if found else (export.table, None)
+        self.file_label.setText(
+            f"{export.file_name} ({len(table.rows)} lines). {table.header_found}"
+        )
         self.layout_choice.setCurrentIndex(0)
         self._fill_mapping(self.guessed)
         self.preview_file()
@@ -713,6 +718,8 @@ class TemperatureTab(StudyTab):
         lines = [str(error) for error in preview.errors]
         if preview.duplicate_of is not None:
             lines.insert(0, f"{preview.file_name} was already imported; a file is imported once.")
+        if preview.header_line:
+            lines.insert(0, f"Header found on row {preview.header_line}.")
         if preview.readings and preview.first and preview.last:
             lines.append(
                 f"{len(preview.readings)} readings from {_local(preview.first)} to "

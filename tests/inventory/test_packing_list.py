@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from ids_app.inventory.packing_list import (
 from ids_app.inventory.receiving import ExpectedLine, shipment_reconciliation
 from ids_app.studies.models import Blinding, Product, ProductRole, Study, Tracking
 from ids_app.studies.services import add_product, create_study
-from ids_app.studies.tables import read_table
+from ids_app.studies.tables import DateOrder, read_table
 from tests.factories import EXPIRY, Example, make_example, receive_kits
 
 ISO = EXPIRY.isoformat()
@@ -135,7 +136,7 @@ def test_each_bad_packing_list_line_is_reported_with_its_line(
     assert [(error.line, error.message) for error in preview.errors] == [
         (3, "The kit number is empty."),
         (4, "The lot number is empty."),
-        (4, "Date 01/02/2028 is ambiguous; set the date format in the column mapping."),
+        (4, "Date 01/02/2028 is ambiguous; state the day/month order in the column mapping."),
         (5, "Kit 1002 is listed twice (first on line 2)."),
         (6, f"Lot L2301 has expiry {ISO} on record, not 2030-01-31; one lot has one expiry."),
         (
@@ -199,7 +200,11 @@ def test_missing_columns_are_named_in_one_error(
 ) -> None:
     preview = _kits(db, example, tmp_path, "Kit,Batch\n1001,L1\n")
     assert [(error.line, error.message) for error in preview.errors] == [
-        (1, "packing.csv has no columns 'Lot', 'Expiry'; choose the columns in the mapping.")
+        (
+            1,
+            "No row of packing.csv holds the columns 'Kit', 'Lot', 'Expiry'; "
+            "choose the columns in the mapping.",
+        )
     ]
 
 
@@ -268,4 +273,31 @@ def test_kit_of_another_product_on_the_kit_list_is_reported(
             "Kit 1001 is a kit of another product on the kit list; "
             "check the packing list against the kit list.",
         )
+    ]
+
+
+def test_packing_list_with_a_depot_title_above_its_header_is_read_from_the_header(
+    db: Database, example: Example, tmp_path: Path
+) -> None:
+    text = (
+        "Depot Shipment Packing List\n"
+        "Shipment SHP-0042 to Site 101\n"
+        "\n"
+        f"Kit,Lot,Expiry\n1001,L2301,{ISO}\n"
+    )
+    preview = _kits(db, example, tmp_path, text)
+    assert (preview.header_line, preview.errors) == (4, ())
+    assert preview.expected == (ExpectedLine(example.product.id, "L2301", EXPIRY, 1, "1001"),)
+
+
+def test_packing_list_with_day_first_expiry_dates_is_read_in_the_stated_order(
+    db: Database, example: Example, bulk_product: Product, tmp_path: Path
+) -> None:
+    mapping = replace(BULK, date_order=DateOrder.DAY_FIRST)
+    text = "Batch,Use By,Qty\nB1,31/05/2027,60\nB2,31-May-2027,30\n"
+    preview = _read(db, tmp_path, text, mapping, bulk_product.id, example.study.id)
+    assert preview.errors == ()
+    assert [(line.lot_number, line.expiry) for line in preview.expected] == [
+        ("B1", dt.date(2027, 5, 31)),
+        ("B2", dt.date(2027, 5, 31)),
     ]

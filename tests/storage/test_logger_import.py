@@ -31,7 +31,7 @@ from ids_app.storage.readings import (
     read_logger_file,
     resolve_time_zone,
 )
-from ids_app.studies.tables import RowError
+from ids_app.studies.tables import RowError, guess_header
 from tests.factories import Example, make_example
 from tests.storage.support import UTC_MAPPING, at, import_log, later, write_log
 
@@ -406,8 +406,8 @@ def test_missing_columns_and_empty_files_are_named(
     path = _write(tmp_path, "other.csv", "When,Value\n2025-07-01 09:00,5.0\n")
     (error,) = _preview(db, example, path).errors
     assert (
-        error.message
-        == "other.csv has no columns 'Time', 'Temperature'; choose the columns in the mapping."
+        error.message == "No row of other.csv holds the columns 'Time', 'Temperature'; "
+        "choose the columns in the mapping."
     )
     empty = _write(tmp_path, "empty.csv", "Time,Temperature\n")
     (error,) = _preview(db, example, empty).errors
@@ -444,3 +444,24 @@ def test_a_monitor_cannot_import_a_log(db: Database, example: Example, tmp_path:
     with pytest.raises(PermissionDenied, match="Only a technician or pharmacist"):
         import_log(db, example.people.monitor, example.fridge, path)
     assert _counts(db) == (0, 0)
+
+
+def test_a_logger_export_with_device_lines_above_its_header_is_imported(
+    db: Database, example: Example, tmp_path: Path
+) -> None:
+    path = _write(
+        tmp_path,
+        "fridge-export.csv",
+        "Device,TempLog-T1 v2.3\n"
+        "Serial,LOG-0001\n"
+        "\n"
+        f"Time,Temperature\n{at(0):%Y-%m-%d %H:%M},4.5\n{at(15):%Y-%m-%d %H:%M},4.8\n",
+    )
+    found = guess_header(read_logger_file(path).table, guess_logger_mapping)
+    assert found is not None
+    assert (found[0].header_line, found[1].layout) == (4, GENERIC_LAYOUT.layout)
+    preview = _preview(db, example, path)
+    assert (preview.header_line, preview.errors) == (4, [])
+    assert [draft.line for draft in preview.readings] == [5, 6]
+    import_log(db, example.people.tech, example.fridge, path)
+    assert _taken(db) == [(at(0), 4.5), (at(15), 4.8)]

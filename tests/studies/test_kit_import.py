@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import openpyxl  # type: ignore[import-untyped]
@@ -26,10 +27,19 @@ from ids_app.studies.kit_import import (
     guess_kit_list_mapping,
     import_kit_list,
     preview_kit_list,
+    treatment_values,
 )
 from ids_app.studies.models import Product, ProductRole, Study, Tracking
 from ids_app.studies.services import add_product, add_staff
-from ids_app.studies.tables import Table, TableUnreadable, UnreadableDate, parse_date, read_table
+from ids_app.studies.tables import (
+    DateOrder,
+    Table,
+    TableUnreadable,
+    UnreadableDate,
+    guess_header,
+    parse_date,
+    read_table,
+)
 from ids_app.users.models import User
 from tests.factories import EXPIRY, Example, make_example, receive_kits
 
@@ -169,7 +179,8 @@ def test_blinded_preview_names_no_arm_where_the_unblinded_pharmacist_sees_them(
     seen = _preview(db, example, unblinded, path)
     assert [draft.arm_code for draft in seen.to_create] == ["A", "B"]
     assert [str(error) for error in seen.errors] == [
-        "Line 4: Treatment 'C' is not an arm of ABC-123 (arms: A, B).",
+        "Line 4: Treatment 'C' is not an arm of ABC-123 (arms: A, B); "
+        "map it to an arm in the mapping.",
         "Line 5: The lot number is empty.",
     ]
 
@@ -301,7 +312,10 @@ def test_kit_list_row_with_unknown_arm_is_reported_with_its_line(
     path = _csv(tmp_path, GENERIC + f"1001,L2301,{ISO},A\n1002,L2301,{ISO},C\n")
     preview = _preview(db, example, unblinded, path)
     assert [(error.line, error.message) for error in preview.errors] == [
-        (3, "Treatment 'C' is not an arm of ABC-123 (arms: A, B).")
+        (
+            3,
+            "Treatment 'C' is not an arm of ABC-123 (arms: A, B); map it to an arm in the mapping.",
+        )
     ]
     assert [draft.kit_number for draft in preview.to_create] == ["1001"]
 
@@ -402,8 +416,8 @@ def test_missing_columns_are_named_in_one_error(
     assert [(error.line, error.message) for error in preview.errors] == [
         (
             3,
-            "kits.csv has no columns 'Lot Number', 'Expiry Date', 'Treatment'; "
-            "choose the columns in the mapping.",
+            "No row of kits.csv holds the columns 'Kit Number', 'Lot Number', "
+            "'Expiry Date', 'Treatment'; choose the columns in the mapping.",
         )
     ]
     assert preview.to_create == []
@@ -524,7 +538,9 @@ def test_slashed_date_without_a_format_is_refused_as_ambiguous(
 ) -> None:
     path = _csv(tmp_path, GENERIC + "1001,L1,01/02/2028,A\n")
     errors = [error.message for error in _preview(db, example, unblinded, path).errors]
-    assert errors == ["Date 01/02/2028 is ambiguous; set the date format in the column mapping."]
+    assert errors == [
+        "Date 01/02/2028 is ambiguous; state the day/month order in the column mapping."
+    ]
 
 
 def test_slashed_date_reads_with_the_mapping_date_format(
@@ -597,12 +613,63 @@ def test_missing_file_is_refused(tmp_path: Path) -> None:
         ("31-Jan-2028", None, dt.date(2028, 1, 31)),
         ("01/02/2028", "%m/%d/%Y", dt.date(2028, 1, 2)),
         ("2028-01-31", "%d.%m.%Y", dt.date(2028, 1, 31)),
+        ("31-May-2027", None, dt.date(2027, 5, 31)),
+        ("31 May 2027", None, dt.date(2027, 5, 31)),
+        ("31-January-2028", None, dt.date(2028, 1, 31)),
+        ("May 31, 2027", None, dt.date(2027, 5, 31)),
+        ("Sept 30 2027", None, dt.date(2027, 9, 30)),
+        ("2027/05/31", None, dt.date(2027, 5, 31)),
     ],
 )
 def test_dates_that_read_one_way_only_are_accepted(
     value: str | dt.date, date_format: str | None, expected: dt.date
 ) -> None:
     assert parse_date(value, date_format) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "order", "expected"),
+    [
+        ("05/31/2027", DateOrder.MONTH_FIRST, dt.date(2027, 5, 31)),
+        ("31/05/2027", DateOrder.DAY_FIRST, dt.date(2027, 5, 31)),
+        ("31.05.2027", DateOrder.DAY_FIRST, dt.date(2027, 5, 31)),
+        ("5-31-27", DateOrder.MONTH_FIRST, dt.date(2027, 5, 31)),
+        ("31-May-2027", DateOrder.MONTH_FIRST, dt.date(2027, 5, 31)),
+    ],
+)
+def test_numeric_dates_read_in_the_stated_day_month_order(
+    value: str, order: DateOrder, expected: dt.date
+) -> None:
+    assert parse_date(value, order=order) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "order", "message"),
+    [
+        ("31/05/2027", DateOrder.MONTH_FIRST, "Date 31/05/2027 is not a day of the calendar."),
+        ("31 Mai 2027", None, "31 Mai 2027 is not a date; write it as 2028-01-31 or 31-JAN-2028."),
+        (
+            "Q2 2027",
+            DateOrder.DAY_FIRST,
+            "Date Q2 2027 is not written day/month/year nor 2028-01-31.",
+        ),
+    ],
+)
+def test_dates_that_do_not_fit_the_stated_order_are_refused(
+    value: str, order: DateOrder | None, message: str
+) -> None:
+    with pytest.raises(UnreadableDate, match=re.escape(message)):
+        parse_date(value, order=order)
+
+
+def test_kit_list_with_us_numeric_expiry_dates_loads_with_month_first_stated(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    path = _csv(tmp_path, GENERIC + "1001,L1,05/31/2027,A\n1002,L2,31-May-2027,B\n")
+    mapping = replace(_mapping(read_table(path)), date_order=DateOrder.MONTH_FIRST)
+    assert _import(db, example, unblinded, path, mapping) == ["1001", "1002"]
+    with db.read_session() as session:
+        assert set(session.scalars(select(Lot.expiry))) == {dt.date(2027, 5, 31)}
 
 
 @pytest.mark.parametrize(
@@ -620,3 +687,155 @@ def test_dates_that_cannot_be_read_are_refused(
 ) -> None:
     with pytest.raises(UnreadableDate, match=message):
         parse_date(value, date_format)
+
+
+IRWS_TITLES = (
+    "Kit Inventory Report,,,\nProtocol ABC-123 - Site 101,,,\nPrinted 2026-11-30 08:14 UTC,,,\n"
+)
+
+
+def test_kit_list_with_title_rows_above_its_header_loads_from_the_header_row(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    path = _csv(tmp_path, IRWS_TITLES + GENERIC + f"1001,L2301,{ISO},A\n1002,L2301,{ISO},B\n")
+    table = read_table(path)
+    found = guess_header(table, guess_kit_list_mapping)
+    assert found is not None
+    headed, mapping = found
+    assert mapping == KitListMapping("Kit Number", "Lot Number", "Expiry Date", "Treatment")
+    assert headed.header_found == "Header found on row 4."
+    preview = _preview(db, example, unblinded, path, mapping)
+    assert preview.header_line == 4
+    assert [(draft.line, draft.kit_number) for draft in preview.to_create] == [
+        (5, "1001"),
+        (6, "1002"),
+    ]
+    assert _import(db, example, unblinded, path, mapping) == ["1001", "1002"]
+
+
+def test_xlsx_kit_list_with_title_rows_finds_its_header(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    path = _xlsx(
+        tmp_path,
+        [
+            ["IWRS data extract"],
+            ["ABC-123", "Site 101"],
+            [],
+            ["Generated", dt.datetime(2026, 11, 30, 8, 14)],
+            ["KIT_NO", "LOT", "EXP_DATE", "ARM"],
+            [1001, "L1", dt.datetime(2028, 1, 31), "A"],
+        ],
+    )
+    preview = _preview(
+        db, example, unblinded, path, KitListMapping("KIT_NO", "LOT", "EXP_DATE", "ARM")
+    )
+    assert (preview.header_line, preview.errors) == (5, [])
+    assert [(draft.line, draft.kit_number, draft.arm_code) for draft in preview.to_create] == [
+        (6, "1001", "A")
+    ]
+
+
+def test_a_list_where_no_row_holds_the_mapped_columns_is_refused_in_one_sentence(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    path = _csv(tmp_path, IRWS_TITLES + "Kit,Batch\n1001,L1\n")
+    mapping = KitListMapping("Kit Number", "Lot Number", "Expiry Date")
+    with pytest.raises(
+        KitListRejected,
+        match=re.escape(
+            "Line 1: No row of kits.csv holds the columns 'Kit Number', 'Lot Number', "
+            "'Expiry Date'; choose the columns in the mapping."
+        ),
+    ):
+        _import(db, example, unblinded, path, mapping)
+    assert _kit_count(db) == 0
+
+
+SPELLED = GENERIC + (
+    f"1001,L2301,{ISO},Arm A - ABC 10 mg\n"
+    f"1002,L2301,{ISO},Arm B - Placebo\n"
+    f"1003,L2301,{ISO},arm a -  ABC 10 mg\n"
+)
+SPELLED_TO_ARMS = KitListMapping(
+    "Kit Number",
+    "Lot Number",
+    "Expiry Date",
+    "Treatment",
+    treatments=(("Arm A - ABC 10 mg", "A"), ("Arm B - Placebo", "B")),
+)
+
+
+def test_spelled_out_treatments_import_with_their_arms_once_mapped(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    path = _csv(tmp_path, SPELLED)
+    table = read_table(path)
+    with db.read_session() as session:
+        study = session.get_one(Study, example.study.id)
+        values = treatment_values(session, unblinded, study, table, _mapping(table))
+    assert values == ["Arm A - ABC 10 mg", "Arm B - Placebo"]
+    assert _import(db, example, unblinded, path, SPELLED_TO_ARMS) == ["1001", "1002", "1003"]
+    with db.read_session() as session:
+        arms = dict(session.execute(select(Kit.kit_number, Kit.arm_id)).all())
+    assert arms == {
+        "1001": example.drug_arm.id,
+        "1002": example.placebo_arm.id,
+        "1003": example.drug_arm.id,
+    }
+
+
+def test_unmapped_treatment_values_are_refused_by_row(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    path = _csv(tmp_path, SPELLED + f"1004,L2301,{ISO},Arm C - XYZ 5 mg\n")
+    preview = _preview(db, example, unblinded, path, SPELLED_TO_ARMS)
+    assert [str(error) for error in preview.errors] == [
+        "Line 5: Treatment 'Arm C - XYZ 5 mg' is not an arm of ABC-123 (arms: A, B); "
+        "map it to an arm in the mapping."
+    ]
+    unmapped = _preview(db, example, unblinded, path)
+    assert [error.line for error in unmapped.errors] == [2, 3, 4, 5]
+    with pytest.raises(KitListRejected, match="4 rows of the kit list are wrong"):
+        _import(db, example, unblinded, path)
+    assert _kit_count(db) == 0
+
+
+def test_a_mapping_to_an_arm_the_study_lacks_is_refused(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    wrong = replace(SPELLED_TO_ARMS, treatments=(("Arm A - ABC 10 mg", "C"),))
+    preview = _preview(db, example, unblinded, _csv(tmp_path, SPELLED), wrong)
+    assert str(preview.errors[0]) == (
+        "Line 1: The treatment mapping sends 'Arm A - ABC 10 mg' to arm 'C', which is not "
+        "an arm of ABC-123 (arms: A, B)."
+    )
+
+
+def test_the_blinded_never_see_the_treatment_values_nor_import_a_treatment_mapping(
+    db: Database, example: Example, tmp_path: Path
+) -> None:
+    path = _csv(tmp_path, SPELLED)
+    table = read_table(path)
+    tech = example.people.tech
+    with db.read_session() as session:
+        study = session.get_one(Study, example.study.id)
+        with pytest.raises(PermissionDenied, match="only staff unblinded for ABC-123"):
+            treatment_values(session, tech, study, table, _mapping(table))
+    preview = _preview(db, example, tech, path, SPELLED_TO_ARMS)
+    assert not any(ARM_TEXT.search(error.message) for error in preview.errors)
+    assert all(draft.arm_code is None for draft in preview.to_create)
+    no_column = replace(SPELLED_TO_ARMS, arm=None)
+    with pytest.raises(PermissionDenied, match="The treatment mapping names each kit's arm"):
+        _import(db, example, tech, path, no_column)
+    assert _kit_count(db) == 0
+
+
+def test_presets_are_guessed_in_the_top_rows_only_while_a_mapping_finds_any_row(
+    db: Database, example: Example, unblinded: User, tmp_path: Path
+) -> None:
+    notes = "".join(f"Note {n}\n" for n in range(60))
+    path = _csv(tmp_path, notes + GENERIC + f"1001,L2301,{ISO},A\n")
+    assert guess_header(read_table(path), guess_kit_list_mapping) is None
+    mapping = KitListMapping("Kit Number", "Lot Number", "Expiry Date", "Treatment")
+    assert _preview(db, example, unblinded, path, mapping).header_line == 61

@@ -17,6 +17,7 @@ from ids_app.audit.models import AuditEntry
 from ids_app.db import Database
 from ids_app.inventory.models import Kit
 from ids_app.studies.kit_import import IMPORT_CANCELLED, PREVIEW_CANCELLED
+from ids_app.studies.models import Arm
 from ids_app.ui import kit_list_dialog
 from ids_app.ui.kit_list_dialog import KitListDialog
 from ids_app.ui.main_window import MainWindow
@@ -169,3 +170,97 @@ def test_escape_while_the_list_is_read_cancels_and_keeps_the_dialog_open(
     assert all(inputs_enabled(dialog))
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)  # with nothing running, Esc closes
     assert not dialog.isVisible()
+
+
+def test_an_iwrs_export_with_title_rows_and_spelled_out_arms_is_mapped_and_imported(
+    qtbot: QtBot, open_window: WindowOpener, tmp_path: Path
+) -> None:
+    window = open_window("pharm")
+    expiry = lot_expiry(window.db, "L2301")
+    path = tmp_path / "iwrs.csv"
+    path.write_text(
+        "Kit Inventory Report\n"
+        "Protocol ABC-123 - Site 101\n"
+        "Printed 30-Nov-2026\n"
+        "Kit Number,Lot Number,Expiry Date,Treatment\n"
+        f"40001,L2301,{expiry:%d/%m/%Y},Arm A - ABC 10 mg\n"
+        f"40002,L2301,{expiry:%d/%m/%Y},Arm B - Placebo\n"
+    )
+    dialog = open_kit_list(window)
+    with qtbot.waitSignal(dialog.checked, timeout=WAIT):
+        dialog.load(path)
+    assert dialog.file_label.text() == ("iwrs.csv: 2 rows under the header. Header found on row 4.")
+    assert dialog.columns["kit_number"].currentData() == "Kit Number"
+    assert list(dialog.treatment_combos) == ["Arm A - ABC 10 mg", "Arm B - Placebo"]
+    assert dialog.treatments.isVisibleTo(dialog)
+    assert not dialog.accept_button.isEnabled()  # dates ambiguous, treatments unmapped
+    assert dialog.summary.text().startswith("Header found on row 4. 2 rows to fix")
+
+    drug, placebo = dialog.treatment_combos.values()
+    with qtbot.waitSignal(dialog.checked, timeout=WAIT) as checked:
+        dialog.date_order.setCurrentIndex(dialog.date_order.findText("Day first: 31/05/2027"))
+        drug.setCurrentIndex(drug.findData("A"))
+        placebo.setCurrentIndex(placebo.findData("B"))
+    assert checked.args == [True], dialog.error_text
+    assert dialog.preview is not None
+    assert dialog.preview.errors == []
+    assert dialog.summary.text() == "Header found on row 4. 2 kits will be created."
+
+    with qtbot.waitSignal(dialog.imported, timeout=WAIT):
+        dialog.accept_button.click()
+    with window.db.read_session() as session:
+        arms = dict(
+            session.execute(
+                select(Kit.kit_number, Arm.code)
+                .join(Arm, Arm.id == Kit.arm_id)
+                .where(Kit.kit_number.in_(["40001", "40002"]))
+            ).all()
+        )
+    assert arms == {"40001": "A", "40002": "B"}
+
+
+def test_a_blinded_technician_is_offered_no_treatment_mapping(
+    qtbot: QtBot, open_window: WindowOpener, tmp_path: Path
+) -> None:
+    window = open_window("tech")
+    expiry = lot_expiry(window.db, "L2301").isoformat()
+    path = tmp_path / "iwrs.csv"
+    path.write_text(
+        "Kit Inventory Report\n\nKit Number,Lot Number,Expiry Date,Treatment\n"
+        f"40001,L2301,{expiry},Arm A - ABC 10 mg\n"
+    )
+    dialog = open_kit_list(window)
+    with qtbot.waitSignal(dialog.checked, timeout=WAIT) as checked:
+        dialog.load(path)
+    assert checked.args == [True], dialog.error_text
+    assert dialog.treatment_combos == {}
+    assert not dialog.treatments.isVisibleTo(dialog)
+    assert dialog.summary.text() == "Header found on row 3. 1 kit will be created."
+
+
+def test_the_header_row_can_be_chosen_when_no_preset_names_the_columns(
+    qtbot: QtBot, open_window: WindowOpener, tmp_path: Path
+) -> None:
+    window = open_window("pharm")
+    expiry = lot_expiry(window.db, "L2301").isoformat()
+    path = tmp_path / "depot.csv"
+    path.write_text(
+        f"Site 101 kit register\nPack,Batch,Use by\n40011,L2301,{expiry}\n40012,L2301,{expiry}\n"
+    )
+    dialog = open_kit_list(window)
+    with qtbot.waitSignal(dialog.checked, timeout=WAIT) as checked:
+        dialog.load(path)
+    assert checked.args == [False]  # no preset's columns: nothing guessed
+    assert dialog.file_label.text() == "depot.csv: 3 rows under the header. Header found on row 1."
+
+    # Each choice checks again; the last one, with every column chosen, shows the kits.
+    with qtbot.waitSignal(dialog.checked, timeout=WAIT, check_params_cb=bool) as checked:
+        dialog.header_row.setValue(2)
+        assert dialog.file_label.text() == (
+            "depot.csv: 2 rows under the header. Header found on row 2."
+        )
+        for key, column in (("kit_number", "Pack"), ("lot_number", "Batch"), ("expiry", "Use by")):
+            combo = dialog.columns[key]
+            combo.setCurrentIndex(combo.findData(column))
+    assert checked.args == [True], dialog.error_text
+    assert dialog.summary.text() == "Header found on row 2. 2 kits will be created."

@@ -55,7 +55,7 @@ def test_technician_receives_a_shipment_by_scanning_gs1_strings(
     tab = receiving_tab(window, "ABC-123")
     dialog = tab.import_packing_list(packing)
     assert isinstance(dialog, PackingListDialog)
-    assert dialog.result_label.text() == "5 lines read."
+    assert dialog.result_label.text() == "Header found on row 1. 5 lines read."
     dialog.accept_button.click()
     assert len(tab.expected) == 5
 
@@ -142,3 +142,31 @@ def test_excursion_in_transit_puts_the_shipment_in_quarantine(
     overview = window.workspace.current_tab()
     assert isinstance(overview, OverviewTab)
     assert any("ZB-0003" in row.details for row in overview.holds.rows)
+
+
+def test_a_packing_list_with_a_depot_title_is_read_from_its_header_row(
+    open_window: WindowOpener, tmp_path: Path
+) -> None:
+    window = open_window("tech")
+    import_kits(window.db, "ABC-123", ["1031", "1032"], "L2301")
+    expiry = lot_expiry(window.db, "L2301")
+    packing = tmp_path / "packing-list.csv"
+    packing.write_text(
+        "Acme Depot - Shipment ACME-SHP-0042\n"
+        "Ship to: Site 101\n"
+        "\n"
+        "Kit,Lot,Expiry\n"
+        f"1031,L2301,{expiry:%d-%b-%Y}\n"
+        f"1032,L2301,{expiry:%d/%m/%Y}\n",
+        encoding="utf-8",
+    )
+    tab = receiving_tab(window, "ABC-123")
+    dialog = tab.import_packing_list(packing)
+    assert isinstance(dialog, PackingListDialog)
+    assert dialog.columns["lot_number"].currentData() == "Lot"
+    assert dialog.result_label.text() == "Header found on row 4. 1 lines read; 1 problems:"
+    dialog.date_order.setCurrentIndex(dialog.date_order.findText("Day first: 31/05/2027"))
+    problems = [dialog.errors.item(n).text() for n in range(dialog.errors.count())]
+    assert dialog.result_label.text() == "Header found on row 4. 2 lines read.", problems
+    dialog.accept_button.click()
+    assert [line.kit_number for line in tab.expected] == ["1031", "1032"]

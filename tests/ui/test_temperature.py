@@ -136,6 +136,34 @@ def test_a_good_logger_file_is_previewed_then_imported(
     assert reading_count(window.db) == before + 4
 
 
+def test_a_logger_export_with_device_lines_above_its_header_is_imported(
+    qtbot: QtBot, open_window: WindowOpener, tmp_path: Path
+) -> None:
+    window = open_window("tech")
+    tab = temperature_tab(window)
+    before = reading_count(window.db)
+    start = dt.datetime.now().replace(microsecond=0, second=0) - dt.timedelta(days=1)
+    rows = [f"{(start + dt.timedelta(hours=h)).isoformat()},{5 + h / 10}" for h in range(3)]
+    path = tmp_path / "fridge-export.csv"
+    path.write_text(
+        "Device,TempLog-T1\nSerial,TEST-LOGGER-3\n\nTime,Temperature\n" + "\n".join(rows) + "\n",
+        encoding="utf-8",
+    )
+    tab.ask_file = lambda: str(path)
+    tab.choose_button.click()
+    assert tab.file_label.text() == "fridge-export.csv (3 lines). Header found on row 4."
+    assert tab.time_column.text() == "Time"
+    tab.file_unit.setCurrentIndex(tab.file_unit.findData("C"))
+    tab.device.setText("TEST-LOGGER-3")
+    tab.preview_button.click()
+    assert tab.import_button.isEnabled(), tab.preview_text.toPlainText()
+    assert tab.preview_text.toPlainText().startswith("Header found on row 4.\n3 readings")
+    with qtbot.waitSignal(tab.import_finished, timeout=30_000) as finished:
+        tab.import_button.click()
+    assert finished.args == [True]
+    assert reading_count(window.db) == before + 3
+
+
 def test_pharmacist_signs_the_sponsor_decision_on_a_held_lot(
     qtbot: QtBot, open_window: WindowOpener
 ) -> None:
