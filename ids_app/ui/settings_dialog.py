@@ -92,10 +92,8 @@ class SettingsDialog(FormDialog):
         self.form.addRow(
             "",
             hint_label(
-                "The audit trail's head is added to the anchor log at every export and on "
-                "each day's first use, so a rewritten trail can be proven. Choose a network "
-                "share where this workstation may add files but not change them. Now written "
-                f"to {anchor_log_path(db)}."
+                "Every export and each day's first use add the trail's head here; choose a "
+                f"share this workstation may add to but not change. Now: {anchor_log_path(db)}."
             ),
         )
         self.form.addRow("Lock the window after", self.idle_field)
