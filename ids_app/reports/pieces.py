@@ -20,6 +20,8 @@ import contextlib
 import multiprocessing
 import os
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +81,23 @@ class Workers:
     count: int
 
 
+# How often a worker looks whether the process that started it is still there.
+PARENT_CHECK_S = 1.0
+
+
+def _watch_parent(parent: int) -> None:
+    """End this worker when the process that started it is gone: killed or crashed, it
+    cannot shut its pool down, and its workers would wait for work forever (each holds
+    the work queue's writing end too, so it never reads an end of file)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 @contextlib.contextmanager
 def worker_pool(count: int) -> Iterator[Workers]:
     """Worker processes, started fresh ("spawn": a forked copy of a process with a GUI's
@@ -87,7 +106,10 @@ def worker_pool(count: int) -> Iterator[Workers]:
         yield Workers(None, 1)
         return
     pool = concurrent.futures.ProcessPoolExecutor(
-        max_workers=count, mp_context=multiprocessing.get_context("spawn")
+        max_workers=count,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_watch_parent,
+        initargs=(os.getpid(),),
     )
     try:
         yield Workers(pool, count)

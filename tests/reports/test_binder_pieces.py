@@ -9,7 +9,12 @@ parallel layout leaves no file, no piece and no export entry.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
+import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,3 +138,53 @@ def test_a_cancelled_parallel_layout_leaves_no_file_and_no_piece(
     assert pools == [2]
     assert list(tmp_path.iterdir()) == []  # no binder, no data file, no folder of pieces
     assert _exports(demo) == exports_before
+
+
+# Generous bounds for waiting on state: the test waits for a fact, never for a duration.
+FACT_WITHIN_S = 120.0
+
+
+def _until(fact: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + FACT_WITHIN_S
+    while not fact():
+        assert time.monotonic() < deadline, "waited too long"
+        time.sleep(0.05)
+
+
+def _start_workers_then_wait(pids_file: str) -> None:
+    """An exporting process: starts its layout workers, names them, and waits to be
+    killed (as a crash, or a technician ending the app from the task manager, would)."""
+    with pieces.worker_pool(2) as workers:
+        assert workers.pool is not None
+        pids = {workers.pool.submit(os.getpid).result() for _ in range(8)}
+        staged = Path(pids_file + ".part")
+        staged.write_text(" ".join(str(pid) for pid in pids))
+        staged.rename(pids_file)
+        time.sleep(FACT_WITHIN_S * 10)
+
+
+def _gone(pid: int) -> bool:
+    """Ended: no such process, or a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads process states from /proc")
+def test_layout_workers_end_when_the_exporting_process_is_killed(tmp_path: Path) -> None:
+    pids_file = tmp_path / "workers"
+    exporter = multiprocessing.get_context("spawn").Process(
+        target=_start_workers_then_wait, args=(str(pids_file),)
+    )
+    exporter.start()
+    try:
+        _until(pids_file.exists)
+        workers = [int(pid) for pid in pids_file.read_text().split()]
+        assert workers
+        assert all(not _gone(pid) for pid in workers)
+    finally:
+        exporter.kill()
+        exporter.join()
+    _until(lambda: all(_gone(pid) for pid in workers))
