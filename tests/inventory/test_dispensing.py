@@ -79,6 +79,7 @@ def order_kit(
     *,
     product_id: int | None = None,
     quantity: int | None = None,
+    visit: str = "Visit 2",
 ) -> int:
     """An order entered by the technician; returns its id."""
     with db.unit_of_work() as session:
@@ -89,7 +90,7 @@ def order_kit(
             subject=session.get_one(Subject, example.subject.id),
             prescriber=session.get_one(Prescriber, example.prescriber.id),
             product=session.get_one(Product, product_id or example.product.id),
-            visit="Visit 2",
+            visit=visit,
             quantity=quantity,
             assigned_kit_number=assigned,
         )
@@ -136,9 +137,11 @@ def verify(
         )
 
 
-def dispense_kit(db: Database, example: Example, kit_number: str = "1007") -> int:
+def dispense_kit(
+    db: Database, example: Example, kit_number: str = "1007", *, visit: str = "Visit 2"
+) -> int:
     """Order, prepare (technician) and verify (pharmacist) one kit; returns the order id."""
-    order_id = order_kit(db, example, kit_number)
+    order_id = order_kit(db, example, kit_number, visit=visit)
     prepare(db, example, order_id, kit_number=kit_number)
     verify(db, example, order_id)
     return order_id

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook  # type: ignore[import-untyped]
 
 from ids_app.db import Database, today
-from ids_app.inventory.dispensing import create_order, reject_order
+from ids_app.inventory.dispensing import reject_order
 from ids_app.inventory.models import DispenseOrder, HoldReason, Kit, Shipment
 from ids_app.inventory.quarantine import quarantine_stock
 from ids_app.inventory.receiving import ReceivedLine, ShipmentReceipt, receive_shipment
@@ -25,9 +25,9 @@ from ids_app.inventory.returns import record_return
 from ids_app.reports.cells import FORMULA_STARTS, SKIPPED_BEFORE_A_FORMULA, Formula, cell_value
 from ids_app.reports.exports import export_sponsor_workbook
 from ids_app.reports.sheet_writer import Column, SheetWriter, new_cell
-from ids_app.studies.models import Prescriber, Product, Study, Subject
+from ids_app.studies.models import Study
 from tests.factories import EXPIRY, TODAY, Example, make_example, receive_kits
-from tests.inventory.test_dispensing import order_kit, prepare, verify
+from tests.inventory.test_dispensing import dispense_kit, order_kit, prepare
 
 # Each payload names where it was typed, so a leak says which field let it through.
 KIT = "=1+1"  # a kit number from a sponsor's list
@@ -83,23 +83,6 @@ def test_only_the_reports_own_formulas_are_formulas() -> None:
     assert cell_value(Formula("SUM(A2:A9)")) == "=SUM(A2:A9)"
 
 
-def _dispense(db: Database, example: Example, kit_number: str, visit: str) -> int:
-    with db.unit_of_work() as session:
-        order_id = create_order(
-            session,
-            example.people.tech,
-            session.get_one(Study, example.study.id),
-            subject=session.get_one(Subject, example.subject.id),
-            prescriber=session.get_one(Prescriber, example.prescriber.id),
-            product=session.get_one(Product, example.product.id),
-            visit=visit,
-            assigned_kit_number=kit_number,
-        ).id
-    prepare(db, example, order_id, kit_number=kit_number)
-    verify(db, example, order_id)
-    return order_id
-
-
 @pytest.fixture
 def typed(db: Database) -> Example:
     """ABC-123 whose sponsor's files and staff typed spreadsheet code into every field."""
@@ -124,7 +107,7 @@ def typed(db: Database) -> Example:
         quarantine_stock(
             session, people.pharm, study, reason=HoldReason.DAMAGE, details=DETAILS, kit=held
         )
-    dispensed = _dispense(db, example, KIT, VISIT)
+    dispensed = dispense_kit(db, example, KIT, visit=VISIT)
     with db.unit_of_work() as session:
         record_return(
             session,

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from ids_app.audit.views import AuditFilter, BlindingRedactor, audit_page
 from ids_app.db import Database, today
-from ids_app.inventory.dispensing import create_order, reject_order
+from ids_app.inventory.dispensing import reject_order
 from ids_app.inventory.disposal import DisposalItem, dispose
 from ids_app.inventory.models import (
     DispenseOrder,
@@ -43,10 +43,10 @@ from ids_app.reports.exports import (
 )
 from ids_app.reports.labels import LabelSettings
 from ids_app.studies.blinding import ARM_HIDDEN
-from ids_app.studies.models import Prescriber, Product, Study, Subject
+from ids_app.studies.models import Study
 from ids_app.studies.services import add_staff
 from tests.factories import PASSWORD, Example, make_example, receive_kits
-from tests.inventory.test_dispensing import order_kit, prepare, verify
+from tests.inventory.test_dispensing import dispense_kit, order_kit, prepare
 from tests.reports.conftest import flat, pdf_pages
 
 # What was typed, and the arm-naming part of it a blinded reader must not read.
@@ -73,25 +73,6 @@ ORDINARY_WORDS = ("look-alike", "arrived with torn labels", "Visit 2", "blister"
 LABEL_SETTINGS = LabelSettings("Investigational Drug Service, Example Hospital", "(555) 010-0100")
 
 
-def _dispense(db: Database, example: Example, kit_number: str) -> int:
-    """The technician enters the order as the prescriber wrote its visit; then it is
-    prepared and verified."""
-    with db.unit_of_work() as session:
-        order_id = create_order(
-            session,
-            example.people.tech,
-            session.get_one(Study, example.study.id),
-            subject=session.get_one(Subject, example.subject.id),
-            prescriber=session.get_one(Prescriber, example.prescriber.id),
-            product=session.get_one(Product, example.product.id),
-            visit=VISIT,
-            assigned_kit_number=kit_number,
-        ).id
-    prepare(db, example, order_id, kit_number=kit_number)
-    verify(db, example, order_id)
-    return order_id
-
-
 @pytest.fixture
 def typed(db: Database) -> Example:
     """ABC-123 with the arm-naming text typed into its records; Sam Lee (pharm2) is
@@ -114,7 +95,7 @@ def typed(db: Database) -> Example:
         quarantine_stock(
             session, people.pharm, study, reason=HoldReason.DAMAGE, details=HOLD_DETAILS, kit=kit
         )
-    dispensed = _dispense(db, example, "1007")
+    dispensed = dispense_kit(db, example, "1007", visit=VISIT)
     with db.unit_of_work() as session:
         record_return(
             session,
