@@ -286,10 +286,10 @@ def _front(
     pieces: list[BinderPiece],
     laid: list[LaidOut],
     folder: Path,
-) -> LaidOut:
-    """The cover and contents, with the page each section starts on: laid out again while
-    the contents' own length moves the sections (a page number one digit longer can wrap a
-    line); in practice the second layout is the last."""
+) -> tuple[LaidOut, dict[str, int]]:
+    """The cover and contents, with the page each section starts on (returned with them):
+    laid out again while the contents' own length moves the sections (a page number one
+    digit longer can wrap a line); in practice the second layout is the last."""
     front = lay_out(front_html(record, common, {}), str(folder / "front.pdf"))
     for _ in range(FRONT_LAYOUTS):
         starts = _starts(front.pages, pieces, laid)
@@ -297,7 +297,7 @@ def _front(
         if numbered.pages == front.pages:
             break
         front = numbered
-    return numbered
+    return numbered, starts
 
 
 def write_binder(
@@ -321,10 +321,9 @@ def write_binder(
             workers=pool,
             done=lambda n: done(n, total),
         )
-        front = _front(record, common, pieces, laid, folder)
+        front, starts = _front(record, common, pieces, laid, folder)
         every = [front, *laid]
         overlays = page_number_overlays(every, folder, "binder/page_numbers.html", workers=pool)
-        starts = _starts(front.pages, pieces, laid)
         bookmarks = [Bookmark("Cover and contents", 1)] + [
             Bookmark(f"{number}. {section.title}", starts[section.id])
             for number, section in enumerate(SECTIONS, start=1)
