@@ -358,7 +358,10 @@ def test_verify_checks_every_anchor_of_an_anchor_log(
     assert "anchors: audit_entry record" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(databases.ON_POSTGRES, reason="files on this workstation")
+@pytest.mark.skipif(
+    databases.ON_POSTGRES,
+    reason="SQLite files only (empty, mistyped, foreign): the SQLite pass runs it",
+)
 def test_verify_leaves_an_empty_file_empty_and_a_mistyped_path_absent(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -373,7 +376,10 @@ def test_verify_leaves_an_empty_file_empty_and_a_mistyped_path_absent(
     assert sorted(path.name for path in tmp_path.iterdir()) == ["empty.sqlite"]
 
 
-@pytest.mark.skipif(databases.ON_POSTGRES, reason="files on this workstation")
+@pytest.mark.skipif(
+    databases.ON_POSTGRES,
+    reason="SQLite files only (empty, mistyped, foreign): the SQLite pass runs it",
+)
 def test_verify_refuses_a_foreign_file_and_a_newer_version_in_one_sentence(
     demo: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
