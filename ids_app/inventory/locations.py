@@ -7,7 +7,8 @@ from sqlalchemy.orm import Session
 
 from ids_app.audit.trail import attribute_changes
 from ids_app.errors import InvalidInput, NotFound
-from ids_app.inventory.models import Location, LocationKind
+from ids_app.inventory.ledger import balances
+from ids_app.inventory.models import ON_SITE_STATES, LedgerEntry, Location, LocationKind
 from ids_app.studies.models import Product
 from ids_app.users.models import User
 from ids_app.users.permissions import Action, require
@@ -43,6 +44,30 @@ def add_location(
     )
     session.add(location)
     session.flush()  # stock is placed here next
+    return location
+
+
+def retire_location(session: Session, actor: User, location: Location, reason: str) -> Location:
+    """Take a storage location out of use (a fridge replaced); stock records still name it."""
+    require(session, actor, Action.CORRECT_SETUP)
+    why = reason.strip()
+    if not why:
+        raise InvalidInput("Say why the location is retired; the audit trail keeps it.")
+    if not location.active:
+        raise InvalidInput(f"{location.name} is already out of use.")
+    here = (LedgerEntry.to_location_id == location.id) | (
+        LedgerEntry.from_location_id == location.id
+    )
+    if any(
+        balance.location_id == location.id and balance.state in ON_SITE_STATES
+        for balance in balances(session, here, by_kit=False)
+    ):
+        raise InvalidInput(
+            f"{location.name} still holds stock; move it to another location before "
+            "retiring this one."
+        )
+    attribute_changes(session, actor, reason=f"location retired: {why}")
+    location.active = False
     return location
 
 

@@ -195,6 +195,11 @@ def _product(session: Session, study: Study, product_id: int) -> Product:
     product = session.get(Product, product_id)
     if product is None or product.study_id != study.id:
         raise InvalidInput(f"That product is not part of study {study.protocol_number}.")
+    if product.retired_on is not None:
+        raise InvalidInput(
+            f"{product.description} was retired on {product.retired_on}; no new stock of it "
+            "is received. Ask the pharmacist before accepting this shipment."
+        )
     return product
 
 

@@ -38,6 +38,7 @@ APPEND_ONLY_TABLES = (
     "temperature_reading",
     "temperature_log_file",
     "excursion_hold",
+    "product_correction",
 )
 GUARD_TABLE = "schema guards"
 # PostgreSQL's pg_trigger.tgenabled: fires on origin, or always.

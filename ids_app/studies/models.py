@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, UniqueConstraint
+from sqlalchemy import ForeignKey, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ids_app.db import Base, utc_now
@@ -112,6 +112,9 @@ class Product(Base):
     days_supply: Mapped[int]
     doses_per_day: Mapped[float]
     gtin: Mapped[str | None]
+    # Retired products stay on record (orders, ledger and binders name them); no new stock
+    # is received for them.
+    retired_on: Mapped[dt.date | None]
 
     study: Mapped[Study] = relationship(back_populates="products")
 
@@ -136,6 +139,9 @@ class StudyStaff(Base):
     study_role: Mapped[str]
     unblinded: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+    # The day the role ended (a staff member leaving the study); the row stays, so the
+    # delegation log still shows who was on the study and when.
+    ended_on: Mapped[dt.date | None]
 
 
 class Prescriber(Base):
@@ -161,3 +167,23 @@ class Subject(Base):
     initials: Mapped[str]
     arm_id: Mapped[int | None] = mapped_column(ForeignKey("arm.id"))
     status: Mapped[SubjectStatus] = mapped_column(default=SubjectStatus.SCREENING)
+    # The day the current status took effect (a discontinuation or completion date).
+    status_on: Mapped[dt.date | None]
+
+
+class ProductCorrection(Base):
+    """A correction of a product's details made after setup: what changed, and why.
+
+    Kept as its own row, written once, so that the approving signature (required once the
+    product has been dispensed) binds a record that never changes again; the product itself
+    may be corrected later without breaking an earlier signature.
+    """
+
+    __tablename__ = "product_correction"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    changes: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    corrected_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    corrected_at: Mapped[dt.datetime] = mapped_column(default=utc_now)

@@ -5,10 +5,13 @@ IDS technicians set studies up; pharmacists and administrators too. Monitors onl
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ids_app.audit.trail import attribute_changes
+from ids_app.db import today
 from ids_app.errors import InvalidInput, NotFound
 from ids_app.studies.identifiers import identifier
 from ids_app.studies.models import (
@@ -305,11 +308,24 @@ def add_subject(
 
 
 def set_subject_status(
-    session: Session, actor: User, subject: Subject, status: SubjectStatus, reason: str
+    session: Session,
+    actor: User,
+    subject: Subject,
+    status: SubjectStatus,
+    reason: str,
+    on: dt.date | None = None,
 ) -> Subject:
+    """A subject enrolled, discontinued or completed, on the day it took effect (today
+    unless given): the binder's subject list says since when."""
     require(session, actor, Action.CHANGE_SUBJECT_STATUS)
+    day = on or today()
+    if day > today():
+        raise InvalidInput("The status date is in the future; give the day it took effect.")
+    if status is subject.status:
+        raise InvalidInput(f"Subject {subject.subject_code} is already {status.value}.")
     attribute_changes(session, actor, reason=_required(reason, "reason"))
     subject.status = status
+    subject.status_on = day
     return subject
 
 

@@ -35,6 +35,7 @@ class Action(enum.StrEnum):
     RESET_PASSWORDS = "reset passwords"
     SET_UP_STUDIES = "set up studies"
     CHANGE_STUDY_STATUS = "change a study's status"
+    CORRECT_SETUP = "correct or retire a study's setup records"
     ASSIGN_STAFF = "assign study staff"
     GRANT_UNBLINDED = "grant unblinded access"
     AUTHORIZE_PRESCRIBERS = "authorize prescribers"
@@ -95,6 +96,9 @@ PERMISSIONS: dict[Action, Rule] = {
     Action.RESET_PASSWORDS: Rule((_ADMIN,)),
     Action.SET_UP_STUDIES: Rule((_TECH, _PHARM, _ADMIN)),
     Action.CHANGE_STUDY_STATUS: Rule((_PHARM, _ADMIN), "with a reason"),
+    Action.CORRECT_SETUP: Rule(
+        (_PHARM, _ADMIN), "with a reason; a product already dispensed: signed by a pharmacist"
+    ),
     Action.ASSIGN_STAFF: Rule((_PHARM, _ADMIN), "blinded; unblinded access is granted below"),
     Action.GRANT_UNBLINDED: Rule((_ADMIN,), "to someone else, never themselves; with a reason"),
     Action.AUTHORIZE_PRESCRIBERS: Rule((_TECH, _PHARM, _ADMIN)),

@@ -33,7 +33,7 @@ from ids_app.inventory.dispensing import (
 from ids_app.inventory.disposal import DisposalItem, dispose, verify_disposal
 from ids_app.inventory.kit_register import KitFilter, kit_register_page
 from ids_app.inventory.ledger import reverse_entry
-from ids_app.inventory.locations import add_location
+from ids_app.inventory.locations import add_location, retire_location
 from ids_app.inventory.models import (
     Discrepancy,
     DispenseOrder,
@@ -446,6 +446,12 @@ SERVICES: dict[str, tuple[Action, Attempt]] = {
     "add_location": (
         Action.ADD_LOCATIONS,
         lambda s, u, w: add_location(s, u, "IDS Shelf C", LocationKind.SHELF, 20, 25),
+    ),
+    "retire_location": (
+        Action.CORRECT_SETUP,
+        lambda s, u, w: retire_location(
+            s, u, s.get_one(Location, w.ids["shelf_b"]), "replaced by a new shelf"
+        ),
     ),
     "set_minimum_duration": (
         Action.SET_EXCURSION_RULE,
