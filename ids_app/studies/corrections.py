@@ -104,7 +104,9 @@ def _cleaned(details: ProductDetails) -> ProductDetails:
     )
 
 
-def _was_dispensed(session: Session, product: Product) -> bool:
+def was_dispensed(session: Session, product: Product) -> bool:
+    """Whether any of the product has reached a subject: from then on, what was dispensed
+    depended on its details, and a correction needs a pharmacist's signature."""
     return (
         session.scalar(
             select(LedgerEntry.id)
@@ -139,7 +141,7 @@ def correct_product(
     ]
     if not changed:
         raise InvalidInput("Nothing was changed; the product's details are as recorded.")
-    dispensed = _was_dispensed(session, product)
+    dispensed = was_dispensed(session, product)
     if dispensed:
         approval = _pharmacist_approval(actor, product, approval)
     attribute_changes(session, actor, reason=f"product corrected: {why}")

@@ -29,7 +29,7 @@ from ids_app.studies.models import (
 from ids_app.studies.services import is_unblinded
 from ids_app.users.models import Role, User
 from ids_app.users.permissions import require_study_access
-from ids_app.wording import quantity_text
+from ids_app.wording import day_text, quantity_text
 
 # --- studies ---------------------------------------------------------------------------------
 
@@ -129,6 +129,7 @@ class ProductRow:
     storage: str
     rule: str
     is_kit_tracked: bool
+    retired: str = ""  # "retired 2026-12-04", or "" while in use
 
 
 def product_rows(session: Session, study_id: int) -> list[ProductRow]:
@@ -154,6 +155,7 @@ def product_rows(session: Session, study_id: int) -> list[ProductRow]:
                 f"{quantity_text(product.dispense_quantity, product.unit)}{kit} per visit, "
                 f"{product.days_supply} days' supply",
                 product.is_kit_tracked,
+                f"retired {day_text(product.retired_on)}" if product.retired_on else "",
             )
         )
     return rows
@@ -227,6 +229,7 @@ class StaffRow:
     study_role: str
     unblinded: bool
     active: bool
+    ended: str = ""  # "ended 2026-12-04" once the role has ended
 
 
 @dataclass(frozen=True)
@@ -244,6 +247,11 @@ class SubjectRow:
     initials: str
     status: str
     arm: str  # "" when not shown or not recorded
+    status_on: str = ""  # the day the status took effect, when recorded
+
+    @property
+    def status_text(self) -> str:
+        return f"{self.status} since {self.status_on}" if self.status_on else self.status
 
 
 @dataclass(frozen=True)
@@ -264,7 +272,15 @@ def read_setup(session: Session, study_id: int, *, show_arms: bool) -> SetupData
     arms = arm_rows(session, study_id) if show_arms else []
     arm_text = {arm.id: f"{arm.code} — {arm.name}" for arm in arms}
     staff = [
-        StaffRow(s.id, u.full_name, u.role.label, s.study_role, s.unblinded, s.active)
+        StaffRow(
+            s.id,
+            u.full_name,
+            u.role.label,
+            s.study_role,
+            s.unblinded,
+            s.active,
+            f"ended {day_text(s.ended_on)}" if s.ended_on else "",
+        )
         for s, u in session.execute(
             select(StudyStaff, User)
             .join(User, User.id == StudyStaff.user_id)
@@ -285,6 +301,7 @@ def read_setup(session: Session, study_id: int, *, show_arms: bool) -> SetupData
             s.initials,
             s.status.value,
             arm_text.get(s.arm_id, "") if show_arms and s.arm_id is not None else "",
+            day_text(s.status_on),
         )
         for s in session.scalars(
             select(Subject).where(Subject.study_id == study_id).order_by(Subject.subject_code)

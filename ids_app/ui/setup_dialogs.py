@@ -510,17 +510,20 @@ class SubjectStatusDialog(SetupDialog):
         self.status = enum_combo("newSubjectStatus", [s.value for s in SubjectStatus])
         self.status.setCurrentIndex(max(self.status.findData(subject.status), 0))
         self.reason = line_field("subjectReason", "e.g. randomized on 3 March")
+        self.since = date_field("subjectStatusOn", today())
         self.form.addRow("New &status", self.status)
+        self.form.addRow("Since &date", self.since)
         self.form.addRow("&Reason", self.reason)
         self.status.setFocus()
 
     def act(self) -> str:
         status, reason = SubjectStatus(self.status.currentData()), self.reason.text()
+        since = pydate(self.since.date())
 
         def work(session: Session, user: User) -> str:
             subject = session.get_one(Subject, self.subject_id)
-            set_subject_status(session, user, subject, status, reason)
-            return f"Subject {subject.subject_code} is now {status.value}."
+            set_subject_status(session, user, subject, status, reason, on=since)
+            return f"Subject {subject.subject_code} is now {status.value} (since {since})."
 
         return self.in_unit_of_work(work)
 

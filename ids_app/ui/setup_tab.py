@@ -41,6 +41,12 @@ from ids_app.ui.blinding_warning import warn_beside
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import InlineMessage, heading_label, hint_label, open_dialog
 from ids_app.ui.kit_list_dialog import KitListDialog
+from ids_app.ui.setup_corrections import (
+    CorrectProductDialog,
+    EndStaffRoleDialog,
+    RetireLocationDialog,
+    RetireProductDialog,
+)
 from ids_app.ui.setup_dialogs import (
     AddArmDialog,
     AddLocationDialog,
@@ -131,6 +137,8 @@ class SetupTab(StudyTab):
         self.location_button = action_button("Storage &locations…", "addLocationButton")
         self.location_button.clicked.connect(self.add_location)
         self.location_button.setVisible(self.can_oversee)
+        self.retire_location_button = action_button("Retire a locatio&n…", "retireLocationButton")
+        self.retire_location_button.clicked.connect(self.retire_location)
         study_box = QGroupBox("Study")
         study_box.setObjectName("studyBox")
         study_layout = QVBoxLayout(study_box)
@@ -143,6 +151,7 @@ class SetupTab(StudyTab):
                     self.irb_button,
                     self.kit_list_button,
                     self.location_button,
+                    self.retire_location_button,
                 ]
             )
         )
@@ -164,14 +173,23 @@ class SetupTab(StudyTab):
                 Column("Tracking", lambda r: r.tracking),
                 Column("Storage", lambda r: r.storage),
                 Column("Dispensing rule", lambda r: r.rule),
+                Column("In use", lambda r: r.retired or "yes"),
             ],
+            status=lambda r: "returned" if r.retired else None,
             parent=self,
         )
         self.products_view = table_view(self.products, name="productsTable")
         self.add_product_button = action_button("Add &product…", "addProductButton")
         self.add_product_button.clicked.connect(self.add_product)
+        self.correct_product_button = action_button("&Correct product…", "correctProductButton")
+        self.correct_product_button.clicked.connect(self.correct_product)
+        self.retire_product_button = action_button("Retire pr&oduct…", "retireProductButton")
+        self.retire_product_button.clicked.connect(self.retire_product)
         products_box = section(
-            "Products", "productsBox", self.products_view, [self.add_product_button]
+            "Products",
+            "productsBox",
+            self.products_view,
+            [self.add_product_button, self.correct_product_button, self.retire_product_button],
         )
 
         # staff ------------------------------------------------------------------------------
@@ -181,14 +199,19 @@ class SetupTab(StudyTab):
                 Column("User role", lambda r: r.system_role),
                 Column("Study role", lambda r: r.study_role),
                 Column("Unblinded", lambda r: r.unblinded),
-                Column("Active", lambda r: r.active),
+                Column("Active", lambda r: r.ended or r.active),
             ],
+            status=lambda r: None if r.active else "returned",
             parent=self,
         )
         self.staff_view = table_view(self.staff, name="staffTable")
         self.add_staff_button = action_button("Add s&taff…", "addStaffButton")
         self.add_staff_button.clicked.connect(self.add_staff)
-        staff_box = section("Staff", "staffBox", self.staff_view, [self.add_staff_button])
+        self.end_role_button = action_button("End sta&ff role…", "endStaffRoleButton")
+        self.end_role_button.clicked.connect(self.end_staff_role)
+        staff_box = section(
+            "Staff", "staffBox", self.staff_view, [self.add_staff_button, self.end_role_button]
+        )
 
         # prescribers ------------------------------------------------------------------------
         self.prescribers: RowsModel[PrescriberRow] = RowsModel(
@@ -235,7 +258,15 @@ class SetupTab(StudyTab):
             self.subject_status_button,
         ):
             button.setVisible(self.can_set_up)
-        for button in (self.add_staff_button, self.withdraw_button):
+        # studies.corrections: correcting and retiring, as OVERSIGHT_ROLES.
+        for button in (
+            self.add_staff_button,
+            self.end_role_button,
+            self.withdraw_button,
+            self.correct_product_button,
+            self.retire_product_button,
+            self.retire_location_button,
+        ):
             button.setVisible(self.can_oversee)
 
         self.message = InlineMessage("setupMessage")
@@ -280,7 +311,7 @@ class SetupTab(StudyTab):
         columns: list[Column[SubjectRow]] = [
             Column("Subject", lambda r: r.code),
             Column("Initials", lambda r: r.initials),
-            Column("Status", lambda r: r.status),
+            Column("Status", lambda r: r.status_text),
         ]
         if self.show_arms:
             columns.append(Column("Arm", lambda r: r.arm))
@@ -379,6 +410,35 @@ class SetupTab(StudyTab):
         if self.study is None:
             return None
         return self._open(AddProductDialog(self.ws, self.study.id, parent=self))
+
+    def correct_product(self) -> SetupDialog | None:
+        row = selected_row(self.products_view)
+        if not self._need(row, "product to correct"):
+            return None
+        dialog = CorrectProductDialog(self.ws, row, parent=self)
+        warn_beside(dialog.form, dialog.reason, self.arm_mask)
+        return self._open(dialog)
+
+    def retire_product(self) -> SetupDialog | None:
+        row = selected_row(self.products_view)
+        if not self._need(row, "product to retire"):
+            return None
+        dialog = RetireProductDialog(self.ws, row, parent=self)
+        warn_beside(dialog.form, dialog.reason, self.arm_mask)
+        return self._open(dialog)
+
+    def end_staff_role(self) -> SetupDialog | None:
+        row = selected_row(self.staff_view)
+        if not self._need(row, "staff member"):
+            return None
+        dialog = EndStaffRoleDialog(self.ws, row, parent=self)
+        warn_beside(dialog.form, dialog.reason, self.arm_mask)
+        return self._open(dialog)
+
+    def retire_location(self) -> SetupDialog:
+        dialog = RetireLocationDialog(self.ws, parent=self)
+        warn_beside(dialog.form, dialog.reason, self.arm_mask)
+        return self._open(dialog)
 
     def add_staff(self) -> SetupDialog | None:
         if self.study is None:
