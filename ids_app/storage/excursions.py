@@ -43,6 +43,7 @@ from ids_app.storage.models import (
     ExcursionStatus,
     ReadingSource,
     TemperatureReading,
+    in_force,
 )
 from ids_app.studies.models import Product
 from ids_app.users.models import User
@@ -291,11 +292,12 @@ def check_location(
             r.taken_at < since,
             r.temperature_c >= low,
             r.temperature_c <= high,
+            in_force(),
         )
         .order_by(r.taken_at.desc())
         .limit(1)
     )
-    query = select(r.taken_at, r.temperature_c).where(r.location_id == location.id)
+    query = select(r.taken_at, r.temperature_c).where(r.location_id == location.id, in_force())
     if anchor is not None:
         query = query.where(r.taken_at >= anchor)
     points = [
@@ -345,6 +347,7 @@ def check_min_max(
             r.location_id == location.id,
             r.source == ReadingSource.MANUAL,
             r.taken_at < reading.taken_at,
+            in_force(),
         )
         .order_by(r.taken_at.desc())
         .limit(1)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ids_app.db import utc_now
 from ids_app.inventory.models import Location
-from ids_app.storage.models import Excursion, TemperatureReading
+from ids_app.storage.models import Excursion, TemperatureReading, in_force
 
 ACTIVATION_ENERGY_J_PER_MOL = 83_144.0
 GAS_CONSTANT_J_PER_MOL_K = 8.3144
@@ -119,13 +119,13 @@ def location_points(
     readings = list(
         session.scalars(
             select(r)
-            .where(r.location_id == location.id, r.taken_at >= start, r.taken_at < end)
+            .where(r.location_id == location.id, r.taken_at >= start, r.taken_at < end, in_force())
             .order_by(r.taken_at, r.id)
         )
     )
     before = session.scalars(
         select(r)
-        .where(r.location_id == location.id, r.taken_at < start)
+        .where(r.location_id == location.id, r.taken_at < start, in_force())
         .order_by(r.taken_at.desc(), r.id.desc())
         .limit(1)
     ).first()
@@ -176,7 +176,12 @@ def excursion_points(session: Session, excursion: Excursion) -> list[Point]:
     )
     rows = session.execute(
         select(r.taken_at, r.temperature_c)
-        .where(place, r.taken_at >= excursion.started_at, r.taken_at <= excursion.ended_at)
+        .where(
+            place,
+            r.taken_at >= excursion.started_at,
+            r.taken_at <= excursion.ended_at,
+            in_force(),
+        )
         .order_by(r.taken_at, r.id)
     )
     return [(taken_at, celsius) for taken_at, celsius in rows]

@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, Index, Text, UniqueConstraint
+from sqlalchemy import exists as sql_exists
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from ids_app.db import Base, utc_now
 
@@ -96,6 +97,9 @@ class TemperatureReading(Base):
     note: Mapped[str | None] = mapped_column(Text)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    # A manual reading entered wrongly is corrected by a new reading naming it here; the
+    # wrong one stays on record but no longer counts.
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("temperature_reading.id"))
 
     __table_args__ = (
         CheckConstraint(ONE_PLACE, name="one_place"),
@@ -103,6 +107,16 @@ class TemperatureReading(Base):
         Index("ix_temperature_reading_shipment_time", "shipment_id", "taken_at"),
         Index("ix_temperature_reading_device_time", "device_id", "taken_at"),
     )
+
+
+def in_force() -> ColumnElement[bool]:
+    """Readings that count: every reading but one a later correction replaced.
+
+    Excursion detection, kinetic temperatures, charts and the binder use only these; the
+    replaced reading stays in the table and the audit trail, and the correction names it.
+    """
+    correction = aliased(TemperatureReading)
+    return ~sql_exists().where(correction.corrects_id == TemperatureReading.id)
 
 
 class Excursion(Base):

@@ -21,6 +21,7 @@ from ids_app.storage.models import (
     ExcursionStatus,
     TemperatureLogFile,
     TemperatureReading,
+    in_force,
 )
 
 # Returned units are never dispensed again (DOMAIN.md), so Returns needs no daily check.
@@ -63,7 +64,7 @@ def locations_out_of_range_now(session: Session) -> list[tuple[Location, Tempera
     r = TemperatureReading
     latest = (
         select(r.location_id, func.max(r.taken_at).label("taken_at"))
-        .where(r.location_id.is_not(None))
+        .where(r.location_id.is_not(None), in_force())
         .group_by(r.location_id)
         .subquery()
     )
@@ -73,6 +74,7 @@ def locations_out_of_range_now(session: Session) -> list[tuple[Location, Tempera
         .join(r, (r.location_id == Location.id) & (r.taken_at == latest.c.taken_at))
         .where(
             Location.active.is_(True),
+            in_force(),
             (r.temperature_c < Location.storage_min_c) | (r.temperature_c > Location.storage_max_c),
         )
         .order_by(Location.name, r.id)
@@ -159,7 +161,7 @@ def readings_at(
     return list(
         session.scalars(
             select(r)
-            .where(r.location_id == location.id, r.taken_at >= start, r.taken_at < end)
+            .where(r.location_id == location.id, r.taken_at >= start, r.taken_at < end, in_force())
             .order_by(r.taken_at, r.id)
         )
     )

@@ -32,6 +32,7 @@ from ids_app.storage.models import (
     TemperatureLogFile,
     TemperatureReading,
     TemperatureUnit,
+    in_force,
 )
 from ids_app.studies.tables import (
     CSV_SUFFIXES,
@@ -150,17 +151,7 @@ def record_daily_reading(
     """
     require(session, actor, Action.RECORD_TEMPERATURES)
     location = get_location(session, location.id)
-    for value in (current, minimum, maximum):
-        if value is not None and implausible(to_celsius(value, unit)):
-            raise InvalidInput(_impossible(value, unit))
-    if minimum is not None and minimum > current:
-        raise InvalidInput(
-            "The minimum is above the current temperature; read the thermometer's display again."
-        )
-    if maximum is not None and maximum < current:
-        raise InvalidInput(
-            "The maximum is below the current temperature; read the thermometer's display again."
-        )
+    _check_display(current, minimum, maximum, unit)
     when = _aware(taken_at)
     if utc_now() - when > DAILY_ENTRY_LATENESS and not (note or "").strip():
         raise InvalidInput(
@@ -179,16 +170,96 @@ def record_daily_reading(
         note=(note or "").strip() or None,
         recorded_by_id=actor.id,
     )
+    return _detect(session, actor, location, reading)
+
+
+def _check_display(
+    current: float, minimum: float | None, maximum: float | None, unit: TemperatureUnit
+) -> None:
+    """The thermometer's three numbers, as a display can show them."""
+    for value in (current, minimum, maximum):
+        if value is not None and implausible(to_celsius(value, unit)):
+            raise InvalidInput(_impossible(value, unit))
+    if minimum is not None and minimum > current:
+        raise InvalidInput(
+            "The minimum is above the current temperature; read the thermometer's display again."
+        )
+    if maximum is not None and maximum < current:
+        raise InvalidInput(
+            "The maximum is below the current temperature; read the thermometer's display again."
+        )
+
+
+def _detect(
+    session: Session, actor: User, location: Location, reading: TemperatureReading
+) -> ReadingOutcome:
     session.add(reading)
     session.flush()  # detection reads it back with the location's other readings
     found: list[Excursion] = []
     memory = check_min_max(session, actor, location, reading)
     if memory is not None:
         found.append(memory)
-    for excursion in check_location(session, actor, location, since=when):
+    for excursion in check_location(session, actor, location, since=reading.taken_at):
         if excursion not in found:
             found.append(excursion)
     return ReadingOutcome(reading, found)
+
+
+def _celsius_text(value: float | None) -> str:
+    return "—" if value is None else f"{value:g} °C"
+
+
+def correct_daily_reading(
+    session: Session,
+    actor: User,
+    reading: TemperatureReading,
+    *,
+    current: float,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    unit: TemperatureUnit = TemperatureUnit.CELSIUS,
+    reason: str,
+) -> ReadingOutcome:
+    """Replace a daily reading typed wrongly by a correcting reading at the same time.
+
+    The wrong reading stays (append-only) and the correction names it and its values. An
+    excursion the wrong reading opened stays on record too: its held stock is decided on
+    as any other, with the correction as the evidence; the corrected values are checked
+    again and may open an excursion of their own.
+    """
+    require(session, actor, Action.RECORD_TEMPERATURES)
+    why = reason.strip()
+    if not why:
+        raise InvalidInput("Say why the reading is corrected; the audit trail keeps it.")
+    if reading.source is not ReadingSource.MANUAL or reading.location_id is None:
+        raise InvalidInput(
+            "Only a daily reading typed at a location is corrected here; a logger's readings "
+            "are the device's own record."
+        )
+    if not session.scalar(select(in_force()).where(TemperatureReading.id == reading.id)):
+        raise InvalidInput(
+            "That reading was already corrected; correct the latest correction instead."
+        )
+    location = get_location(session, reading.location_id)
+    _check_display(current, minimum, maximum, unit)
+    was = (
+        f"{_celsius_text(reading.temperature_c)} (min {_celsius_text(reading.min_c)}, "
+        f"max {_celsius_text(reading.max_c)})"
+    )
+    attribute_changes(session, actor, reason=f"temperature reading corrected: {why}")
+    correction = TemperatureReading(
+        location_id=location.id,
+        taken_at=reading.taken_at,
+        temperature_c=to_celsius(current, unit),
+        min_c=None if minimum is None else to_celsius(minimum, unit),
+        max_c=None if maximum is None else to_celsius(maximum, unit),
+        source=ReadingSource.MANUAL,
+        device_id=reading.device_id,
+        note=f"Corrects the reading entered as {was}: {why}",
+        recorded_by_id=actor.id,
+        corrects_id=reading.id,
+    )
+    return _detect(session, actor, location, correction)
 
 
 # --- logger files ------------------------------------------------------------------------

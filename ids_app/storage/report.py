@@ -34,6 +34,7 @@ from ids_app.storage.models import (
     ReadingSource,
     TemperatureLogFile,
     TemperatureReading,
+    in_force,
 )
 from ids_app.storage.queries import excursion_decisions, excursions_at, log_files
 
@@ -164,7 +165,7 @@ def reading_sources(
     r = TemperatureReading
     rows = session.execute(
         select(r.source, r.device_id, func.count(r.id))
-        .where(r.location_id == location.id, r.taken_at >= start, r.taken_at < end)
+        .where(r.location_id == location.id, r.taken_at >= start, r.taken_at < end, in_force())
         .group_by(r.source, r.device_id)
     ).all()
     counts = [ReadingCount(source, device_id, count) for source, device_id, count in rows]

@@ -1,5 +1,6 @@
-"""Correcting setup: products retire, staff roles end, subject statuses carry their date, and
-a product's corrections are kept as signed rows.
+"""Correcting setup: products retire, staff roles end, subject statuses carry their date, a
+product's corrections are kept as signed rows, and a manual temperature reading can be
+corrected by a later reading that names it.
 
 Existing rows get NULL (not retired, no end date, status date unknown): nothing already on
 record is rewritten.
@@ -27,6 +28,25 @@ def upgrade() -> None:
     op.add_column("product", sa.Column("retired_on", sa.Date(), nullable=True))
     op.add_column("study_staff", sa.Column("ended_on", sa.Date(), nullable=True))
     op.add_column("subject", sa.Column("status_on", sa.Date(), nullable=True))
+    # Readings stay append-only: a correction is a new row pointing at the one it replaces.
+    # SQLite adds a column's foreign key only inline (batch mode would copy the table and
+    # drop its append-only triggers), so its statement is written out.
+    name = op.f("fk_temperature_reading_corrects_id_temperature_reading")
+    if op.get_context().dialect.name == "sqlite":
+        op.execute(
+            "ALTER TABLE temperature_reading ADD COLUMN corrects_id INTEGER "
+            f"CONSTRAINT {name} REFERENCES temperature_reading (id)"
+        )
+    else:
+        op.add_column(
+            "temperature_reading",
+            sa.Column(
+                "corrects_id",
+                sa.Integer(),
+                sa.ForeignKey("temperature_reading.id", name=name),
+                nullable=True,
+            ),
+        )
     op.create_table(
         "product_correction",
         sa.Column("id", sa.Integer(), nullable=False),
