@@ -8,6 +8,7 @@ section lists a location's readings, excursions and the decisions made on them.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,10 +20,12 @@ from ids_app.storage.models import (
     Excursion,
     ExcursionHold,
     ExcursionStatus,
+    ReadingSource,
     TemperatureLogFile,
     TemperatureReading,
     in_force,
 )
+from ids_app.users.models import User
 
 # Returned units are never dispensed again (DOMAIN.md), so Returns needs no daily check.
 UNCHECKED_KINDS = frozenset({LocationKind.RETURNS})
@@ -165,6 +168,47 @@ def readings_at(
             .order_by(r.taken_at, r.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class DailyReadingRow:
+    """A daily check as typed, for choosing the one to correct."""
+
+    id: int
+    taken_at: dt.datetime
+    current_c: float
+    min_c: float | None
+    max_c: float | None
+    recorded_by: str
+    note: str
+
+
+def daily_readings(session: Session, location_id: int, since: dt.datetime) -> list[DailyReadingRow]:
+    """The location's daily checks taken since ``since`` that still count, newest first."""
+    r = TemperatureReading
+    rows = session.execute(
+        select(r, User.full_name)
+        .join(User, User.id == r.recorded_by_id)
+        .where(
+            r.location_id == location_id,
+            r.source == ReadingSource.MANUAL,
+            r.taken_at >= since,
+            in_force(),
+        )
+        .order_by(r.taken_at.desc(), r.id.desc())
+    )
+    return [
+        DailyReadingRow(
+            reading.id,
+            reading.taken_at,
+            reading.temperature_c,
+            reading.min_c,
+            reading.max_c,
+            name,
+            reading.note or "",
+        )
+        for reading, name in rows
+    ]
 
 
 def log_files(session: Session, location: Location) -> list[TemperatureLogFile]:

@@ -33,7 +33,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ids_app.db import utc_now
-from ids_app.errors import InvalidInput
 from ids_app.inventory.locations import get_location
 from ids_app.inventory.models import HoldDecisionKind, Location, Lot
 from ids_app.inventory.quarantine import held_stock
@@ -59,6 +58,7 @@ from ids_app.studies.tables import guess_header
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import InlineMessage, hint_label, open_dialog, primary_button
 from ids_app.ui.guard import attempt
+from ids_app.ui.reading_correction import UNITS, CorrectReadingDialog, typed_temperature
 from ids_app.ui.signature import SignatureDialog
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.table_models import Column, RowsModel, fit_columns, selected_row, table_view
@@ -66,7 +66,6 @@ from ids_app.ui.tasks import run_job
 from ids_app.users.models import Role, SignatureMeaning
 
 PERIODS = (("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90))
-UNITS = (("°C", TemperatureUnit.CELSIUS), ("°F", TemperatureUnit.FAHRENHEIT))
 
 
 def workstation_zone() -> str:
@@ -182,18 +181,6 @@ def checked_locations(session: Session) -> list[LocationRow]:
     ]
 
 
-def _number(text: str, what: str, *, required: bool) -> float | None:
-    cleaned = text.strip().replace(",", ".")
-    if not cleaned:
-        if required:
-            raise InvalidInput(f"Type the {what} temperature.")
-        return None
-    try:
-        return float(cleaned)
-    except ValueError:
-        raise InvalidInput(f"The {what} temperature '{text.strip()}' is not a number.") from None
-
-
 class TemperatureTab(StudyTab):
     import_finished = Signal(bool)  # the logger import ended: True when it was recorded
 
@@ -307,6 +294,9 @@ class TemperatureTab(StudyTab):
         self.note.setObjectName("readingNote")
         self.record_button = primary_button("Record reading", name="recordReading")
         self.record_button.clicked.connect(self.record_reading)
+        self.correct_button = QPushButton("Correct a reading…")
+        self.correct_button.setObjectName("correctReading")
+        self.correct_button.clicked.connect(self.correct_reading)
         self.reading_message = InlineMessage("readingMessage")
         daily_box = QGroupBox("Daily check")
         daily_box.setObjectName("dailyBox")
@@ -318,6 +308,7 @@ class TemperatureTab(StudyTab):
         daily.addRow("&Note", self.note)
         daily.addRow(self.reading_message)
         daily.addRow(self.record_button)
+        daily.addRow(self.correct_button)
 
         # the logger import
         self.choose_button = QPushButton("Choose logger file…")
@@ -575,10 +566,10 @@ class TemperatureTab(StudyTab):
         db, user = self.ws.db, self.ws.user
 
         def run() -> str:
-            current = _number(self.current.text(), "current", required=True)
+            current = typed_temperature(self.current.text(), "current", required=True)
             assert current is not None
-            minimum = _number(self.minimum.text(), "minimum", required=False)
-            maximum = _number(self.maximum.text(), "maximum", required=False)
+            minimum = typed_temperature(self.minimum.text(), "minimum", required=False)
+            maximum = typed_temperature(self.maximum.text(), "maximum", required=False)
             with db.unit_of_work() as session:
                 outcome = record_daily_reading(
                     session,
@@ -606,6 +597,26 @@ class TemperatureTab(StudyTab):
             return
         for field in (self.current, self.minimum, self.maximum, self.note):
             field.clear()
+        self.ws.changed(message)
+        self.show_location()
+        if "out of range" in message:
+            self.reading_message.show_error(message)
+        else:
+            self.reading_message.show_success(message)
+
+    def correct_reading(self) -> CorrectReadingDialog | None:
+        location_id = self.location.currentData()
+        if location_id is None:
+            return None
+        self.reading_message.clear_message()
+        dialog = CorrectReadingDialog(self.ws.db, self.ws.user, location_id, parent=self)
+        dialog.corrected.connect(self._reading_corrected)
+        dialog.finished.connect(dialog.deleteLater)
+        self.dialog = dialog
+        open_dialog(dialog)
+        return dialog
+
+    def _reading_corrected(self, message: str) -> None:
         self.ws.changed(message)
         self.show_location()
         if "out of range" in message:

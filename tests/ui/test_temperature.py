@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from ids_app.db import Database
 from ids_app.storage.models import TemperatureReading
 from ids_app.ui.main_window import MainWindow
+from ids_app.ui.reading_correction import CorrectReadingDialog
 from ids_app.ui.temperature_tab import TemperatureTab
 from tests.ui.conftest import WindowOpener
 from tests.ui.workflows import study_id
@@ -61,6 +62,38 @@ def test_daily_reading_is_recorded(open_window: WindowOpener) -> None:
     assert tab.reading_message.kind == "success", tab.reading_message.text()
     assert reading_count(window.db) > before
     assert tab.current.text() == ""
+
+
+def test_technician_corrects_a_mistyped_daily_reading_by_keyboard(
+    qtbot: QtBot, open_window: WindowOpener
+) -> None:
+    window = open_window("tech")
+    tab = temperature_tab(window)
+    tab.current.setText("5.0")
+    tab.minimum.setText("3.5")
+    tab.maximum.setText("65")
+    tab.record_button.click()
+    assert "out of range" in tab.reading_message.text()
+    dialog = tab.correct_reading()
+    assert isinstance(dialog, CorrectReadingDialog)
+    # The newest daily check is chosen and its values are filled in, to change only the typo.
+    assert dialog.maximum.text() == "65"
+    dialog.maximum.setText("6.5")
+    qtbot.keyClick(dialog.maximum, Qt.Key.Key_Return)
+    assert "Say why" in dialog.error_text
+    qtbot.keyClicks(dialog.reason, "typed 65 for 6.5")
+    with qtbot.waitSignal(dialog.corrected):
+        qtbot.keyClick(dialog.reason, Qt.Key.Key_Return)
+    assert tab.reading_message.text() == "Reading corrected."
+    with window.db.read_session() as session:
+        latest = session.scalars(
+            select(TemperatureReading).order_by(TemperatureReading.id.desc())
+        ).first()
+        assert latest is not None
+        assert latest.corrects_id is not None
+        assert latest.max_c == 6.5
+        assert latest.note is not None
+        assert "max 65 °C" in latest.note
 
 
 def test_logger_preview_lists_the_bad_line_and_imports_nothing(
