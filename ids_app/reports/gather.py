@@ -27,6 +27,7 @@ from ids_app.inventory.models import (
     Kit,
     LedgerEntry,
     Location,
+    LocationKind,
     Lot,
     OrderState,
     PackingListLine,
@@ -176,6 +177,10 @@ class Lookups:
     def user_initials(self, user_id: int | None) -> str:
         user = self.users.get(user_id) if user_id is not None else None
         return initials(user.full_name) if user is not None else "—"
+
+    def is_satellite(self, location_id: int | None) -> bool:
+        location = self.locations.get(location_id) if location_id is not None else None
+        return location is not None and location.kind is LocationKind.SATELLITE
 
     def location_name(self, location_id: int | None) -> str:
         location = self.locations.get(location_id) if location_id is not None else None

@@ -157,6 +157,23 @@ class AccountabilityRecord:
     closing_returns: int
     ledger_balance: int
     ledger_returns: int
+    # A satellite's record (NCI DARF "Satellite record"): its name, what it received from
+    # the main pharmacy net of what it sent back, and what the control record shows sent
+    # to it; the two must agree.
+    satellite: str | None = None
+    received_from_control: int = 0
+    sent_by_control: int = 0
+
+    @property
+    def title(self) -> str:
+        """The product, and for a satellite's record where it is kept."""
+        if self.satellite is None:
+            return self.product.description
+        return f"{self.product.description} — {self.satellite}"
+
+    @property
+    def transfers_agree(self) -> bool:
+        return self.received_from_control == self.sent_by_control
 
     @property
     def reconciles(self) -> bool:

@@ -114,13 +114,13 @@ SUMMED_DARF = (
 )
 
 
-def _accountability(book: Workbook, record: StudyRecord) -> tuple[SheetWriter, dict[int, int]]:
+def _accountability(book: Workbook, record: StudyRecord) -> tuple[SheetWriter, dict[str, int]]:
     """The DARF lines of every product; one totals row per product (SUMIFS by product)."""
     sheet = SheetWriter(book, "Accountability", _accountability_columns(record.shows_arms))
     for darf in record.accountability:
         for line in darf.lines:
             values: list[Any] = [
-                darf.product.description,
+                darf.title,
                 darf.product.unit,
                 line.number,
                 line.date,
@@ -152,10 +152,8 @@ def _accountability(book: Workbook, record: StudyRecord) -> tuple[SheetWriter, d
             sheet.row(values)
     total_rows = {}
     for darf in record.accountability:
-        total_rows[darf.product.id] = sheet.totals(
-            f"Total: {darf.product.description}",
-            SUMMED_DARF,
-            where=("Product", darf.product.description),
+        total_rows[darf.title] = sheet.totals(
+            f"Total: {darf.title}", SUMMED_DARF, where=("Product", darf.title)
         )
     sheet.finish()
     return sheet, total_rows
@@ -166,7 +164,7 @@ def _summary(
     record: StudyRecord,
     printing: Printing,
     darf: SheetWriter,
-    totals: dict[int, int],
+    totals: dict[str, int],
 ) -> None:
     sheet = book.create_sheet("Summary", 0)
     widths = [30.0, 34.0] + [14.0] * 12
@@ -238,7 +236,7 @@ def _summary(
     sheet.append(row_cells)
     for offset, darf_record in enumerate(record.accountability):
         row = first + offset
-        values = _reconciliation_row(darf_record, darf, totals[darf_record.product.id], row)
+        values = _reconciliation_row(darf_record, darf, totals[darf_record.title], row)
         sheet.append([new_cell(sheet, value) for value in values])
     book.properties.title = (
         f"{record.study.protocol_number} sponsor workbook ({record.edition.label})"
@@ -255,7 +253,7 @@ def _reconciliation_row(
         return f"Accountability!${darf.letter(header)}${total_row}"
 
     return [
-        darf_record.product.description,
+        darf_record.title,
         darf_record.product.unit,
         darf_record.opening_balance,
         Formula(total("Quantity received")),

@@ -223,9 +223,16 @@ def test_every_page_of_the_accountability_record_says_which_agent_it_is(
             "PROTOCOL NUMBER XYZ-789",
             "AGENT NAME Zelumab",
             "DOSE FORM AND STRENGTH vial for infusion, 100 mg/10 mL",
-            "RECORD Control record",
         ):
             assert fact in head, (fact, head)
+        assert "RECORD Control record" in head or "RECORD Satellite record: Infusion" in head
+
+
+def test_the_satellites_own_record_is_printed_with_its_agreement(binder: list[str]) -> None:
+    text = " ".join(binder)
+    assert "satellite record, Infusion Center Satellite" in text
+    assert "RECORD Satellite record: Infusion Center Satellite" in text
+    assert "The satellite's incoming agrees with the control record." in text
 
 
 def test_the_accountability_record_never_breaks_a_lot_or_its_expiry_mid_value(
