@@ -1,0 +1,174 @@
+"""A monitoring visit at the workstation: records reviewed, a query answered by the site and
+closed or reopened by the monitor, the visit closed with a signature; a reversal made after
+the review shows the receipt "changed since review"."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QDate, Qt
+from pytestqt.qtbot import QtBot
+from sqlalchemy import select
+
+from ids_app.db import Database, today
+from ids_app.inventory.ledger import reverse_entry
+from ids_app.inventory.models import EntryKind, LedgerEntry
+from ids_app.monitoring.models import QueryState, RecordKind
+from ids_app.monitoring.records import CHANGED, REVIEWED
+from ids_app.ui.monitoring import AnswerDialog, MonitoringTab, OpenVisitDialog, QueryDialog
+from ids_app.ui.signature import ReasonDialog, SignatureDialog
+from tests.ui.conftest import PASSWORDS, WindowOpener, sign_in
+from tests.ui.test_stock_workflows import choose, open_tab, sign_in_dialog
+from tests.ui.workflows import study_id
+
+pytestmark = pytest.mark.gui
+
+
+def monitoring_tab(open_window: WindowOpener, username: str) -> MonitoringTab:
+    tab = open_tab(open_window(username), "ABC-123", "monitoring")
+    assert isinstance(tab, MonitoringTab)
+    return tab
+
+
+def open_a_visit(qtbot: QtBot, tab: MonitoringTab) -> None:
+    tab.open_visit_button.click()
+    dialog = tab.dialog
+    assert isinstance(dialog, OpenVisitDialog)
+    dialog.period_start.setDate(QDate(today().year - 2, 1, 1))
+    choose(dialog.mode, "remote")
+    with qtbot.waitSignal(dialog.completed):
+        dialog.accept_button.click()
+
+
+def select_record(tab: MonitoringTab, kind: RecordKind) -> int:
+    choose(tab.kind_combo, kind.value.capitalize())
+    assert tab.records.rowCount() > 0
+    tab.records_view.selectRow(0)
+    row = tab.records.row_at(0)
+    assert row is not None
+    return row.record_id
+
+
+def reverse_a_receipt(db: Database) -> None:
+    """A pharmacist corrects a receipt of ABC-123 after the monitor reviewed it."""
+    pharmacist = sign_in(db, "pharm")
+    with db.unit_of_work() as session:
+        received = session.scalars(
+            select(LedgerEntry)
+            .where(
+                LedgerEntry.study_id == study_id(db, "ABC-123"),
+                LedgerEntry.kind == EntryKind.RECEIVE,
+                LedgerEntry.reverses_id.is_(None),
+            )
+            .order_by(LedgerEntry.id.desc())
+        ).first()
+        assert received is not None
+        reverse_entry(session, pharmacist, received.id, "kit never arrived", PASSWORDS["pharm"])
+
+
+def test_a_visit_reviews_records_and_a_query_goes_to_the_site_and_back(
+    qtbot: QtBot, open_window: WindowOpener
+) -> None:
+    monitor = monitoring_tab(open_window, "monitor")
+    assert monitor.open_visit_button.isVisible()
+    assert not monitor.answer_button.isVisible()
+    open_a_visit(qtbot, monitor)
+    assert "remote" in monitor.visit_combo.currentText()
+
+    select_record(monitor, RecordKind.RECEIPT)
+    monitor.review_button.click()
+    assert monitor.message.kind == "success", monitor.message.text()
+    assert monitor.records.rows[0].status == REVIEWED
+
+    select_record(monitor, RecordKind.DISPENSE)
+    monitor.query_button.click()
+    raising = monitor.dialog
+    assert isinstance(raising, QueryDialog)
+    qtbot.keyClicks(raising.problem, "The label copy is not on file.")
+    qtbot.keyClicks(raising.request, "File the label printed for this dispense.")
+    with qtbot.waitSignal(raising.completed):
+        raising.accept_button.click()
+    assert [q.state for q in monitor.queries.rows] == [QueryState.OPEN]
+
+    site = monitoring_tab(open_window, "tech")
+    assert site.answer_button.isVisible()
+    assert not site.close_query_button.isVisible()
+    site.queries_view.selectRow(0)
+    site.answer_button.click()
+    answering = site.dialog
+    assert isinstance(answering, AnswerDialog)
+    qtbot.keyClicks(answering.answer, "Label reprinted and filed.")
+    qtbot.keyClicks(answering.correcting_action, "Filed in the binder, tab 4")
+    with qtbot.waitSignal(answering.completed):
+        answering.accept_button.click()
+    assert site.queries.rows[0].state is QueryState.ANSWERED
+
+    monitor.refresh()
+    monitor.queries_view.selectRow(0)
+    monitor.reopen_button.click()
+    reopening = monitor.dialog
+    assert isinstance(reopening, ReasonDialog)
+    qtbot.keyClicks(reopening.reason_field, "The copy filed is of visit 3.")
+    with qtbot.waitSignal(reopening.completed):
+        reopening.accept_button.click()
+    assert monitor.queries.rows[0].state is QueryState.OPEN
+
+    site.refresh()
+    site.queries_view.selectRow(0)
+    site.answer_button.click()
+    again = site.dialog
+    assert isinstance(again, AnswerDialog)
+    qtbot.keyClicks(again.answer, "Visit 2 copy filed now.")
+    with qtbot.waitSignal(again.completed):
+        again.accept_button.click()
+
+    monitor.refresh()
+    monitor.queries_view.selectRow(0)
+    monitor.close_query_button.click()
+    closed = monitor.queries.rows[0]
+    assert closed.state is QueryState.CLOSED
+    assert [m.step.value for m in closed.messages] == [
+        "raised",
+        "answered",
+        "reopened",
+        "answered",
+        "closed",
+    ]
+
+    qtbot.keyClicks(monitor.note_field, "Binder complete; shelf tidy.")
+    qtbot.keyClick(monitor.note_field, Qt.Key.Key_Return)
+    assert monitor.notes.count() == 1
+    monitor.close_visit_button.click()
+    signing = monitor.dialog
+    assert isinstance(signing, SignatureDialog)
+    with qtbot.waitSignal(signing.signed):
+        sign_in_dialog(qtbot, signing, "demo-monitor")
+    assert monitor.visit_facts.text().startswith(
+        "Closed and signed: Morgan Monitor, Monitor — Reviewed —"
+    )
+    assert not monitor.review_button.isEnabled()
+
+
+def test_a_receipt_reversed_after_the_review_reads_changed_until_reviewed_again(
+    qtbot: QtBot, open_window: WindowOpener
+) -> None:
+    monitor = monitoring_tab(open_window, "monitor")
+    open_a_visit(qtbot, monitor)
+    choose(monitor.kind_combo, "Receipt")
+    monitor.review_period_button.click()
+    assert {row.status for row in monitor.records.rows} == {REVIEWED}
+
+    reverse_a_receipt(monitor.ws.db)
+    monitor.refresh()
+    assert CHANGED in {row.status for row in monitor.records.rows}
+
+    monitor.review_period_button.click()
+    assert {row.status for row in monitor.records.rows} == {REVIEWED}
+
+
+def test_the_visit_screen_shows_no_visit_actions_to_the_site(
+    open_window: WindowOpener,
+) -> None:
+    site = monitoring_tab(open_window, "pharm")
+    assert not site.open_visit_button.isVisible()
+    assert not site.review_button.isVisible()
+    assert site.rule_button.isVisible()  # a pharmacist sets the sponsor's destruction rule
