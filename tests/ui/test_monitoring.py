@@ -15,6 +15,7 @@ from ids_app.inventory.models import EntryKind, LedgerEntry
 from ids_app.monitoring.models import QueryState, RecordKind
 from ids_app.monitoring.records import CHANGED, REVIEWED
 from ids_app.ui.monitoring import AnswerDialog, MonitoringTab, OpenVisitDialog, QueryDialog
+from ids_app.ui.overview import OverviewTab
 from ids_app.ui.signature import ReasonDialog, SignatureDialog
 from tests.ui.conftest import PASSWORDS, WindowOpener, sign_in
 from tests.ui.test_stock_workflows import choose, open_tab, sign_in_dialog
@@ -89,7 +90,16 @@ def test_a_visit_reviews_records_and_a_query_goes_to_the_site_and_back(
         raising.accept_button.click()
     assert [q.state for q in monitor.queries.rows] == [QueryState.OPEN]
 
-    site = monitoring_tab(open_window, "tech")
+    site_window = open_window("tech")
+    overview = open_tab(site_window, "ABC-123", "overview")
+    assert isinstance(overview, OverviewTab)
+    assert overview.queries_alert.isVisible()
+    assert overview.queries_alert.text().startswith(
+        "Open queries of the monitor: 1 awaiting the site's answer, 0 awaiting the monitor."
+    )
+    overview.queries_alert.linkActivated.emit("monitoring")
+    site = site_window.workspace.current_tab()
+    assert isinstance(site, MonitoringTab)
     assert site.answer_button.isVisible()
     assert not site.close_query_button.isVisible()
     site.queries_view.selectRow(0)
