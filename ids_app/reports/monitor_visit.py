@@ -10,7 +10,7 @@ notes, the queries and their answers, the chain anchor and the visit's signature
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -33,6 +33,7 @@ from ids_app.monitoring.views import (
     visit_notes,
     visit_rows,
 )
+from ids_app.reports.blinding import Blinder
 from ids_app.reports.gather import NO_SIGNATURE, gather_study_record
 from ids_app.reports.period import Period
 from ids_app.reports.progress import Steps
@@ -216,7 +217,24 @@ def _open_items(session: Session, record: StudyRecord, study_id: int) -> list[st
     return items
 
 
-def _visit_record(session: Session, actor: User, visit: MonitoringVisit) -> VisitRecord:
+def _masked(blinder: Blinder, query: QueryRow) -> QueryRow:
+    """A query as the edition prints it: typed text never names an arm to a blinded reader."""
+    text = blinder.required_text
+    return replace(
+        query,
+        record=text(query.record),
+        problem=text(query.problem),
+        request=text(query.request),
+        messages=tuple(
+            replace(m, text=text(m.text), correcting_action=blinder.text(m.correcting_action))
+            for m in query.messages
+        ),
+    )
+
+
+def _visit_record(
+    session: Session, actor: User, visit: MonitoringVisit, blinder: Blinder
+) -> VisitRecord:
     facts = next(v for v in visit_rows(session, actor, visit.study_id) if v.id == visit.id)
     rows = monitored.record_rows(
         session,
@@ -248,8 +266,14 @@ def _visit_record(session: Session, actor: User, visit: MonitoringVisit) -> Visi
     return VisitRecord(
         facts=facts,
         reviewed=tuple(reviewed),
-        notes=tuple(visit_notes(session, visit.id)),
-        queries=tuple(query_rows(session, actor, visit.study_id, visit_id=visit.id)),
+        notes=tuple(
+            replace(note, text=blinder.required_text(note.text))
+            for note in visit_notes(session, visit.id)
+        ),
+        queries=tuple(
+            _masked(blinder, query)
+            for query in query_rows(session, actor, visit.study_id, visit_id=visit.id)
+        ),
         anchor=str(head) if head is not None else "no audit entry yet",
     )
 
@@ -283,7 +307,9 @@ def gather_monitor_visit(
         monitor_signatures=tuple(s for s in record.signatures if s.role == Role.MONITOR.label),
         chain=chain.summary(),
         chain_intact=chain.intact,
-        visit=_visit_record(session, actor, visit) if visit is not None else None,
+        visit=_visit_record(session, actor, visit, Blinder(record.edition, study))
+        if visit is not None
+        else None,
     )
 
 

@@ -10,27 +10,25 @@ pharmacists see the queries they answer.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
-    QPlainTextEdit,
     QPushButton,
-    QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 from sqlalchemy.orm import Session
 
-from ids_app.db import Database, today
 from ids_app.monitoring import services
 from ids_app.monitoring.models import (
     MonitoringVisit,
@@ -51,21 +49,28 @@ from ids_app.monitoring.views import (
     visit_notes,
     visit_rows,
 )
+from ids_app.reports.exports import export_monitor_visit_report
+from ids_app.reports.progress import CancelCheck, ProgressCallback
 from ids_app.studies.models import Study
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import (
-    FormDialog,
     InlineMessage,
     hint_label,
     open_dialog,
-    password_field,
     primary_button,
 )
 from ids_app.ui.guard import attempt
-from ids_app.ui.receiving import date_field, pydate
+from ids_app.ui.monitoring_dialogs import (
+    AnswerDialog,
+    AuthorizeDialog,
+    OpenVisitDialog,
+    QueryDialog,
+)
+from ids_app.ui.receiving import pydate
 from ids_app.ui.signature import ReasonDialog, SignatureDialog
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.table_models import Column, RowsModel, fit_columns, selected_row, table_view
+from ids_app.ui.tasks import RunningJob, run_job
 from ids_app.users.models import SignatureMeaning
 from ids_app.wording import local_time
 
@@ -73,149 +78,6 @@ ALL_KINDS = "All records"
 # How a review state is coloured in the records table (style.STATUS_COLOURS).
 STATUS_OF = {NOT_REVIEWED: "waiting", CHANGED: "expiring"}
 QUERY_STATUS = {QueryState.OPEN: "waiting", QueryState.ANSWERED: "expiring"}
-
-
-def _text_box(name: str, lines: int = 3) -> QPlainTextEdit:
-    box = QPlainTextEdit()
-    box.setObjectName(name)
-    box.setTabChangesFocus(True)
-    box.setFixedHeight(box.fontMetrics().lineSpacing() * lines + 14)
-    return box
-
-
-class ActionDialog(FormDialog):
-    """A form whose accept runs ``act()`` (one unit of work); a refusal stays in it."""
-
-    completed = Signal(object)
-
-    def __init__(
-        self, db: Database, *, title: str, intro: str, accept_text: str, parent: QWidget | None
-    ) -> None:
-        super().__init__(
-            db,
-            title=title,
-            heading=title,
-            intro=intro,
-            accept_text=accept_text,
-            reject_text="Cancel",
-            parent=parent,
-        )
-        self.act: Callable[[], Any] = lambda: None
-
-    def accept(self) -> None:
-        self.clear_error()
-        result = attempt(
-            self,
-            self.db,
-            self.windowTitle().lower(),
-            lambda: self.act() or True,
-            show_refusal=self.show_error,
-        )
-        if result is None:
-            return
-        self.completed.emit(result)
-        super().accept()
-
-
-class OpenVisitDialog(ActionDialog):
-    def __init__(self, db: Database, *, parent: QWidget | None = None) -> None:
-        super().__init__(
-            db,
-            title="Open a monitoring visit",
-            intro="The day of the visit, how it is done, and the period of the record you "
-            "review in it.",
-            accept_text="Open the visit",
-            parent=parent,
-        )
-        self.setObjectName("openVisitDialog")
-        self.visit_on = date_field("visitOn", today())
-        self.mode = QComboBox()
-        self.mode.setObjectName("visitMode")
-        for mode in VisitMode:
-            self.mode.addItem(mode.value, mode)
-        self.period_start = date_field("periodStart", today().replace(day=1))
-        self.period_end = date_field("periodEnd", today())
-        self.form.addRow("Visit &on", self.visit_on)
-        self.form.addRow("&How", self.mode)
-        self.form.addRow("Period &from", self.period_start)
-        self.form.addRow("Period &to", self.period_end)
-
-
-class QueryDialog(ActionDialog):
-    """The monitor's query on one record: what is wrong, and what is asked of the site."""
-
-    def __init__(self, db: Database, *, record: str, parent: QWidget | None = None) -> None:
-        super().__init__(
-            db,
-            title="Raise a query",
-            intro=f"On {record}. The site answers it; you then close or reopen it.",
-            accept_text="Raise the query",
-            parent=parent,
-        )
-        self.setObjectName("queryDialog")
-        self.problem = _text_box("queryProblem")
-        self.request = _text_box("queryRequest")
-        self.form.addRow("What is &wrong", self.problem)
-        self.form.addRow("What is &asked", self.request)
-        self.problem.setFocus()
-
-
-class AnswerDialog(ActionDialog):
-    """The site's answer to a query, naming any correcting action taken."""
-
-    def __init__(self, db: Database, *, query: QueryRow, parent: QWidget | None = None) -> None:
-        super().__init__(
-            db,
-            title="Answer the query",
-            intro=f"{query.record}\nWrong: {query.problem}\nAsked: {query.request}",
-            accept_text="Send the answer",
-            parent=parent,
-        )
-        self.setObjectName("answerDialog")
-        self.answer = _text_box("queryAnswer")
-        self.correcting_action = QLineEdit()
-        self.correcting_action.setObjectName("correctingAction")
-        self.correcting_action.setPlaceholderText("e.g. reversal of the receipt entry, re-count")
-        self.form.addRow("&Answer", self.answer)
-        self.form.addRow("&Correcting action", self.correcting_action)
-        self.answer.setFocus()
-
-
-class AuthorizeDialog(ActionDialog):
-    """The monitor's signed authorization to destroy: its reference and what it covers."""
-
-    def __init__(self, db: Database, *, parent: QWidget | None = None) -> None:
-        super().__init__(
-            db,
-            title="Authorize destruction",
-            intro="The site may destroy only what your authorization covers: a lot, kit "
-            "numbers, at most a quantity. You sign it as approved.",
-            accept_text="Sign as approved",
-            parent=parent,
-        )
-        self.setObjectName("authorizeDialog")
-        self.reference = QLineEdit()
-        self.reference.setObjectName("authorizationReference")
-        self.lot = QLineEdit()
-        self.lot.setObjectName("authorizationLot")
-        self.kits = QLineEdit()
-        self.kits.setObjectName("authorizationKits")
-        self.kits.setPlaceholderText("1007, 1012")
-        self.quantity = QSpinBox()
-        self.quantity.setObjectName("authorizationQuantity")
-        self.quantity.setRange(0, 1_000_000)
-        self.quantity.setSpecialValueText("any")
-        self.password = password_field()
-        self.password.setObjectName("signaturePassword")
-        self.form.addRow("&Reference", self.reference)
-        self.form.addRow("&Lot", self.lot)
-        self.form.addRow("&Kit numbers", self.kits)
-        self.form.addRow("At most (&units)", self.quantity)
-        self.form.addRow("&Password", self.password)
-
-    def show_error(self, message: str) -> None:
-        self.password.clear()
-        super().show_error(message)
 
 
 class MonitoringTab(StudyTab):
@@ -243,6 +105,11 @@ class MonitoringTab(StudyTab):
             "Close the visit and sign…", name="closeVisitButton"
         )
         self.close_visit_button.clicked.connect(self.close_visit)
+        self.report_button = QPushButton("Visit report (PDF)…")
+        self.report_button.setObjectName("visitReportButton")
+        self.report_button.clicked.connect(self.export_report)
+        self.ask_path: Callable[[str, str], str] = self._ask_path
+        self.job: RunningJob | None = None
         self.visit_facts = QLabel()
         self.visit_facts.setObjectName("visitFacts")
         self.visit_facts.setWordWrap(True)
@@ -253,6 +120,7 @@ class MonitoringTab(StudyTab):
         row = QHBoxLayout()
         row.addWidget(self.visit_combo, 1)
         row.addWidget(self.open_visit_button)
+        row.addWidget(self.report_button)
         row.addWidget(self.close_visit_button)
         visit_layout.addLayout(row)
         visit_layout.addWidget(self.visit_facts)
@@ -268,15 +136,8 @@ class MonitoringTab(StudyTab):
             [
                 Column("Record", lambda r: r.kind.value),
                 Column("On", lambda r: r.on),
-                Column("What", lambda r: r.what),
-                Column(
-                    "Review",
-                    lambda r: (
-                        r.status
-                        if r.reviewed_at is None
-                        else f"{r.status} ({r.reviewed_by}, {local_time(r.reviewed_at)})"
-                    ),
-                ),
+                Column("Review", lambda r: r.status, tooltip=_review_tip),
+                Column("What", lambda r: r.what, tooltip=lambda r: r.what),
             ],
             status=lambda r: STATUS_OF.get(r.status, "ok"),
             parent=self,
@@ -469,16 +330,18 @@ class MonitoringTab(StudyTab):
         ):
             button.setEnabled(bool(own))
         self.note_field.setEnabled(bool(own))
+        self.report_button.setEnabled(visit is not None and self.job is None)
         if visit is None:
             self.visit_facts.setText("No visit selected.")
         elif visit.signature is not None:
             self.visit_facts.setText(f"Closed and signed: {visit.signature}")
-        else:
+        elif own:
             self.visit_facts.setText(
-                f"Open: mark each record reviewed as you check it, then close the visit "
-                f"with your signature. Period {visit.period_start:%Y-%m-%d} to "
-                f"{visit.period_end:%Y-%m-%d}."
+                "Open: mark each record reviewed as you check it, then close the visit "
+                "with your signature."
             )
+        else:
+            self.visit_facts.setText(f"Open: {visit.monitor} is reviewing the period.")
         notes: list[NoteRow] = []
         if visit is not None:
             visit_id = visit.id
@@ -737,6 +600,58 @@ class MonitoringTab(StudyTab):
         self.dialog = dialog
         open_dialog(dialog)
 
+    def _ask_path(self, title: str, suggested: str) -> str:
+        path, _chosen = QFileDialog.getSaveFileName(self, title, suggested, "PDF files (*.pdf)")
+        return path
+
+    def export_report(self) -> None:
+        """The monitor-visit report of the chosen visit, written off the GUI thread."""
+        visit = self.current_visit()
+        if self.study is None or visit is None or self.job is not None:
+            return
+        name = f"{self.study.protocol_number}-monitor-visit-{visit.visit_on:%Y-%m-%d}.pdf"
+        out = self.ask_path("Save the monitor-visit report", str(Path.home() / name))
+        if not out:
+            return
+        if not out.lower().endswith(".pdf"):
+            out += ".pdf"
+        db, user, protocol, visit_id = (
+            self.ws.db,
+            self.ws.user,
+            self.study.protocol_number,
+            visit.id,
+        )
+
+        def job(progress: ProgressCallback, cancelled: CancelCheck) -> Path:
+            return export_monitor_visit_report(
+                db,
+                user,
+                protocol,
+                out,
+                visit_id=visit_id,
+                progress=progress,
+                cancelled=cancelled,
+            )
+
+        self.message.clear_message()
+        self.report_button.setEnabled(False)
+        self.job = run_job(
+            self,
+            db,
+            "writing the monitor-visit report",
+            job,
+            succeeded=lambda path: self.message.show_success(
+                f"Saved {path}. The export is in the audit trail."
+            ),
+            failed=self.message.show_error,
+            ended=self._report_ended,
+        )
+
+    def _report_ended(self) -> None:
+        self.job = None
+        self.report_button.setEnabled(self.current_visit() is not None)
+        self.ws.changed()
+
     def authorize(self) -> None:
         assert self.study is not None
         user, study_id = self.ws.user, self.study.id
@@ -797,6 +712,12 @@ class MonitoringTab(StudyTab):
         dialog.completed.connect(self._done)
         self.dialog = dialog
         open_dialog(dialog)
+
+
+def _review_tip(row: RecordRow) -> str | None:
+    if row.reviewed_at is None:
+        return None
+    return f"Last reviewed by {row.reviewed_by}, {local_time(row.reviewed_at)}"
 
 
 def _answer_tip(query: QueryRow) -> str | None:

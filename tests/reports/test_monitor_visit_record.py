@@ -20,9 +20,12 @@ from ids_app.monitoring.services import (
     open_visit,
     raise_query,
 )
-from ids_app.reports.exports import export_monitor_visit_report
+from ids_app.reports.exports import export_audit_binder, export_monitor_visit_report
 from ids_app.studies.models import Study
-from tests.reports.conftest import ORAL, PASSWORDS, Demo, pdf_pages
+from tests.reports.conftest import ORAL, PASSWORDS, Demo, arm_names, pdf_pages
+
+# A monitor types an arm's name into a query: blinded readers never see it printed.
+ARM = "Placebo"
 
 
 def _query(demo: Demo, visit: MonitoringVisit, kind: RecordKind, problem: str) -> int:
@@ -58,7 +61,7 @@ def visit_report(demo: Demo) -> tuple[Path, str]:
         mark_period_reviewed(session, monitor, visit, (RecordKind.DISPENSE, RecordKind.RECEIPT))
         add_visit_note(session, monitor, visit, "Temperature logs complete for the period.")
     answered = _query(demo, visit, RecordKind.RECEIPT, "The packing list is unsigned.")
-    _query(demo, visit, RecordKind.DISPENSE, "The label copy is missing.")
+    _query(demo, visit, RecordKind.DISPENSE, f"The label copy is missing; {ARM} kit?")
     with demo.db.unit_of_work() as session:
         answer_query(
             session,
@@ -95,10 +98,36 @@ def test_the_visit_report_says_what_was_reviewed_noted_asked_and_signed(
         "2 raised, 1 answered; 1 open, 1 awaiting the monitor, 0 closed",
         "The packing list is unsigned.",
         "Signed copy filed. — correcting action: Packing list re-signed by the receiver",
-        "The label copy is missing.",
+        "The label copy is missing;",
         "Visit closed and signed: Morgan Monitor, Monitor — Reviewed —",
         "Record intact",
     ):
         assert fact in text, fact
     # The anchor printed is the chain's head before the export's own entry.
     assert anchor.split(":")[0] in text
+
+
+def test_a_query_naming_an_arm_is_printed_masked_in_the_blinded_report(
+    demo: Demo, visit_report: tuple[Path, str]
+) -> None:
+    path, _anchor = visit_report
+    text = " ".join(pdf_pages(path))
+    assert ARM in arm_names(demo, ORAL)
+    assert f"missing; {ARM} kit?" not in text
+
+
+def test_the_binder_lists_the_monitors_queries_with_their_answers(
+    demo: Demo, visit_report: tuple[Path, str]
+) -> None:
+    result = export_audit_binder(demo.db, demo.user("tech"), ORAL, demo.folder / "binder.pdf")
+    text = " ".join(pdf_pages(result.path))
+    start = text.index("Monitor's queries")
+    queries = text[start:]
+    for fact in (
+        "Query 1 answered Receipt of",
+        "Wrong The packing list is unsigned.",
+        "Answered Signed copy filed. — correcting action: Packing list re-signed by the receiver",
+        "Query 2 open Dispense of",
+    ):
+        assert fact in queries, fact
+    assert f"{ARM} kit?" not in queries

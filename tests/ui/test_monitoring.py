@@ -4,6 +4,8 @@ the review shows the receipt "changed since review"."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QDate, Qt
 from pytestqt.qtbot import QtBot
@@ -14,12 +16,20 @@ from ids_app.inventory.ledger import reverse_entry
 from ids_app.inventory.models import EntryKind, LedgerEntry
 from ids_app.monitoring.models import QueryState, RecordKind
 from ids_app.monitoring.records import CHANGED, REVIEWED
-from ids_app.ui.monitoring import AnswerDialog, MonitoringTab, OpenVisitDialog, QueryDialog
+from ids_app.ui.destruction import DestructionTab
+from ids_app.ui.monitoring import MonitoringTab
+from ids_app.ui.monitoring_dialogs import (
+    AnswerDialog,
+    AuthorizeDialog,
+    OpenVisitDialog,
+    QueryDialog,
+)
 from ids_app.ui.overview import OverviewTab
-from ids_app.ui.signature import ReasonDialog, SignatureDialog
+from ids_app.ui.signature import ReasonDialog, SignatureDialog, WitnessDialog
+from tests.reports.conftest import pdf_pages
 from tests.ui.conftest import PASSWORDS, WindowOpener, sign_in
 from tests.ui.test_stock_workflows import choose, open_tab, sign_in_dialog
-from tests.ui.workflows import study_id
+from tests.ui.workflows import returned_kit, study_id
 
 pytestmark = pytest.mark.gui
 
@@ -67,7 +77,7 @@ def reverse_a_receipt(db: Database) -> None:
 
 
 def test_a_visit_reviews_records_and_a_query_goes_to_the_site_and_back(
-    qtbot: QtBot, open_window: WindowOpener
+    qtbot: QtBot, open_window: WindowOpener, tmp_path: Path
 ) -> None:
     monitor = monitoring_tab(open_window, "monitor")
     assert monitor.open_visit_button.isVisible()
@@ -157,6 +167,15 @@ def test_a_visit_reviews_records_and_a_query_goes_to_the_site_and_back(
     )
     assert not monitor.review_button.isEnabled()
 
+    report = tmp_path / "visit.pdf"
+    monitor.ask_path = lambda _title, _suggested: str(report)
+    monitor.report_button.click()
+    qtbot.waitUntil(lambda: monitor.job is None, timeout=120_000)
+    assert monitor.message.kind == "success", monitor.message.text()
+    text = " ".join(pdf_pages(report))
+    assert "Visit closed and signed: Morgan Monitor, Monitor — Reviewed —" in text
+    assert "Binder complete; shelf tidy." in text
+
 
 def test_a_receipt_reversed_after_the_review_reads_changed_until_reviewed_again(
     qtbot: QtBot, open_window: WindowOpener
@@ -182,3 +201,58 @@ def test_the_visit_screen_shows_no_visit_actions_to_the_site(
     assert not site.open_visit_button.isVisible()
     assert not site.review_button.isVisible()
     assert site.rule_button.isVisible()  # a pharmacist sets the sponsor's destruction rule
+
+
+def test_a_destruction_is_refused_without_the_monitors_authorization_then_goes_with_it(
+    qtbot: QtBot, open_window: WindowOpener
+) -> None:
+    pharmacist = monitoring_tab(open_window, "pharm")
+    pharmacist.rule_button.click()
+    rule = pharmacist.dialog
+    assert isinstance(rule, ReasonDialog)
+    qtbot.keyClicks(rule.reason_field, "Acme pharmacy manual 4.2: the CRA authorizes")
+    with qtbot.waitSignal(rule.completed):
+        rule.accept_button.click()
+    assert pharmacist.rule_label.text().startswith("The sponsor requires")
+
+    window = open_window("tech")
+    returned_kit(window.db, "1012", verified=True)
+    tab = open_tab(window, "ABC-123", "destruction")
+    assert isinstance(tab, DestructionTab)
+    tab.select_all()
+    qtbot.keyClicks(tab.number, "DEST-ABC-0002")
+    qtbot.keyClicks(tab.method, "Incineration")
+    qtbot.keyClicks(tab.authorization, "DA-7")
+
+    def destroy() -> WitnessDialog:
+        tab.dispose_button.click()
+        witness = tab.dialog
+        assert isinstance(witness, WitnessDialog)
+        qtbot.keyClicks(witness.performer_password_field, "demo-tech")
+        qtbot.keyClicks(witness.username_field, "pharm2")
+        qtbot.keyClicks(witness.password_field, "demo-pharm2")
+        witness.accept_button.click()
+        return witness
+
+    refused = destroy()
+    assert refused.isVisible()
+    assert refused.error_text.startswith(
+        "The sponsor of ABC-123 requires the monitor's authorization before destruction, "
+        "and no authorization DA-7 is on record."
+    )
+    refused.reject()
+
+    monitor = monitoring_tab(open_window, "monitor")
+    monitor.authorize_button.click()
+    authorizing = monitor.dialog
+    assert isinstance(authorizing, AuthorizeDialog)
+    qtbot.keyClicks(authorizing.reference, "DA-7")
+    qtbot.keyClicks(authorizing.kits, "1012")
+    qtbot.keyClicks(authorizing.password, "demo-monitor")
+    with qtbot.waitSignal(authorizing.completed):
+        authorizing.accept_button.click()
+    assert "DA-7 (kits 1012)" in monitor.rule_label.text()
+
+    accepted = destroy()
+    assert not accepted.isVisible()
+    assert tab.history.rows[0].number == "DEST-ABC-0002"
