@@ -224,6 +224,11 @@ def raise_query(
     _monitor_of(session, monitor, study, RAISE_QUERIES)
     if visit is not None and visit.study_id != study.id:
         raise InvalidInput("The visit is of another study.")
+    if visit is not None and visit.state is VisitState.CLOSED:
+        raise VisitClosed(
+            f"The visit of {visit.visit_on:%Y-%m-%d} is closed and signed; raise the query "
+            "outside a visit, or in a new one."
+        )
     try:
         record_row(session, study.id, kind, record_id)
     except LookupError:

@@ -183,6 +183,7 @@ class MonitoringTab(StudyTab):
         note_row.addWidget(self.note_field, 1)
         note_row.addWidget(self.note_button)
         notes_layout.addLayout(note_row)
+        notes_layout.addWidget(self.watch_typed(self.note_field))
 
         # queries ----------------------------------------------------------------------------
         self.queries: RowsModel[QueryRow] = RowsModel(
@@ -510,6 +511,7 @@ class MonitoringTab(StudyTab):
         dialog = QueryDialog(
             self.ws.db,
             record=f"{record.kind.value} of {record.on:%Y-%m-%d}: {record.what}",
+            mask=self.arm_mask,
             parent=self,
         )
 
@@ -544,7 +546,7 @@ class MonitoringTab(StudyTab):
         if query is None:
             return
         user, query_id = self.ws.user, query.id
-        dialog = AnswerDialog(self.ws.db, query=query, parent=self)
+        dialog = AnswerDialog(self.ws.db, query=query, mask=self.arm_mask, parent=self)
 
         def act() -> str:
             with self.ws.db.unit_of_work() as session:

@@ -13,6 +13,8 @@ from PySide6.QtWidgets import QComboBox, QLineEdit, QPlainTextEdit, QSpinBox, QW
 from ids_app.db import Database, today
 from ids_app.monitoring.models import VisitMode
 from ids_app.monitoring.views import QueryRow
+from ids_app.studies.blinding import NO_MASK, ArmMask
+from ids_app.ui.blinding_warning import warn_beside
 from ids_app.ui.forms import FormDialog, password_field
 from ids_app.ui.guard import attempt
 from ids_app.ui.receiving import date_field
@@ -87,7 +89,14 @@ class OpenVisitDialog(ActionDialog):
 class QueryDialog(ActionDialog):
     """The monitor's query on one record: what is wrong, and what is asked of the site."""
 
-    def __init__(self, db: Database, *, record: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        record: str,
+        mask: ArmMask = NO_MASK,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(
             db,
             title="Raise a query",
@@ -100,13 +109,22 @@ class QueryDialog(ActionDialog):
         self.request = _text_box("queryRequest")
         self.form.addRow("What is &wrong", self.problem)
         self.form.addRow("What is &asked", self.request)
+        for field in (self.problem, self.request):
+            warn_beside(self.form, field, mask)
         self.problem.setFocus()
 
 
 class AnswerDialog(ActionDialog):
     """The site's answer to a query, naming any correcting action taken."""
 
-    def __init__(self, db: Database, *, query: QueryRow, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        query: QueryRow,
+        mask: ArmMask = NO_MASK,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(
             db,
             title="Answer the query",
@@ -121,6 +139,8 @@ class AnswerDialog(ActionDialog):
         self.correcting_action.setPlaceholderText("e.g. reversal of the receipt entry, re-count")
         self.form.addRow("&Answer", self.answer)
         self.form.addRow("&Correcting action", self.correcting_action)
+        for field in (self.answer, self.correcting_action):
+            warn_beside(self.form, field, mask)
         self.answer.setFocus()
 
 

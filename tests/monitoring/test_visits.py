@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from ids_app.audit.integrity import verify_database
 from ids_app.audit.models import AuditEntry
@@ -24,6 +25,7 @@ from ids_app.users.services import SignInRefused
 from tests.factories import PASSWORD, Example, make_example, receive_kits
 from tests.inventory.test_dispensing import dispense_kit
 from tests.monitoring.support import other_monitor, reverse_receipt_of, shipment_id, visit_of
+from tests.tampering import raw_sql
 
 
 @pytest.fixture
@@ -184,3 +186,34 @@ def test_every_review_is_in_the_audit_trail(db: Database, example: Example) -> N
         )
         assert verify_database(session).intact
     assert reviews == audited == 2
+
+
+def test_a_review_cannot_be_changed_or_deleted_at_a_sql_prompt(
+    db: Database, example: Example
+) -> None:
+    visit = visit_of(db, example)
+    with db.unit_of_work() as session:
+        mark_period_reviewed(
+            session, example.people.monitor, session.get_one(MonitoringVisit, visit.id)
+        )
+    for forgery in (
+        "UPDATE visit_review SET reviewed_at = '2030-01-01 00:00:00'",
+        "DELETE FROM visit_review",
+    ):
+        with pytest.raises(DBAPIError, match="append-only"):
+            raw_sql(db, forgery)
+
+
+def test_verify_names_a_visit_closed_behind_the_app_without_its_signature(
+    db: Database, example: Example
+) -> None:
+    visit = visit_of(db, example)
+    raw_sql(db, f"UPDATE monitoring_visit SET state = 'closed' WHERE id = {visit.id}")
+    with db.read_session() as session:
+        findings = verify_database(session).findings
+    problems = {(f.check, f.table, f.problem) for f in findings}
+    assert (
+        "workflow",
+        "monitoring_visit",
+        "the visit reads as closed but its monitor never signed it as reviewed",
+    ) in problems
