@@ -77,6 +77,7 @@ from ids_app.wording import local_time
 ALL_KINDS = "All records"
 # How a review state is coloured in the records table (style.STATUS_COLOURS).
 STATUS_OF = {NOT_REVIEWED: "waiting", CHANGED: "expiring"}
+RECORD_COLUMN = 2  # of the queries table
 QUERY_STATUS = {QueryState.OPEN: "waiting", QueryState.ANSWERED: "expiring"}
 
 
@@ -190,7 +191,7 @@ class MonitoringTab(StudyTab):
             [
                 Column("Query", lambda q: q.id, numeric=True),
                 Column("State", lambda q: q.state.value),
-                Column("Record", lambda q: q.record),
+                Column("Record", lambda q: q.record, tooltip=lambda q: q.record),
                 Column("What is wrong", lambda q: q.problem, tooltip=lambda q: q.problem),
                 Column("What is asked", lambda q: q.request, tooltip=lambda q: q.request),
                 Column(
@@ -311,6 +312,9 @@ class MonitoringTab(StudyTab):
         self.visit_combo.blockSignals(False)
         self.queries.set_rows(queries)
         fit_columns(self.queries_view)
+        # The record is in its tooltip too: leave room for what is wrong and what is asked.
+        header = self.queries_view.horizontalHeader()
+        header.resizeSection(RECORD_COLUMN, min(header.sectionSize(RECORD_COLUMN), 260))
         self.rule_required = required
         self.rule_label.setText(_rule_text(required, authorizations))
         self._show_visit()
