@@ -38,8 +38,11 @@ from ids_app.inventory.models import DispenseOrder, HoldReason, Kit, Lot, Subjec
 from ids_app.inventory.quarantine import quarantine_stock
 from ids_app.inventory.returns import record_return, verify_return
 from ids_app.migrations.schema import prepare_database
+from ids_app.monitoring import services as monitoring
+from ids_app.monitoring.models import MonitorQuery, RecordKind, VisitMode
+from ids_app.monitoring.records import record_rows
 from ids_app.studies.kit_import import KitListMapping, import_kit_list
-from ids_app.studies.models import Prescriber, Subject
+from ids_app.studies.models import Prescriber, Study, Subject
 from ids_app.studies.services import get_study
 from ids_app.studies.tables import Table, TableRow
 from ids_app.ui.app import APP_TITLE
@@ -265,6 +268,55 @@ def sample_kit_list(expiry: dt.date) -> Path:
     return path
 
 
+def monitoring_visit(db: Database, study_id: int) -> None:
+    """A monitor's open visit: dispenses reviewed, a note, a query the site answered and
+    one still waiting for the site."""
+    monitor, pharm = sign_in(db, "monitor"), sign_in(db, "pharm")
+    with db.unit_of_work() as session:
+        study = session.get_one(Study, study_id)
+        visit = monitoring.open_visit(
+            session,
+            monitor,
+            study,
+            visit_on=today(),
+            mode=VisitMode.ON_SITE,
+            period_start=today() - dt.timedelta(days=180),
+            period_end=today(),
+        )
+        monitoring.mark_period_reviewed(session, monitor, visit, (RecordKind.DISPENSE,))
+        monitoring.add_visit_note(session, monitor, visit, "Returns shelf tidy; logger in place.")
+        receipt, *_ = record_rows(session, study_id, (RecordKind.RECEIPT,))
+        answered = monitoring.raise_query(
+            session,
+            monitor,
+            study,
+            kind=RecordKind.RECEIPT,
+            record_id=receipt.record_id,
+            problem="The courier's temperature log is not on file.",
+            request="File the logger download.",
+            visit=visit,
+        )
+        returned, *_ = record_rows(session, study_id, (RecordKind.RETURN,))
+        monitoring.raise_query(
+            session,
+            monitor,
+            study,
+            kind=RecordKind.RETURN,
+            record_id=returned.record_id,
+            problem="The count sheet is not initialled.",
+            request="Initial and date the count sheet.",
+            visit=visit,
+        )
+    with db.unit_of_work() as session:
+        monitoring.answer_query(
+            session,
+            pharm,
+            session.get_one(MonitorQuery, answered.id),
+            answer="Logger download filed.",
+            correcting_action="Transit log attached to the receipt",
+        )
+
+
 def shell_screens() -> None:
     empty = open_database("ids.sqlite")
     save(FirstAdministratorDialog(empty), "first-administrator.png")
@@ -440,6 +492,9 @@ def workflow_screens(demo: Database) -> None:
     save(monitor, "returns-monitor.png")
     monitor.open_study(abc, "dispensing", prepared)
     save(monitor, "monitor-dispensing.png")
+    monitoring_visit(demo, abc)
+    monitor.open_study(abc, "monitoring")
+    save(monitor, "monitoring-visit.png")
     settings = SettingsDialog(demo, monitor.settings, parent=monitor)
     save(settings, "settings.png")
     settings.reject()

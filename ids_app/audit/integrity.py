@@ -39,6 +39,7 @@ from ids_app.audit.verification import (
 from ids_app.db import Base
 from ids_app.inventory.consistency import SignedBy, workflow_findings
 from ids_app.migrations.guards import guard_problems
+from ids_app.monitoring.consistency import monitoring_findings
 from ids_app.users.models import Signature
 from ids_app.users.signatures import content_hash_of
 
@@ -147,6 +148,7 @@ def _verify(session: Session, anchors: tuple[Anchor, ...], times: PhaseTimes) ->
                 findings.append(Finding("signatures", "signature", str(row["id"]), problem))
     with _phase(times, "workflow"):
         findings += workflow_findings(session, holding)
+        findings += monitoring_findings(session, holding)
     return IntegrityReport(chain, tuple(findings), records.checked, len(signatures))
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ids_app.audit.trail import attribute_changes
 from ids_app.db import moment_of, today
 from ids_app.errors import IdsError, InvalidInput
+from ids_app.inventory.authorizations import authorization_refusal
 from ids_app.inventory.expiry import SHELF_STATES, is_expired
 from ids_app.inventory.ledger import Links, Place, balances, move, product_of
 from ids_app.inventory.models import (
@@ -243,6 +244,10 @@ def dispose(
     verb = "returned to the sponsor" if to_sponsor else "destroyed"
     for item in merged:
         refusal = _refusal(session, study, item, performed_on, verb)
+        if refusal is not None:
+            raise DisposalRefused(refusal)
+    if not to_sponsor:
+        refusal = authorization_refusal(session, study, authorization, merged)
         if refusal is not None:
             raise DisposalRefused(refusal)
     witness = find_user(session, witness_username)

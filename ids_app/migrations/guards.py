@@ -38,6 +38,10 @@ APPEND_ONLY_TABLES = (
     "temperature_reading",
     "temperature_log_file",
     "excursion_hold",
+    "destruction_authorization",
+    "visit_review",
+    "visit_note",
+    "query_message",
     "product_correction",
 )
 GUARD_TABLE = "schema guards"

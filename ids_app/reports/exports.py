@@ -279,12 +279,16 @@ def export_monitor_visit_report(
     period: Period = WHOLE_RECORD,
     progress: ProgressCallback | None = None,
     cancelled: CancelCheck | None = None,
+    visit_id: int | None = None,
 ) -> Path:
-    """The monitor-visit report of a period (blinded edition, or open-label)."""
+    """The monitor-visit report of a period, or of a recorded visit (blinded edition, or
+    open-label)."""
     target = check_target(out, ".pdf")
     steps = Steps(GATHER_STEPS + 2, progress, cancelled)
     with snapshot(db) as session:
-        visit = gather_monitor_visit(session, actor, protocol_number, period=period, steps=steps)
+        visit = gather_monitor_visit(
+            session, actor, protocol_number, period=period, steps=steps, visit_id=visit_id
+        )
         study_id = get_study(session, protocol_number).id
         printing = _printing(actor, session)
     with staged(target) as temporary:

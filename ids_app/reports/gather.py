@@ -40,6 +40,8 @@ from ids_app.inventory.models import (
 from ids_app.inventory.quarantine import held_stock
 from ids_app.inventory.receiving import shipment_reconciliation
 from ids_app.inventory.returns import compliance
+from ids_app.monitoring.models import QueryState
+from ids_app.monitoring.views import query_rows
 from ids_app.reports.accountability import darf_records
 from ids_app.reports.audit_extract import audit_rows
 from ids_app.reports.blinding import Blinder
@@ -63,6 +65,8 @@ from ids_app.reports.records import (
     InventoryRow,
     LocationInfo,
     PrescriberInfo,
+    QueryInfo,
+    QueryStepInfo,
     ReturnRow,
     ShipmentInfo,
     ShipmentLineInfo,
@@ -739,6 +743,35 @@ def _corrections(session: Session, look: Lookups) -> tuple[CorrectionRow, ...]:
     return tuple(rows)
 
 
+def _queries(session: Session, look: Lookups, actor: User) -> tuple[QueryInfo, ...]:
+    """The monitor's queries raised in the period, and any still open, with their text
+    blinded as the edition requires (a person may type an arm's name)."""
+    text = look.blinder.required_text
+    return tuple(
+        QueryInfo(
+            query_id=query.id,
+            state=query.state.value,
+            record=text(query.record),
+            problem=text(query.problem),
+            request=text(query.request),
+            raised_by=query.raised_by,
+            raised_at=query.raised_at,
+            steps=tuple(
+                QueryStepInfo(
+                    message.step.value,
+                    text(message.text),
+                    look.blinder.text(message.correcting_action),
+                    message.by,
+                    message.at,
+                )
+                for message in query.messages[1:]
+            ),
+        )
+        for query in sorted(query_rows(session, actor, look.study.id), key=lambda q: q.id)
+        if look.period.holds(query.raised_at) or query.state is not QueryState.CLOSED
+    )
+
+
 def gather_study_record(
     session: Session,
     actor: User,
@@ -788,6 +821,7 @@ def gather_study_record(
     counts = _counts(session, look)
     steps.step()
     corrections = _corrections(session, look)
+    queries = _queries(session, look, actor)
     steps.step()
     return StudyRecord(
         study=_study_info(study),
@@ -816,4 +850,5 @@ def gather_study_record(
         corrections=corrections,
         audit=audit,
         temperature=temperature,
+        queries=queries,
     )

@@ -2,21 +2,38 @@
 
 A sponsor's monitor reviews the record read-only at a visit (DESIGN.md, workflow 7). The
 report is built from the same :class:`StudyRecord` as the binder, always in the blinded
-edition (monitors are normally blinded), plus what is still open at the visit.
+edition (monitors are normally blinded), plus what is still open at the visit. Built from
+a recorded visit (``monitoring``), it also says what the monitor marked reviewed, their
+notes, the queries and their answers, the chain anchor and the visit's signature.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ids_app.audit.anchors import chain_head
 from ids_app.audit.integrity import verify_database
+from ids_app.errors import InvalidInput
 from ids_app.inventory.counts import open_discrepancies
 from ids_app.inventory.dispensing import orders_awaiting_verification
 from ids_app.inventory.quarantine import open_holds
 from ids_app.inventory.returns import returns_awaiting_monitor
+from ids_app.monitoring import records as monitored
+from ids_app.monitoring.models import MonitoringVisit, QueryState, RecordKind, VisitReview
+from ids_app.monitoring.views import (
+    NoteRow,
+    QueryRow,
+    VisitRow,
+    query_rows,
+    visit_notes,
+    visit_rows,
+)
+from ids_app.reports.blinding import Blinder
 from ids_app.reports.gather import NO_SIGNATURE, gather_study_record
 from ids_app.reports.period import Period
 from ids_app.reports.progress import Steps
@@ -36,6 +53,55 @@ class ReviewItem:
 
 
 @dataclass(frozen=True)
+class ReviewedKind:
+    """One kind of record in a visit: how many the period holds, how many the monitor
+    marked reviewed in the visit (and the days they span), and how many changed since."""
+
+    kind: str
+    in_period: int
+    reviewed: int
+    changed: int
+    first: dt.date | None
+    last: dt.date | None
+
+    @property
+    def days(self) -> str:
+        if self.first is None or self.last is None:
+            return "—"
+        if self.first == self.last:
+            return f"{self.first:%Y-%m-%d}"
+        return f"{self.first:%Y-%m-%d} to {self.last:%Y-%m-%d}"
+
+
+@dataclass(frozen=True)
+class VisitRecord:
+    """What a recorded visit adds to the report."""
+
+    facts: VisitRow
+    reviewed: tuple[ReviewedKind, ...]
+    notes: tuple[NoteRow, ...]
+    queries: tuple[QueryRow, ...]
+    anchor: str
+
+    def count(self, state: QueryState) -> int:
+        return sum(1 for query in self.queries if query.state is state)
+
+    @property
+    def query_counts(self) -> str:
+        """ "3 raised, 2 answered; 1 open, 1 awaiting the monitor, 1 closed"."""
+        return (
+            f"{len(self.queries)} raised, {self.answered} answered; "
+            f"{self.count(QueryState.OPEN)} open, "
+            f"{self.count(QueryState.ANSWERED)} awaiting the monitor, "
+            f"{self.count(QueryState.CLOSED)} closed"
+        )
+
+    @property
+    def answered(self) -> int:
+        return sum(1 for query in self.queries if query.last_answer is not None)
+
+
+@dataclass(frozen=True)
 class MonitorVisit:
     record: StudyRecord
     visitor: str
@@ -44,6 +110,7 @@ class MonitorVisit:
     monitor_signatures: tuple[SignatureEntry, ...]
     chain: str
     chain_intact: bool
+    visit: VisitRecord | None = None
 
 
 def _reviewed(record: StudyRecord, audit_summary: str) -> list[ReviewItem]:
@@ -150,6 +217,67 @@ def _open_items(session: Session, record: StudyRecord, study_id: int) -> list[st
     return items
 
 
+def _masked(blinder: Blinder, query: QueryRow) -> QueryRow:
+    """A query as the edition prints it: typed text never names an arm to a blinded reader."""
+    text = blinder.required_text
+    return replace(
+        query,
+        record=text(query.record),
+        problem=text(query.problem),
+        request=text(query.request),
+        messages=tuple(
+            replace(m, text=text(m.text), correcting_action=blinder.text(m.correcting_action))
+            for m in query.messages
+        ),
+    )
+
+
+def _visit_record(
+    session: Session, actor: User, visit: MonitoringVisit, blinder: Blinder
+) -> VisitRecord:
+    facts = next(v for v in visit_rows(session, actor, visit.study_id) if v.id == visit.id)
+    rows = monitored.record_rows(
+        session,
+        visit.study_id,
+        period=monitored.Period(visit.period_start, visit.period_end),
+    )
+    in_visit = set(
+        session.execute(
+            select(VisitReview.kind, VisitReview.record_id).where(VisitReview.visit_id == visit.id)
+        ).all()
+    )
+    reviewed = []
+    for kind in RecordKind:
+        of_kind = [row for row in rows if row.kind is kind]
+        ids = [record for known, record in in_visit if known is kind]
+        marked = monitored.record_rows(session, visit.study_id, (kind,), ids=ids) if ids else []
+        days = [row.on for row in marked]
+        reviewed.append(
+            ReviewedKind(
+                kind.value.capitalize(),
+                len(of_kind),
+                len(marked),
+                sum(1 for row in [*of_kind, *marked] if row.status == monitored.CHANGED),
+                min(days, default=None),
+                max(days, default=None),
+            )
+        )
+    head = chain_head(session)
+    return VisitRecord(
+        facts=facts,
+        reviewed=tuple(reviewed),
+        notes=tuple(
+            replace(note, text=blinder.required_text(note.text))
+            for note in visit_notes(session, visit.id)
+        ),
+        queries=tuple(
+            _masked(blinder, query)
+            for query in query_rows(session, actor, visit.study_id, visit_id=visit.id)
+        ),
+        anchor=str(head) if head is not None else "no audit entry yet",
+    )
+
+
 def gather_monitor_visit(
     session: Session,
     actor: User,
@@ -157,11 +285,17 @@ def gather_monitor_visit(
     *,
     period: Period,
     steps: Steps | None = None,
+    visit_id: int | None = None,
 ) -> MonitorVisit:
     """The visit's review of the period, in the blinded edition (open-label for an
-    open-label study)."""
-    record = gather_study_record(session, actor, protocol_number, period=period, steps=steps)
+    open-label study). Given a recorded visit, the period is the visit's own."""
     study = get_study(session, protocol_number)
+    visit = session.get(MonitoringVisit, visit_id) if visit_id is not None else None
+    if visit_id is not None and (visit is None or visit.study_id != study.id):
+        raise InvalidInput(f"Study {study.protocol_number} has no monitoring visit {visit_id}.")
+    if visit is not None:
+        period = Period(visit.period_start, visit.period_end)
+    record = gather_study_record(session, actor, protocol_number, period=period, steps=steps)
     # "Intact" rests on the whole verification (records, signatures, guards), not the chain
     # alone; the summary names the chain head this report carries as its anchor.
     chain = verify_database(session)
@@ -173,6 +307,9 @@ def gather_monitor_visit(
         monitor_signatures=tuple(s for s in record.signatures if s.role == Role.MONITOR.label),
         chain=chain.summary(),
         chain_intact=chain.intact,
+        visit=_visit_record(session, actor, visit, Blinder(record.edition, study))
+        if visit is not None
+        else None,
     )
 
 

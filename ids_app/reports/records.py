@@ -437,6 +437,30 @@ class CorrectionRow:
 
 
 @dataclass(frozen=True)
+class QueryStepInfo:
+    step: str
+    text: str
+    correcting_action: str | None
+    by: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class QueryInfo:
+    """A monitor's query on a record, and its thread: the site's answers, closing and
+    reopening, each as written."""
+
+    query_id: int
+    state: str
+    record: str
+    problem: str
+    request: str
+    raised_by: str
+    raised_at: dt.datetime
+    steps: tuple[QueryStepInfo, ...]
+
+
+@dataclass(frozen=True)
 class AuditRow:
     entry_id: int
     at: dt.datetime
@@ -671,6 +695,8 @@ class StudyRecord:
     corrections: tuple[CorrectionRow, ...]
     audit: tuple[AuditRow, ...]
     temperature: TemperatureRecord
+    # The monitor's queries raised in the period or still open (monitoring.views).
+    queries: tuple[QueryInfo, ...] = ()
 
     @property
     def unblinded(self) -> bool:

@@ -82,6 +82,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("view.counts", "Counts", "view", "Ctrl+8"),
     ActionSpec("view.transfers", "Transfers", "view", "Ctrl+9"),
     ActionSpec("view.temperature", "Temperature", "view", "Ctrl+Shift+T"),
+    ActionSpec("view.monitoring", "Monitoring", "view", "Ctrl+Shift+M"),
     ActionSpec("view.reports", "Reports", "view", "Ctrl+Shift+R"),
     ActionSpec("view.study_audit", "This study's audit trail", "view", "Ctrl+Shift+A"),
     ActionSpec("view.audit", "Audit trail", "view", "Ctrl+0"),
@@ -113,6 +114,7 @@ STUDY_TABS = (
     ("counts", "Counts"),
     ("transfers", "Transfers"),
     ("temperature", "Temperature"),
+    ("monitoring", "Monitoring"),
     ("reports", "Reports"),
     ("study_audit", "Audit trail"),
 )

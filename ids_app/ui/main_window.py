@@ -33,6 +33,7 @@ from ids_app.ui.forms import open_dialog
 from ids_app.ui.guard import show_message
 from ids_app.ui.idle_lock import IdleWatcher, LockScreen
 from ids_app.ui.inventory import InventoryTab
+from ids_app.ui.monitoring import MonitoringTab
 from ids_app.ui.my_work import MyWorkPage
 from ids_app.ui.overview import OverviewTab
 from ids_app.ui.quarantine import QuarantineTab
@@ -169,6 +170,7 @@ class MainWindow(QMainWindow):
             "counts": CountsTab,
             "transfers": TransfersTab,
             "temperature": TemperatureTab,
+            "monitoring": MonitoringTab,
             "reports": ReportsTab,
             "study_audit": StudyAuditTab,
         }

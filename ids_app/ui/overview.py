@@ -31,6 +31,7 @@ from ids_app.inventory.views import (
     hold_rows,
     stock_rows,
 )
+from ids_app.monitoring.views import open_query_count
 from ids_app.studies.irb import approval_lapsed, approval_text, approval_warning
 from ids_app.studies.models import Study
 from ids_app.studies.views import ProductRow, product_rows
@@ -62,6 +63,8 @@ class OverviewData:
     irb_approval: str
     irb_warning: str | None
     irb_lapsed: bool
+    # The monitor's queries awaiting the site's answer, and awaiting the monitor.
+    open_queries: tuple[int, int]
 
 
 def read_overview(
@@ -87,6 +90,7 @@ def read_overview(
         irb_approval=approval_text(study),
         irb_warning=approval_warning(study, day),
         irb_lapsed=approval_lapsed(study, day) is not None,
+        open_queries=open_query_count(session, study_id),
     )
 
 
@@ -281,6 +285,10 @@ class OverviewTab(StudyTab):
         self.irb_alert.setObjectName("irbAlert")
         self.irb_alert.setWordWrap(True)
         layout.addWidget(self.irb_alert)
+        self.queries_alert = QLabel()
+        self.queries_alert.setObjectName("queriesAlert")
+        self.queries_alert.linkActivated.connect(lambda _link: self.open_tab.emit("monitoring"))
+        layout.addWidget(self.queries_alert)
         layout.addWidget(alerts_widget)
         layout.addWidget(self.storage_alert)
         layout.addWidget(stock_box, 1)
@@ -317,6 +325,13 @@ class OverviewTab(StudyTab):
         self.irb_alert.setVisible(data.irb_warning is not None)
         warned = "expired" if data.irb_lapsed else "expiring"
         set_status(self.irb_alert, warned if data.irb_warning else None)
+        site, monitor = data.open_queries
+        self.queries_alert.setText(
+            f"Open queries of the monitor: {site} awaiting the site's answer, {monitor} "
+            "awaiting the monitor. <a href='monitoring'>Open Monitoring</a>"
+        )
+        self.queries_alert.setVisible(bool(site or monitor))
+        set_status(self.queries_alert, "waiting" if site or monitor else None)
         self.products.set_rows(data.products)
         fit_columns(self.products_view)
         fit_height(self.products_view, max_rows=3)

@@ -5,8 +5,8 @@ corrected by a later reading that names it.
 Existing rows get NULL (not retired, no end date, status date unknown): nothing already on
 record is rewritten.
 
-Revision ID: 0011
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-04
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 import ids_app.db
 from ids_app.migrations.append_only import make_append_only
 
-revision: str = "0011"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

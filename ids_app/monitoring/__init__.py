@@ -1,0 +1,1 @@
+"""The monitor's side of the record: visits, records reviewed, notes, queries."""
