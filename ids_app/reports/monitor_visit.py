@@ -184,7 +184,7 @@ def _reviewed(record: StudyRecord, audit_summary: str) -> list[ReviewItem]:
     for darf in record.accountability:
         items.append(
             ReviewItem(
-                f"Accountability record: {darf.product.description}",
+                f"Accountability record: {darf.title}",
                 len(darf.lines),
                 f"Balance {quantity_text(darf.closing_balance, darf.product.unit)}, "
                 f"ledger {darf.ledger_balance}: "
