@@ -33,30 +33,23 @@ from ids_app.monitoring.models import (
 )
 from ids_app.monitoring.records import Period, record_row, record_rows
 from ids_app.studies.models import Product, Study
-from ids_app.users.models import Role, Signature, SignatureMeaning, User
-from ids_app.users.permissions import refuse, require_role, require_study_access
+from ids_app.users.models import Signature, SignatureMeaning, User
+from ids_app.users.permissions import PERMISSIONS, Action, refuse, require
 from ids_app.users.signatures import sign_record
 
-MONITOR_ROLES = (Role.MONITOR,)
-SITE_ROLES = (Role.TECHNICIAN, Role.PHARMACIST)
+# Who sees which buttons on the Monitoring screen: the permission table's roles.
+MONITOR_ROLES = PERMISSIONS[Action.OPEN_VISITS].roles
+SITE_ROLES = PERMISSIONS[Action.ANSWER_QUERIES].roles
 # The sponsor's rule is part of the study's setup; a pharmacist or an administrator sets it.
-RULE_ROLES = (Role.PHARMACIST, Role.ADMINISTRATOR)
-
-OPEN_VISITS = "open and close monitoring visits"
-REVIEW_RECORDS = "mark records reviewed"
-RAISE_QUERIES = "raise, close and reopen queries"
-ANSWER_QUERIES = "answer a monitor's query"
-AUTHORIZE_DESTRUCTION = "authorize destruction"
-SET_DESTRUCTION_RULE = "require the monitor's authorization for destruction"
+RULE_ROLES = PERMISSIONS[Action.SET_DESTRUCTION_RULE].roles
 
 
 class VisitClosed(IdsError):
     """A closed visit is signed; nothing more is added to it."""
 
 
-def _monitor_of(session: Session, monitor: User, study: Study, to: str) -> None:
-    require_role(session, monitor, *MONITOR_ROLES, to=to, record=study)
-    require_study_access(session, monitor, study, to=to)
+def _monitor_of(session: Session, monitor: User, study: Study, action: Action) -> None:
+    require(session, monitor, action, study=study)
 
 
 def _text(value: str | None, what: str) -> str:
@@ -66,14 +59,16 @@ def _text(value: str | None, what: str) -> str:
     return cleaned
 
 
-def _own_open_visit(session: Session, monitor: User, visit: MonitoringVisit, to: str) -> Study:
+def _own_open_visit(
+    session: Session, monitor: User, visit: MonitoringVisit, action: Action
+) -> Study:
     study = session.get_one(Study, visit.study_id)
-    _monitor_of(session, monitor, study, to)
+    _monitor_of(session, monitor, study, action)
     if visit.monitor_id != monitor.id:
         raise refuse(
             monitor,
             "This visit is another monitor's; open a visit of your own.",
-            to=to,
+            to=action.value,
             record=visit,
         )
     if visit.state is VisitState.CLOSED:
@@ -94,7 +89,7 @@ def open_visit(
     period_end: dt.date,
 ) -> MonitoringVisit:
     """Open a visit on ``study``: its day, on-site or remote, and the period under review."""
-    _monitor_of(session, monitor, study, OPEN_VISITS)
+    _monitor_of(session, monitor, study, Action.OPEN_VISITS)
     if visit_on > today():
         raise InvalidInput(f"The visit date {visit_on:%Y-%m-%d} is in the future.")
     if period_start > period_end:
@@ -137,7 +132,7 @@ def mark_reviewed(
     record_ids: Sequence[int],
 ) -> list[VisitReview]:
     """Mark records of the study reviewed in this visit, as they read now."""
-    study = _own_open_visit(session, monitor, visit, REVIEW_RECORDS)
+    study = _own_open_visit(session, monitor, visit, Action.REVIEW_RECORDS)
     if not record_ids:
         raise InvalidInput("Choose the records you reviewed.")
     found = {row.record_id for row in record_rows(session, study.id, (kind,), ids=record_ids)}
@@ -155,7 +150,7 @@ def mark_period_reviewed(
 ) -> list[VisitReview]:
     """Mark every record of the visit's period that is not reviewed, or changed since its
     review, reviewed at once (a whole period reviewed on a visit)."""
-    study = _own_open_visit(session, monitor, visit, REVIEW_RECORDS)
+    study = _own_open_visit(session, monitor, visit, Action.REVIEW_RECORDS)
     rows = record_rows(session, study.id, tuple(kinds), period=visit_period(visit))
     due = [(row.kind, row.record_id) for row in rows if row.needs_review]
     if not due:
@@ -185,7 +180,7 @@ def _reviews(
 
 
 def add_visit_note(session: Session, monitor: User, visit: MonitoringVisit, text: str) -> VisitNote:
-    _own_open_visit(session, monitor, visit, REVIEW_RECORDS)
+    _own_open_visit(session, monitor, visit, Action.REVIEW_RECORDS)
     attribute_changes(session, monitor, reason="visit note")
     note = VisitNote(
         study_id=visit.study_id,
@@ -202,7 +197,7 @@ def close_visit(
     session: Session, monitor: User, visit: MonitoringVisit, *, password: str
 ) -> Signature:
     """Close the visit and sign it as reviewed (21 CFR 11.50, 11.200: the password again)."""
-    _own_open_visit(session, monitor, visit, OPEN_VISITS)
+    _own_open_visit(session, monitor, visit, Action.OPEN_VISITS)
     attribute_changes(session, monitor, reason="monitoring visit closed")
     visit.state = VisitState.CLOSED
     visit.closed_at = utc_now()
@@ -221,7 +216,7 @@ def raise_query(
     visit: MonitoringVisit | None = None,
 ) -> MonitorQuery:
     """A query on one record of the study: what is wrong, and what the site is asked to do."""
-    _monitor_of(session, monitor, study, RAISE_QUERIES)
+    _monitor_of(session, monitor, study, Action.RAISE_QUERIES)
     if visit is not None and visit.study_id != study.id:
         raise InvalidInput("The visit is of another study.")
     if visit is not None and visit.state is VisitState.CLOSED:
@@ -281,7 +276,7 @@ def answer_query(
 ) -> QueryMessage:
     """The site's answer to an open query, naming any correcting action taken."""
     study = session.get_one(Study, query.study_id)
-    require_role(session, user, *SITE_ROLES, to=ANSWER_QUERIES, record=query)
+    require(session, user, Action.ANSWER_QUERIES, query)
     if query.state is not QueryState.OPEN:
         raise InvalidInput(f"Query {query.id} is {query.state.value}; it awaits no answer.")
     text = _text(answer, "answer")
@@ -296,7 +291,7 @@ def close_query(
 ) -> QueryMessage:
     """The monitor accepts the site's answer."""
     study = session.get_one(Study, query.study_id)
-    _monitor_of(session, monitor, study, RAISE_QUERIES)
+    _monitor_of(session, monitor, study, Action.RAISE_QUERIES)
     if query.state is not QueryState.ANSWERED:
         raise InvalidInput(
             f"Query {query.id} is {query.state.value}; a query is closed once the site answers."
@@ -311,7 +306,7 @@ def reopen_query(
 ) -> QueryMessage:
     """The monitor sends an answered or closed query back to the site, saying why."""
     study = session.get_one(Study, query.study_id)
-    _monitor_of(session, monitor, study, RAISE_QUERIES)
+    _monitor_of(session, monitor, study, Action.RAISE_QUERIES)
     if query.state is QueryState.OPEN:
         raise InvalidInput(f"Query {query.id} is already open.")
     why = _text(reason, "reason")
@@ -324,7 +319,7 @@ def require_monitor_authorization(
     session: Session, user: User, study: Study, *, required: bool, reason: str
 ) -> DestructionRule:
     """Set whether the sponsor requires the monitor's authorization before destruction."""
-    require_role(session, user, *RULE_ROLES, to=SET_DESTRUCTION_RULE, record=study)
+    require(session, user, Action.SET_DESTRUCTION_RULE, study)
     why = _text(reason, "reason")
     attribute_changes(session, user, reason=why)
     rule = session.scalar(select(DestructionRule).where(DestructionRule.study_id == study.id))
@@ -355,7 +350,7 @@ def authorize_destruction(
 ) -> DestructionAuthorization:
     """The monitor's signed authorization to destroy: a reference and what it covers (a lot,
     some kits, at most a quantity). Signed as approved with the password (21 CFR 11.50)."""
-    _monitor_of(session, monitor, study, AUTHORIZE_DESTRUCTION)
+    _monitor_of(session, monitor, study, Action.AUTHORIZE_DESTRUCTION)
     number = _text(reference, "authorization reference")
     kits = sorted({kit.strip() for kit in kit_numbers if kit.strip()})
     lot = None

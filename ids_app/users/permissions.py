@@ -69,6 +69,12 @@ class Action(enum.StrEnum):
     PRINT_LABELS = "print dispensing labels"
     SEE_KIT_REGISTER = "see the kit register"
     EXPORT_RECORDS = "export study records"
+    OPEN_VISITS = "open and close monitoring visits"
+    REVIEW_RECORDS = "mark records reviewed"
+    RAISE_QUERIES = "raise, close and reopen queries"
+    ANSWER_QUERIES = "answer a monitor's query"
+    AUTHORIZE_DESTRUCTION = "authorize destruction"
+    SET_DESTRUCTION_RULE = "require the monitor's authorization for destruction"
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,12 @@ PERMISSIONS: dict[Action, Rule] = {
         (_TECH, _PHARM, _MONITOR, _ADMIN),
         _STAFF_OF_THE_STUDY + "; the unblinded edition: " + _UNBLINDED,
     ),
+    Action.OPEN_VISITS: Rule((_MONITOR,), "closed signed (reviewed); " + _STAFF_OF_THE_STUDY),
+    Action.REVIEW_RECORDS: Rule((_MONITOR,), "on their own open visit"),
+    Action.RAISE_QUERIES: Rule((_MONITOR,), _STAFF_OF_THE_STUDY),
+    Action.ANSWER_QUERIES: Rule((_TECH, _PHARM)),
+    Action.AUTHORIZE_DESTRUCTION: Rule((_MONITOR,), "signed (approved); " + _STAFF_OF_THE_STUDY),
+    Action.SET_DESTRUCTION_RULE: Rule((_PHARM, _ADMIN), "with a reason"),
 }
 
 

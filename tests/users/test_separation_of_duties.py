@@ -55,6 +55,16 @@ from ids_app.inventory.quarantine import decide_hold, quarantine_stock
 from ids_app.inventory.receiving import ReceivedLine, ShipmentReceipt, receive_shipment
 from ids_app.inventory.returns import record_return, verify_return
 from ids_app.inventory.transfers import transfer_stock, transfer_to_study
+from ids_app.monitoring.models import MonitoringVisit, MonitorQuery, RecordKind, VisitMode
+from ids_app.monitoring.services import (
+    answer_query,
+    authorize_destruction,
+    close_visit,
+    mark_period_reviewed,
+    open_visit,
+    raise_query,
+    require_monitor_authorization,
+)
 from ids_app.reports.exports import record_export
 from ids_app.reports.labels import LabelSettings, gather_label
 from ids_app.storage.excursions import set_minimum_duration
@@ -296,6 +306,27 @@ def _build(db: Database, folder: Path) -> World:
             dispense_quantity=1,
             days_supply=28,
             doses_per_day=1,
+        ).id
+    with db.unit_of_work() as session:
+        study = session.get_one(Study, ex.study.id)
+        monitor = session.get_one(User, ex.people.monitor.id)
+        ids["visit"] = open_visit(
+            session,
+            monitor,
+            study,
+            visit_on=today(),
+            mode=VisitMode.ON_SITE,
+            period_start=today() - dt.timedelta(days=30),
+            period_end=today(),
+        ).id
+        ids["query"] = raise_query(
+            session,
+            monitor,
+            study,
+            kind=RecordKind.DISPENSE,
+            record_id=ids["dispensed_order"],
+            problem="The label copy is missing",
+            request="File the label copy",
         ).id
     kit_list = folder / "kits.csv"
     kit_list.write_text("Kit Number,Lot Number,Expiry Date\n2001,L9901,2027-12-31\n")
@@ -647,6 +678,46 @@ SERVICES: dict[str, tuple[Action, Attempt]] = {
         Action.SEE_KIT_REGISTER,
         lambda s, u, w: kit_register_page(s, u, w.example.study.id, KitFilter()),
     ),
+    "close_visit": (
+        Action.OPEN_VISITS,
+        lambda s, u, w: close_visit(
+            s, u, s.get_one(MonitoringVisit, w.ids["visit"]), password=PASSWORD
+        ),
+    ),
+    "mark_period_reviewed": (
+        Action.REVIEW_RECORDS,
+        lambda s, u, w: mark_period_reviewed(s, u, s.get_one(MonitoringVisit, w.ids["visit"])),
+    ),
+    "raise_query": (
+        Action.RAISE_QUERIES,
+        lambda s, u, w: raise_query(
+            s,
+            u,
+            _study(s, w),
+            kind=RecordKind.RECEIPT,
+            record_id=_one(s, LedgerEntry, id=w.ids["receipt"]).shipment_id,  # type: ignore[attr-defined]
+            problem="The packing list is not signed",
+            request="File the signed packing list",
+        ),
+    ),
+    "answer_query": (
+        Action.ANSWER_QUERIES,
+        lambda s, u, w: answer_query(
+            s, u, s.get_one(MonitorQuery, w.ids["query"]), answer="Filed in the binder"
+        ),
+    ),
+    "authorize_destruction": (
+        Action.AUTHORIZE_DESTRUCTION,
+        lambda s, u, w: authorize_destruction(
+            s, u, _study(s, w), reference="DA-1", password=PASSWORD, quantity=1
+        ),
+    ),
+    "set_destruction_rule": (
+        Action.SET_DESTRUCTION_RULE,
+        lambda s, u, w: require_monitor_authorization(
+            s, u, _study(s, w), required=True, reason="the sponsor's pharmacy manual"
+        ),
+    ),
     "record_export": (
         Action.EXPORT_RECORDS,
         lambda s, u, w: record_export(s, u, w.example.study.id, "binder (blinded)"),
@@ -663,6 +734,10 @@ ON_THE_STUDY = frozenset(
         Action.RECORD_COUNTS,
         Action.SEE_KIT_REGISTER,
         Action.EXPORT_RECORDS,
+        Action.OPEN_VISITS,
+        Action.REVIEW_RECORDS,
+        Action.RAISE_QUERIES,
+        Action.AUTHORIZE_DESTRUCTION,
     }
 )
 
