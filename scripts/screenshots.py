@@ -388,6 +388,11 @@ def workflow_screens(demo: Database) -> None:
     settle_until(lambda: kit_list.job is None and kit_list.preview is not None)
     save(kit_list, "kit-list-import.png")
     kit_list.reject()
+    setup.products_view.selectRow(0)
+    correction = setup.correct_product()
+    assert correction is not None
+    save(correction, "correct-product.png")
+    correction.reject()
     unblinded.close()
 
     tech = window_for(demo, "tech")
