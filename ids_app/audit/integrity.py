@@ -286,6 +286,10 @@ def _field_findings(
 ) -> Iterator[Finding]:
     holds = row_holds[name]
     if name not in said:
+        if holds is None:
+            # A column a later migration added: rows written before it were recorded
+            # without it and start empty. Any value set since would have been recorded.
+            return
         yield Finding(
             "records", table, record, "a value the trail never recorded", name, None, holds
         )

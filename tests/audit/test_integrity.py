@@ -10,8 +10,9 @@ import argparse
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -28,7 +29,7 @@ from ids_app.audit.anchors import (
 )
 from ids_app.audit.integrity import IntegrityReport, verify_database
 from ids_app.audit.models import AuditEntry
-from ids_app.audit.trail import display_value, entry_hash
+from ids_app.audit.trail import display_value, entry_hash, insert_text
 from ids_app.audit.verification import Anchor, stored_text
 from ids_app.cli import main
 from ids_app.config import sqlite_url
@@ -273,7 +274,7 @@ def test_dropped_triggers_are_named_and_the_app_refuses_to_start(demo: Database)
     assert main(["users", "list", "--database", url]) == 2
 
 
-def _reforge_chain(db: Database, entry_id: int, username: str) -> None:
+def _rewrite_chain(db: Database, entry_id: int, edit: Callable[[dict[str, Any]], None]) -> None:
     """Edit one entry and recompute every later hash with the app's own function."""
     with db.read_session() as session:
         rows = [
@@ -284,7 +285,7 @@ def _reforge_chain(db: Database, entry_id: int, username: str) -> None:
                 .order_by(AuditEntry.id)
             ).mappings()
         ]
-    rows[0]["username"] = username
+    edit(rows[0])
     prev = rows[0]["prev_hash"]
     drop_append_only(db, "audit_entry")
     with db.engine.begin() as conn:
@@ -293,13 +294,50 @@ def _reforge_chain(db: Database, entry_id: int, username: str) -> None:
             row["hash"] = prev = entry_hash(prev, row)
             conn.execute(
                 text(
-                    "UPDATE audit_entry SET username = :username, prev_hash = :prev_hash, "
-                    "hash = :hash WHERE id = :id"
+                    "UPDATE audit_entry SET username = :username, new_value = :new_value, "
+                    "prev_hash = :prev_hash, hash = :hash WHERE id = :id"
                 ),
-                {key: row[key] for key in ("username", "prev_hash", "hash", "id")},
+                {key: row[key] for key in ("username", "new_value", "prev_hash", "hash", "id")},
             )
         conn.execute(text("UPDATE audit_chain_head SET last_hash = :hash"), {"hash": prev})
     restore_append_only(db, "audit_entry")
+
+
+def _reforge_chain(db: Database, entry_id: int, username: str) -> None:
+    _rewrite_chain(db, entry_id, lambda row: row.update(username=username))
+
+
+def _insert_entry_id(db: Database, table: str, record: str) -> int:
+    with db.read_session() as session:
+        return session.scalars(
+            select(AuditEntry.id).where(
+                AuditEntry.table_name == table,
+                AuditEntry.record_id == record,
+                AuditEntry.action == "insert",
+            )
+        ).one()
+
+
+def test_a_row_written_before_a_migration_added_a_column_still_verifies(
+    demo: Database,
+) -> None:
+    """A site upgrading keeps rows recorded without the columns later versions added
+    (retired_on came with 0009): empty, they are what the migration made them; a value
+    put there behind the app's back is still named."""
+
+    def written_before_0009(row: dict[str, Any]) -> None:
+        values = json.loads(row["new_value"])
+        del values["retired_on"]
+        row["new_value"] = insert_text(values)
+
+    _rewrite_chain(demo, _insert_entry_id(demo, "product", "1"), written_before_0009)
+    report = verify(demo)
+    assert report.intact, [finding.line() for finding in report.findings]
+
+    raw_sql(demo, "UPDATE product SET retired_on = '2026-01-01' WHERE id = 1")
+    (finding,) = named(verify(demo), "records", "product", 1)
+    assert "retired_on" in finding
+    assert "never recorded" in finding
 
 
 def test_a_re_forged_chain_is_caught_by_an_anchor(demo: Database) -> None:
