@@ -22,10 +22,11 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ids_app.reports.archival import Attachment, Manifest, attach, keep_archival_identity
 from ids_app.reports.rendering import render_html, write_pdf
 
 # Pieces in flight per worker: enough to keep each busy, few enough that the pieces' HTML
@@ -172,11 +173,16 @@ def page_number_overlays(
 
 
 def join(
-    pieces: list[LaidOut], overlays: list[LaidOut], bookmarks: list[Bookmark], target: Path
+    pieces: list[LaidOut],
+    overlays: list[LaidOut],
+    bookmarks: list[Bookmark],
+    target: Path,
+    *,
+    archive: tuple[Manifest, Sequence[Attachment]] | None = None,
 ) -> int:
     """Join the pieces into ``target`` with the overlays drawn over their pages and the
-    bookmarks as the outline; the document's title and author are the first piece's.
-    Returns the page count."""
+    bookmarks as the outline; the document's title, author and PDF/A identity are the
+    first piece's; ``archive``: the manifest and files to attach. Returns the page count."""
     import pikepdf
 
     with pikepdf.new() as joined, contextlib.ExitStack() as sources:
@@ -194,11 +200,10 @@ def join(
             outline.root.extend(
                 pikepdf.OutlineItem(mark.title, mark.page - 1) for mark in bookmarks
             )
-        first = sources.enter_context(pikepdf.open(pieces[0].path)).docinfo
-        for key in ("/Title", "/Author", "/Subject", "/Creator", "/Producer"):
-            if key in first:
-                joined.docinfo[key] = first[key]
-        joined.save(target)
+        keep_archival_identity(joined, sources.enter_context(pikepdf.open(pieces[0].path)))
+        if archive is not None:
+            attach(joined, *archive)
+        joined.save(target, min_version="1.7")
         return len(joined.pages)
 
 
