@@ -15,6 +15,7 @@ report's content code never deals with it.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -94,7 +95,9 @@ class Manifest:
 
 def _pdf_date(printing: Printing) -> str:
     moment = printing.generated_at
-    return f"D:{moment:%Y%m%d%H%M%S}Z" if moment.utcoffset() is not None else ""
+    if moment.utcoffset() is None:
+        return ""
+    return f"D:{moment.astimezone(dt.UTC):%Y%m%d%H%M%S}Z"
 
 
 def attach(pdf: pikepdf.Pdf, manifest: Manifest, attachments: Sequence[Attachment]) -> None:

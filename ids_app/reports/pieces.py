@@ -7,9 +7,11 @@ it is written, and pieces lay out side by side, one worker process per core (Wea
 pure Python: threads would share one core).
 
 What must run across pieces is added when they are joined (pikepdf, on qpdf): "Page X of
-Y" on every page, drawn by WeasyPrint in thin overlays once the page count is known, and
-the document outline. Running headers that do not change (protocol, edition, who printed)
-are each piece's own. A piece's pages keep their size: portrait and landscape mix.
+Y" on every page, drawn by WeasyPrint in thin overlays once the page count is known, the
+document outline, and the first piece's PDF/A identity (archival.py: pikepdf copies pages,
+not a document's metadata or output intent) with the files the document carries.
+Running headers that do not change (protocol, edition, who printed) are each piece's own.
+A piece's pages keep their size: portrait and landscape mix.
 """
 
 from __future__ import annotations

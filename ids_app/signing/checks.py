@@ -55,6 +55,11 @@ class SignedFileCheck:
         return out
 
 
+def _said(error: Exception) -> str:
+    """A library's error on one line, so the answer stays one sentence."""
+    return " ".join(str(error).split()).rstrip(".") or type(error).__name__
+
+
 def _read_signature(path: Path, data: bytes) -> Any:
     from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -65,7 +70,7 @@ def _read_signature(path: Path, data: bytes) -> Any:
         signatures = reader.embedded_signatures
     except Exception as error:
         raise CheckFailed(
-            f"{path.name} is damaged and cannot be read as a PDF ({error})."
+            f"{path.name} is damaged and cannot be read as a PDF ({_said(error)})."
         ) from None
     if not signatures:
         raise CheckFailed(
@@ -92,7 +97,7 @@ def _check_signature(path: Path, signature: Any) -> None:
     except Exception as error:
         raise CheckFailed(
             f"The signature of {path.name} cannot be checked; the file is damaged or was "
-            f"changed ({error})."
+            f"changed ({_said(error)})."
         ) from None
     if not status.intact:
         raise CheckFailed(
@@ -115,7 +120,9 @@ def _check_attachments(path: Path, data: bytes) -> tuple[dict[str, Any], tuple[s
         with pikepdf.open(io.BytesIO(data)) as pdf:
             files = {name: spec.get_file().read_bytes() for name, spec in pdf.attachments.items()}
     except Exception as error:
-        raise CheckFailed(f"The attachments of {path.name} cannot be read ({error}).") from None
+        raise CheckFailed(
+            f"The attachments of {path.name} cannot be read ({_said(error)})."
+        ) from None
     if MANIFEST_NAME not in files:
         raise CheckFailed(
             f"{path.name} has no {MANIFEST_NAME}: it was not exported as a signed archival "

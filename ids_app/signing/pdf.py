@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import getpass
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -149,6 +150,8 @@ def sign_pdf(
         docmdp_permissions=fields.MDPPerm.NO_CHANGES,
     )
     font = _font_file()
+    # fontTools says, for every signature, that it drops a table the stamp does not use.
+    logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
     style = TextStampStyle(
         stamp_text=(
             "Digitally signed by %(signer)s\nExported by %(made_by)s\nSigned at %(ts)s\n"

@@ -104,6 +104,11 @@ def test_the_binder_is_pdf_a_3b_and_carries_its_data(signed: BinderResult) -> No
         assert name in listed, name
     with pikepdf.open(signed.path) as pdf:
         assert "/OutputIntents" in pdf.Root
+        # PDF/A: the document information and the XMP metadata say the same.
+        xmp = pdf.open_metadata()
+        assert xmp["pdf:Producer"] == str(pdf.docinfo.Producer)
+        assert xmp["dc:title"] == str(pdf.docinfo.Title)
+        assert xmp["dc:description"] == str(pdf.docinfo.Subject)
         associated = {str(spec.F): str(spec.AFRelationship) for spec in pdf.Root.AF}
         files = {name: spec.get_file().read_bytes() for name, spec in pdf.attachments.items()}
     assert associated["manifest.json"] == "/Supplement"
