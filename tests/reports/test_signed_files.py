@@ -289,3 +289,23 @@ def test_a_site_imports_its_certificate_from_the_hospital_ca(
     assert "already has a site certificate" in capsys.readouterr().err
     assert main(["site-certificate", "show"]) == 0
     assert site.fingerprint_text in capsys.readouterr().out
+
+
+def test_an_attachment_swapped_in_an_update_after_signing_makes_verify_binder_fail(
+    signed: BinderResult, site: SiteCertificate, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The subtler forgery: the signed bytes kept whole, a new CDISC file added after them
+    (an incremental update, as a PDF editor saves)."""
+    from pyhanko.pdf_utils.embed import EmbeddedFileObject, FileSpec, embed_file
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    copy = tmp_path / "updated.pdf"
+    with signed.path.open("rb") as original, copy.open("wb") as out:
+        writer = IncrementalPdfFileWriter(original)
+        name = "ABC-123 signed-cdisc-da.csv"
+        data = EmbeddedFileObject.from_file_data(writer, b'"STUDYID"\n', mime_type="text/csv")
+        embed_file(writer, FileSpec(name, file_name=name, embedded_data=data))
+        writer.write(out)
+    assert copy.read_bytes().startswith(signed.path.read_bytes())
+    assert _verify(copy, "--fingerprint", site.fingerprint) == 1
+    assert "added to updated.pdf after it was signed" in capsys.readouterr().err
