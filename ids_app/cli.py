@@ -19,6 +19,7 @@ from ids_app.db import Database, backup_database, parse_database_url
 from ids_app.errors import IdsError
 from ids_app.migrations.schema import prepare_database
 from ids_app.reports.commands import add_report_commands
+from ids_app.signing.commands import add_signing_commands
 from ids_app.users.models import Role, User
 
 Handler = Callable[[argparse.Namespace], int]
@@ -340,6 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     grants.set_defaults(handler=cmd_grants)
     _add_users_commands(commands, common)
     add_report_commands(commands, common)
+    add_signing_commands(commands)
     return parser
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from ids_app.reports.accountability import (
     RETURN_COLUMNS,
     darf_columns,
 )
+from ids_app.reports.archival import Attachment, Manifest
 from ids_app.reports.audit_data import AuditDataFile
 from ids_app.reports.gather import NO_SIGNATURE
 from ids_app.reports.pieces import (
@@ -306,10 +307,12 @@ def write_binder(
     target: Path,
     audit_data: AuditDataFile,
     *,
+    archive: tuple[Manifest, Sequence[Attachment]] | None = None,
     done: Callable[[int, int], None] = lambda _done, _total: None,
 ) -> int:
     """Render the binder into ``target``; returns its page count. ``done(n, total)`` after
-    each piece laid out; it may raise to stop (a cancellation), and then no file is left."""
+    each piece laid out; it may raise to stop (a cancellation), and then no file is left.
+    ``archive``: the manifest and the files the binder carries (archival.py)."""
     common = _common(record, printing, audit_data)
     pieces = list(binder_pieces(record))
     total = len(pieces) + 1
@@ -328,6 +331,6 @@ def write_binder(
             Bookmark(f"{number}. {section.title}", starts[section.id])
             for number, section in enumerate(SECTIONS, start=1)
         ]
-        pages = join(every, overlays, bookmarks, target)
+        pages = join(every, overlays, bookmarks, target, archive=archive)
         done(total, total)
         return pages

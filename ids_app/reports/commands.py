@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -57,6 +58,15 @@ def cmd_report_binder(args: argparse.Namespace) -> int:
         f"{result.path}\nData SHA-256 {result.data_hash}\n"
         f"Audit-trail extract as data written to {result.audit_data_path}"
     )
+    if result.signed is None:
+        print(
+            "NOT SIGNED: this workstation has no site certificate, so the binder says it is "
+            "unsigned; make one with ids-app site-certificate create.",
+            file=sys.stderr,
+        )
+    else:
+        signed = result.signed
+        print(f"Signed by {signed.signer_name}, certificate SHA-256 {signed.fingerprint}")
     return 0
 
 

@@ -7,9 +7,11 @@ it is written, and pieces lay out side by side, one worker process per core (Wea
 pure Python: threads would share one core).
 
 What must run across pieces is added when they are joined (pikepdf, on qpdf): "Page X of
-Y" on every page, drawn by WeasyPrint in thin overlays once the page count is known, and
-the document outline. Running headers that do not change (protocol, edition, who printed)
-are each piece's own. A piece's pages keep their size: portrait and landscape mix.
+Y" on every page, drawn by WeasyPrint in thin overlays once the page count is known, the
+document outline, and the first piece's PDF/A identity (archival.py: pikepdf copies pages,
+not a document's metadata or output intent) with the files the document carries.
+Running headers that do not change (protocol, edition, who printed) are each piece's own.
+A piece's pages keep their size: portrait and landscape mix.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ids_app.reports.archival import Attachment, Manifest, attach, keep_archival_identity
 from ids_app.reports.rendering import render_html, write_pdf
 
 # Pieces in flight per worker: enough to keep each busy, few enough that the pieces' HTML
@@ -172,11 +175,16 @@ def page_number_overlays(
 
 
 def join(
-    pieces: list[LaidOut], overlays: list[LaidOut], bookmarks: list[Bookmark], target: Path
+    pieces: list[LaidOut],
+    overlays: list[LaidOut],
+    bookmarks: list[Bookmark],
+    target: Path,
+    *,
+    archive: tuple[Manifest, Sequence[Attachment]] | None = None,
 ) -> int:
     """Join the pieces into ``target`` with the overlays drawn over their pages and the
-    bookmarks as the outline; the document's title and author are the first piece's.
-    Returns the page count."""
+    bookmarks as the outline; the document's title, author and PDF/A identity are the
+    first piece's; ``archive``: the manifest and files to attach. Returns the page count."""
     import pikepdf
 
     with pikepdf.new() as joined, contextlib.ExitStack() as sources:
@@ -194,11 +202,10 @@ def join(
             outline.root.extend(
                 pikepdf.OutlineItem(mark.title, mark.page - 1) for mark in bookmarks
             )
-        first = sources.enter_context(pikepdf.open(pieces[0].path)).docinfo
-        for key in ("/Title", "/Author", "/Subject", "/Creator", "/Producer"):
-            if key in first:
-                joined.docinfo[key] = first[key]
-        joined.save(target)
+        keep_archival_identity(joined, sources.enter_context(pikepdf.open(pieces[0].path)))
+        if archive is not None:
+            attach(joined, *archive)
+        joined.save(target, min_version="1.7")
         return len(joined.pages)
 
 

@@ -800,3 +800,13 @@ class Printing:
     generated_by: str
     generated_at: dt.datetime
     anchor: str = "none yet"
+    signature: SiteSignature | None = None
+
+
+@dataclass(frozen=True)
+class SiteSignature:
+    """The site certificate a document will be signed with, as its cover names it (the
+    signature itself is added to the finished file: ids_app.signing)."""
+
+    signer_name: str
+    fingerprint_text: str

@@ -109,10 +109,15 @@ def render_html(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
 
 
+# Every report is archival: PDF/A-3b (fonts embedded, sRGB output intent, XMP identity),
+# the variant that may also carry the data it presents as attached files (archival.py).
+PDF_VARIANT = "pdf/a-3b"
+
+
 def write_pdf(html: str, target: Path) -> int:
-    """Lay out ``html`` and write it as a PDF; returns the number of pages."""
+    """Lay out ``html`` and write it as a PDF/A-3b file; returns the number of pages."""
     import weasyprint
 
     document = weasyprint.HTML(string=html, base_url=str(TEMPLATES)).render()
-    document.write_pdf(target)
+    document.write_pdf(target, pdf_variant=PDF_VARIANT)
     return len(document.pages)

@@ -64,7 +64,14 @@ def _describe(result: Any) -> str:
         path = getattr(result, beside, None)
         if path is not None:
             paths.append(str(path))
-    return " and ".join(paths)
+    text = " and ".join(paths)
+    if hasattr(result, "signed"):
+        text += (
+            "; signed by the site"
+            if result.signed is not None
+            else "; NOT signed: this workstation has no site certificate (see Settings)"
+        )
+    return text
 
 
 class ReportsTab(StudyTab):

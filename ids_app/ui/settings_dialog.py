@@ -1,15 +1,17 @@
 """Settings: database location, anchor folder, idle lock time, site name, label size and
-printer."""
+printer; and the site signing certificate's fingerprint, for the site to give monitors."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtPrintSupport import QPrinterInfo
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
@@ -20,6 +22,7 @@ from ids_app.audit.anchors import anchor_log_path, chosen_anchor_folder, default
 from ids_app.config import default_database_url, sqlite_url
 from ids_app.db import Database, parse_database_url
 from ids_app.errors import IdsError
+from ids_app.signing.site import site_certificate
 from ids_app.ui.forms import FormDialog, hint_label
 from ids_app.ui.settings import LABEL_SIZES, AppSettings, printer_choices
 
@@ -101,6 +104,7 @@ class SettingsDialog(FormDialog):
         self.form.addRow("Pharmacy phone", self.phone_field)
         self.form.addRow("Label size", self.label_size)
         self.form.addRow("Label printer", self.printer)
+        self.form.addRow("Site signing certificate", _certificate_label())
         self.database_field.setFocus()
 
     def _browse(self) -> None:
@@ -148,3 +152,23 @@ class SettingsDialog(FormDialog):
         self.settings.sync()
         self.clear_error()
         super().accept()
+
+
+def _certificate_label() -> QLabel:
+    """The certificate files are signed with, by its SHA-256 fingerprint (selectable, so it
+    can be copied to a monitor), or why there is none."""
+    try:
+        certificate = site_certificate()
+    except IdsError as error:
+        text = str(error)
+    else:
+        text = (
+            "None on this workstation: binders, certificates and reports are exported "
+            "unsigned. Make one with ids-app site-certificate create (or import)."
+            if certificate is None
+            else f"{certificate.signer_name}\nSHA-256 {certificate.fingerprint_text}"
+        )
+    label = hint_label(text)
+    label.setObjectName("siteCertificate")
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label

@@ -311,8 +311,8 @@ def test_progress_is_reported_and_a_cancel_leaves_no_file(demo: Demo, tmp_path: 
             progress=lambda done, total: seen.append((done, total)),
             cancelled=cancelled,
         )
-    # 13 sections read, 20 steps of layout, the audit entry, done
-    assert seen == [(1, 35), (2, 35), (3, 35)]
+    # 13 sections read, the data it carries, 20 steps of layout, the audit entry, done
+    assert seen == [(1, 36), (2, 36), (3, 36)]
     assert list(tmp_path.iterdir()) == []
     assert _exports(demo) == exports_before
 

@@ -88,3 +88,17 @@ def test_a_share_written_into_settings_ini_by_hand_is_kept_as_written(
     assert workstation_setting("anchors", "folder") == r"\\records-server\ids-anchors"
     dialog = open_settings(qtbot, demo_db)
     assert dialog.anchor_field.text() == r"\\records-server\ids-anchors"
+
+
+def test_settings_show_the_site_certificate_fingerprint_to_give_monitors(
+    qtbot: QtBot, demo_db: Database
+) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    from ids_app.signing.site import create_site_certificate
+
+    before = open_settings(qtbot, demo_db)
+    assert "exported unsigned" in before.findChild(QLabel, "siteCertificate").text()
+    certificate = create_site_certificate("Test Hospital IDS")
+    after = open_settings(qtbot, demo_db)
+    assert certificate.fingerprint_text in after.findChild(QLabel, "siteCertificate").text()
