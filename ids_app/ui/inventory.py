@@ -26,7 +26,7 @@ from ids_app.inventory.kit_register import (
     KitsShown,
     kit_register_page,
 )
-from ids_app.inventory.models import ON_SITE_STATES
+from ids_app.inventory.models import ON_SITE_STATES, Lot
 from ids_app.inventory.views import ScannedItem, location_choices, stock_status
 from ids_app.ui.context import Workspace
 from ids_app.ui.dispensing import fill_combo
@@ -214,6 +214,25 @@ class InventoryTab(StudyTab):
         self.reload()
         if self.model.rowCount():
             self.view.selectRow(0)
+
+    def select_record(self, record_id: int) -> None:
+        """Show one lot's kits on site (stock to pull, from My work)."""
+        number = self.ws.read(
+            self, "reading the lot", lambda session: session.get_one(Lot, record_id).lot_number
+        )
+        if number is None:
+            return
+        self._filling = True
+        try:
+            self.shown.setCurrentIndex(self.shown.findData(KitsShown.ON_SITE.value))
+            self.location.setCurrentIndex(0)
+            self.number_filter.setText(number)
+        finally:
+            self._filling = False
+        self.reload()
+        if self.model.rowCount():
+            self.view.selectRow(0)
+            self.view.setFocus()
 
     def focus_scan(self) -> bool:
         self.scan.field.setFocus(Qt.FocusReason.ShortcutFocusReason)

@@ -49,8 +49,29 @@ from ids_app.ui.temperature_tab import TemperatureTab
 from ids_app.ui.transfers import TransfersTab
 from ids_app.ui.workspace import Section, StudyWorkspace
 from ids_app.users.models import User
+from ids_app.work.day_list import WorkItem
 
 DEFAULT_SIZE = (1280, 800)
+STUDY_LIST_WIDTH = 300
+
+
+def with_mnemonic(title: str, taken: set[str]) -> str:
+    """The title with an Alt key: the first letter of a word not yet taken in its menu,
+    else any free letter ("&Sign out", "Sign &out" after "&Settings…")."""
+    if "&" in title:
+        taken.add(title[title.index("&") + 1].lower())
+        return title
+    words = [
+        i for i, char in enumerate(title) if char.isalpha() and (i == 0 or title[i - 1] == " ")
+    ]
+    others = [i for i, char in enumerate(title) if char.isalpha() and i not in words]
+    for i in words + others:
+        if title[i].lower() not in taken:
+            taken.add(title[i].lower())
+            return f"{title[:i]}&{title[i:]}"
+    return title
+
+
 STUDY_TAB_KEYS = frozenset(key for key, _title in STUDY_TABS)
 
 
@@ -120,7 +141,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.pages)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([300, 980])
+        self.splitter.setSizes([STUDY_LIST_WIDTH, DEFAULT_SIZE[0] - STUDY_LIST_WIDTH])
 
         self.lock_screen = LockScreen(db, user)
         self.lock_screen.unlocked.connect(self._unlocked)
@@ -143,7 +164,7 @@ class MainWindow(QMainWindow):
         self.study_list.study_chosen.connect(lambda study_id: self.open_study(study_id))
         self.study_list.my_work_chosen.connect(self.show_my_work)
         self.study_list.audit_chosen.connect(self.show_audit)
-        self.my_work.open_study.connect(self.open_study)
+        self.my_work.open_item.connect(self.open_work_item)
 
         self.idle = IdleWatcher(self.settings.idle_minutes * 60_000, self)
         self.idle.idle.connect(self._idle)
@@ -210,6 +231,7 @@ class MainWindow(QMainWindow):
         handlers = self._handlers()
         menus = {key: self.menuBar().addMenu(title) for key, title in MENUS}
         shown = set(self.workspace.keys)
+        mnemonics: dict[str, set[str]] = {}
         for spec in actions_for(self.user):
             tab_key = spec.id.removeprefix("view.")
             if tab_key in STUDY_TAB_KEYS and tab_key not in shown:
@@ -218,7 +240,9 @@ class MainWindow(QMainWindow):
                 continue
             if spec.id == "work.new_order" and "dispensing" not in shown:
                 continue
-            action = QAction(spec.title, self)
+            action = QAction(
+                with_mnemonic(spec.title, mnemonics.setdefault(spec.menu, set())), self
+            )
             action.setObjectName(spec.id)
             if spec.shortcut:
                 action.setShortcut(QKeySequence(spec.shortcut))
@@ -253,22 +277,52 @@ class MainWindow(QMainWindow):
     # navigation ----------------------------------------------------------------------------
 
     def show_my_work(self) -> None:
+        self.show_study_list(True)
         self.pages.setCurrentWidget(self.my_work)
         self.my_work.reload()
+        self.my_work.take_focus()
 
     def show_audit(self) -> None:
         if self.audit_page is not None:
+            self.show_study_list(True)
             self.pages.setCurrentWidget(self.audit_page)
             self.audit_page.load()
+
+    def show_study_list(self, shown: bool) -> None:
+        """Fold the study list away while a study is open, so its workflow has the width
+        (at 1280 px or at 200 % scale); My work, the audit trail and Ctrl+F unfold it."""
+        sizes = self.splitter.sizes()
+        total = sum(sizes)
+        if shown and sizes[0] == 0:
+            left = min(STUDY_LIST_WIDTH, total // 3)
+            self.splitter.setSizes([left, total - left])
+        elif not shown and sizes[0] > 0:
+            self.splitter.setSizes([0, total])
 
     def open_study(self, study_id: int, tab: str = "", record_id: int = 0) -> bool:
         if not self.workspace.open_study(study_id):
             return False
         self.study_list.select(study_id)
         self.pages.setCurrentWidget(self.workspace)
+        self.show_study_list(False)
         if tab:
             self._open_record(tab, record_id)
+        else:
+            self.workspace.sections.setFocus(Qt.FocusReason.OtherFocusReason)
         return True
+
+    def open_work_item(self, item: WorkItem) -> None:
+        """Open where a My work item is done: its study (for what belongs to no one study,
+        the one open now, else the first listed), its workflow, its record."""
+        study_id = item.study_id
+        if study_id is None:
+            current = self.workspace.study
+            study_id = current.id if current else next(iter(self.study_list.study_ids()), None)
+        if study_id is None or not self.open_study(study_id):
+            return
+        tab = self.show_tab(item.tab)
+        if tab is not None:
+            tab.select_work(item.record, item.record_id)
 
     def _open_record(self, tab_key: str, record_id: int) -> None:
         tab = self.show_tab(tab_key)
@@ -276,14 +330,21 @@ class MainWindow(QMainWindow):
             tab.select_record(record_id)
 
     def show_tab(self, key: str) -> StudyTab | None:
+        """Show a workflow of the open study with the cursor in its scan field or its first
+        field, never left behind in the study list."""
         if self.workspace.study is None:
             self.statusBar().showMessage("Choose a study first (Ctrl+F finds one).", 5000)
             self.find_study()
             return None
         self.pages.setCurrentWidget(self.workspace)
-        return self.workspace.show_tab(key)
+        self.show_study_list(False)
+        tab = self.workspace.show_tab(key)
+        if tab is not None:
+            tab.take_focus()
+        return tab
 
     def find_study(self) -> None:
+        self.show_study_list(True)
         self.study_list.text_filter.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.study_list.text_filter.selectAll()
 

@@ -220,6 +220,15 @@ class ReturnsTab(StudyTab):
                 return True
         return False
 
+    def select_work(self, record: str, record_id: int) -> None:
+        """A return due back (an order) is chosen for counting; a return, for verifying."""
+        if record == "order":
+            if self.select_order(record_id):
+                self.units_counted.setFocus()
+                self.units_counted.selectAll()
+        else:
+            self.select_record(record_id)
+
     def select_record(self, record_id: int) -> None:
         """Select a return (from My work), reading further pages until it is found."""
         while True:
