@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from ids_app import __version__
 from ids_app.db import Database
-from ids_app.ui.actions import ACTIONS, MENUS, STUDY_TABS, actions_for
+from ids_app.ui.actions import ACTIONS, MENUS, STUDY_TABS, ActionSpec, actions_for
 from ids_app.ui.app import APP_TITLE
 from ids_app.ui.audit_viewer import AuditTrailPage, StudyAuditTab
 from ids_app.ui.context import Workspace
@@ -55,21 +55,46 @@ DEFAULT_SIZE = (1280, 800)
 STUDY_LIST_WIDTH = 300
 
 
-def with_mnemonic(title: str, taken: set[str]) -> str:
-    """The title with an Alt key: the first letter of a word not yet taken in its menu,
-    else any free letter ("&Sign out", "Sign &out" after "&Settings…")."""
-    if "&" in title:
-        taken.add(title[title.index("&") + 1].lower())
-        return title
-    words = [
-        i for i, char in enumerate(title) if char.isalpha() and (i == 0 or title[i - 1] == " ")
+def with_mnemonics(titles: list[str]) -> list[str]:
+    """The titles of one menu, each with its own Alt key: the first letter of a word where
+    it can be ("&Sign out"), else another of its letters ("R&eturns").
+
+    Letters are matched to titles by augmenting paths (Kuhn's algorithm), so every title
+    gets a key whenever the menu's letters allow it, not only those listed first.
+    """
+
+    def candidates(title: str) -> list[int]:
+        letters = [i for i, char in enumerate(title) if char.isalpha()]
+        initials = [i for i in letters if i == 0 or title[i - 1] == " "]
+        return initials + [i for i in letters if i not in initials]
+
+    owner: dict[str, tuple[int, int]] = {}  # letter -> (title number, position)
+    fixed = {t[t.index("&") + 1].lower() for t in titles if "&" in t}
+
+    def assign(number: int, seen: set[str]) -> bool:
+        """A free letter of the title if it has one, else one freed by moving its owner."""
+        title = titles[number]
+        options = [(i, title[i].lower()) for i in candidates(title)]
+        options = [(i, letter) for i, letter in options if letter not in fixed | seen]
+        for i, letter in options:
+            if letter not in owner:
+                owner[letter] = (number, i)
+                return True
+        for i, letter in options:
+            seen.add(letter)
+            if assign(owner[letter][0], seen):
+                owner[letter] = (number, i)
+                return True
+        return False
+
+    for number, title in enumerate(titles):
+        if "&" not in title:
+            assign(number, set())
+    chosen = {number: i for number, i in owner.values()}
+    return [
+        f"{title[: chosen[n]]}&{title[chosen[n] :]}" if n in chosen else title
+        for n, title in enumerate(titles)
     ]
-    others = [i for i, char in enumerate(title) if char.isalpha() and i not in words]
-    for i in words + others:
-        if title[i].lower() not in taken:
-            taken.add(title[i].lower())
-            return f"{title[:i]}&{title[i:]}"
-    return title
 
 
 STUDY_TAB_KEYS = frozenset(key for key, _title in STUDY_TABS)
@@ -227,22 +252,32 @@ class MainWindow(QMainWindow):
             handlers[f"view.{key}"] = partial(self.show_tab, key)
         return handlers
 
+    def _offered(self, spec: ActionSpec, shown: set[str]) -> bool:
+        """Whether the window offers an action: not for a workflow it does not show."""
+        tab_key = spec.id.removeprefix("view.")
+        if tab_key in STUDY_TAB_KEYS and tab_key not in shown:
+            return False
+        if spec.id == "view.audit" and self.audit_page is None:
+            return False
+        return not (spec.id == "work.new_order" and "dispensing" not in shown)
+
     def _build_menus(self) -> None:
         handlers = self._handlers()
         menus = {key: self.menuBar().addMenu(title) for key, title in MENUS}
         shown = set(self.workspace.keys)
-        mnemonics: dict[str, set[str]] = {}
-        for spec in actions_for(self.user):
-            tab_key = spec.id.removeprefix("view.")
-            if tab_key in STUDY_TAB_KEYS and tab_key not in shown:
-                continue
-            if spec.id == "view.audit" and self.audit_page is None:
-                continue
-            if spec.id == "work.new_order" and "dispensing" not in shown:
-                continue
-            action = QAction(
-                with_mnemonic(spec.title, mnemonics.setdefault(spec.menu, set())), self
+        specs = [spec for spec in actions_for(self.user) if self._offered(spec, shown)]
+        titles: dict[str, str] = {}
+        for key, _title in MENUS:
+            in_menu = [spec for spec in specs if spec.menu == key]
+            titles.update(
+                zip(
+                    (spec.id for spec in in_menu),
+                    with_mnemonics([spec.title for spec in in_menu]),
+                    strict=True,
+                )
             )
+        for spec in specs:
+            action = QAction(titles[spec.id], self)
             action.setObjectName(spec.id)
             if spec.shortcut:
                 action.setShortcut(QKeySequence(spec.shortcut))

@@ -95,6 +95,9 @@ class QuarantineTab(StudyTab):
         self.decision_lot.setObjectName("decisionLot")
         self.decision = QComboBox()
         self.decision.setObjectName("decisionKind")
+        # No ruling is preselected: a pharmacist picks Release or Condemn from the sponsor's
+        # letter, never by leaving a default in place.
+        self.decision.addItem("Choose the sponsor's ruling…", None)
         self.decision.addItem("Release: the stock may be used", HoldDecisionKind.RELEASE.value)
         self.decision.addItem(
             "Condemn: the stock waits for destruction or return", HoldDecisionKind.CONDEMN.value
@@ -259,6 +262,10 @@ class QuarantineTab(StudyTab):
         lot_id = self.decision_lot.currentData()
         if not isinstance(hold, HoldRow) or lot_id is None:
             self.decide_message.show_error("Choose the hold and the lot the decision is about.")
+            return
+        if self.decision.currentData() is None:
+            self.decide_message.show_error("Choose the sponsor's ruling: release or condemn.")
+            self.decision.setFocus()
             return
         decision = HoldDecisionKind(self.decision.currentData())
         reference = self.reference.text()
