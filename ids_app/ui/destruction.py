@@ -220,6 +220,17 @@ class DestructionTab(StudyTab):
         self.history.set_rows(history)
         fit_columns(self.history_view)
 
+    def choose_kit(self, kit_number: str) -> bool:
+        """Tick a kit chosen elsewhere (an expired kit in Inventory) and put the cursor in
+        the form; False when the kit may not go (not expired, or not on site)."""
+        for number, choosing in enumerate(self.stock.rows):
+            if choosing.row.kit_number == kit_number:
+                self.stock.set_checked(number, True)
+                self.stock_view.selectRow(number)
+                self.number.setFocus()
+                return True
+        return False
+
     def select_all(self) -> None:
         for number in range(self.stock.rowCount()):
             self.stock.set_checked(number, True)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from ids_app import __version__
 from ids_app.db import Database
+from ids_app.inventory.models import HoldReason
 from ids_app.ui.actions import ACTIONS, MENUS, STUDY_TABS, ActionSpec, actions_for
 from ids_app.ui.app import APP_TITLE
 from ids_app.ui.audit_viewer import AuditTrailPage, StudyAuditTab
@@ -228,6 +229,19 @@ class MainWindow(QMainWindow):
         if isinstance(tab, OverviewTab):
             tab.open_order.connect(lambda order_id: self._open_record("dispensing", order_id))
             tab.open_tab.connect(self.show_tab)
+        if isinstance(tab, InventoryTab):
+            tab.hold_requested.connect(self._hold_from_inventory)
+            tab.destroy_requested.connect(self._destroy_from_inventory)
+
+    def _hold_from_inventory(self, kit_number: str, details: str) -> None:
+        tab = self.show_tab("quarantine")
+        if isinstance(tab, QuarantineTab):
+            tab.prepare_hold(kit_number, HoldReason.EXPIRY, details)
+
+    def _destroy_from_inventory(self, kit_number: str) -> None:
+        tab = self.show_tab("destruction")
+        if isinstance(tab, DestructionTab) and not tab.choose_kit(kit_number):
+            self.statusBar().showMessage(f"Kit {kit_number} may not be destroyed now.", 5000)
 
     def _build_audit_page(self) -> AuditTrailPage | None:
         return AuditTrailPage(self.ws)

@@ -308,6 +308,14 @@ class QuarantineTab(StudyTab):
             self.refresh()
         self.decide_message.show_success(text)
 
+    def prepare_hold(self, scan: str, reason: HoldReason, details: str) -> None:
+        """Fill the hold form for stock chosen elsewhere (an expired kit in Inventory): the
+        reason, the details and the kit as if scanned; the cursor waits on Hold."""
+        self.reason.setCurrentIndex(self.reason.findData(reason.value))
+        self.details.setText(details)
+        self.hold_location.setCurrentIndex(0)
+        self.scan.handle_scan(scan)
+
     def _scanned(self, item: ScannedItem) -> None:
         self.scanned = item
         self.hold_button.setFocus()
