@@ -44,6 +44,7 @@ from ids_app.ui.guard import attempt
 from ids_app.ui.receiving import date_field, pydate
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.table_models import Column, PagedRowsModel, selected_row, table_view
+from ids_app.ui.workspace import scrolling
 from ids_app.wording import local_time_with_zone
 
 PAGE_SIZE = 200
@@ -194,25 +195,33 @@ class AuditTrailPage(QWidget):
         dates.addWidget(self.date_from)
         dates.addWidget(self.to_check)
         dates.addWidget(self.date_to)
-        dates.addWidget(self.newest_first)
-        dates.addWidget(self.refusals_only)
-        dates.addWidget(self.raw_columns)
         dates.addStretch(1)
         dates.addWidget(self.clear_button)
         dates.addWidget(self.apply_button)
+        # The switches on a line of their own: the page fits 960 pixels (200 % scale).
+        options = QHBoxLayout()
+        options.addWidget(self.newest_first)
+        options.addWidget(self.refusals_only)
+        options.addWidget(self.raw_columns)
+        options.addStretch(1)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.view)
         split.addWidget(self.detail)
         split.setStretchFactor(0, 4)
         split.setStretchFactor(1, 1)
-        layout = QVBoxLayout(self)
+        inner = QWidget()
+        layout = QVBoxLayout(inner)
         layout.setContentsMargins(12, 12, 12, 12)
         layout.addWidget(heading_label("Audit trail", scale=1.3))
         layout.addWidget(hint_label(STUDY_HINT if study_scoped else SITE_HINT))
         layout.addLayout(filters)
         layout.addLayout(dates)
+        layout.addLayout(options)
         layout.addWidget(split, 1)
         layout.addWidget(self.status_label)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scrolling(inner))
 
     def set_study(self, study: StudyRow) -> None:
         """Scope the page to ``study``; its filters start over (a record id of another

@@ -16,6 +16,7 @@ from ids_app.db import today
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import heading_label, hint_label
 from ids_app.ui.table_models import ROW_ROLE, Column, RowsModel, fit_columns, table_view
+from ids_app.ui.workspace import scrolling
 from ids_app.users.models import Role, User
 from ids_app.work.day_list import WorkItem, WorkKind, WorkQueue, day_list, kinds_for
 
@@ -63,7 +64,8 @@ class MyWorkPage(QWidget):
         self.empty_label = hint_label("")
         self.empty_label.setObjectName("workEmpty")
 
-        layout = QVBoxLayout(self)
+        inner = QWidget()
+        layout = QVBoxLayout(inner)
         layout.setContentsMargins(24, 20, 24, 20)
         layout.setSpacing(12)
         layout.addWidget(self.welcome_label)
@@ -72,6 +74,9 @@ class MyWorkPage(QWidget):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.empty_label)
         layout.addWidget(hint_label("Enter (or a double click) opens the item where it is done."))
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scrolling(inner))
         self.setFocusProxy(self.view)
 
     @staticmethod

@@ -63,7 +63,14 @@ from ids_app.studies.tables import Table, guess_header, read_table
 from ids_app.studies.views import Choice, ProductRow, product_rows
 from ids_app.ui.context import Workspace
 from ids_app.ui.dispensing import fill_combo
-from ids_app.ui.forms import FormDialog, InlineMessage, hint_label, open_dialog, primary_button
+from ids_app.ui.forms import (
+    FieldGrid,
+    FormDialog,
+    InlineMessage,
+    hint_label,
+    open_dialog,
+    primary_button,
+)
 from ids_app.ui.guard import attempt
 from ids_app.ui.kit_list_dialog import DATE_ORDERS, chosen_order
 from ids_app.ui.scan import ScanPanel
@@ -299,26 +306,22 @@ class ReceivingTab(StudyTab):
         self.notes.setObjectName("shipmentNotes")
         header = QGroupBox("Shipment")
         header.setObjectName("shipmentBox")
-        grid = QGridLayout(header)
-        pairs: tuple[tuple[str, QWidget], ...] = (
-            ("Shipment &number", self.number),
-            ("&Sender", self.sender_field),
-            ("&Carrier", self.carrier),
-            ("&Tracking", self.tracking),
-            ("&Received on", self.received_on),
-            ("Put &away at", self.location),
-            ("C&ondition", self.condition),
-            ("T&emperature monitor", self.temperature),
-            ("Not&es", self.notes),
+        self.header_fields = FieldGrid(
+            (
+                ("Shipment &number", self.number),
+                ("&Sender", self.sender_field),
+                ("&Carrier", self.carrier),
+                ("&Tracking", self.tracking),
+                ("&Received on", self.received_on),
+                ("Put &away at", self.location),
+                ("C&ondition", self.condition),
+                ("T&emperature monitor", self.temperature),
+                ("Not&es", self.notes),
+            )
         )
-        for index, (title, field) in enumerate(pairs):
-            caption = QLabel(title)
-            caption.setBuddy(field)
-            grid.addWidget(caption, index // 3, (index % 3) * 2)
-            grid.addWidget(field, index // 3, (index % 3) * 2 + 1)
-        grid.addWidget(self.watch_typed(self.notes), len(pairs) // 3 + 1, 0, 1, 6)
-        for field_column in (1, 3, 5):
-            grid.setColumnStretch(field_column, 1)
+        header_layout = QVBoxLayout(header)
+        header_layout.addWidget(self.header_fields)
+        header_layout.addWidget(self.watch_typed(self.notes))
 
         # the lines ------------------------------------------------------------------------------
         self.scan = ScanPanel(ws.db)
