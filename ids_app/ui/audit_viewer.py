@@ -51,7 +51,7 @@ PAGE_SIZE = 200
 ANY = "(any)"
 # Column widths in characters: #, when, user, what happened, then the raw row's action,
 # table, record, field, old, new (the reason takes the rest).
-COLUMN_CHARACTERS = (7, 23, 10, 60, 14, 16, 7, 18, 22, 40)
+COLUMN_CHARACTERS = (7, 23, 10, 48, 14, 16, 7, 18, 22, 40)
 RAW_COLUMNS = range(4, 10)
 SITE_HINT = (
     "Every insert and update of every record: who, when, what was before and after, "
