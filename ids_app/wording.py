@@ -12,6 +12,13 @@ def local_time(value: dt.datetime | None) -> str:
     return "" if value is None else f"{value.astimezone():%Y-%m-%d %H:%M}"
 
 
+def local_time_with_zone(value: dt.datetime) -> str:
+    """A stored instant in local time with its zone, as an inspector must read a trail
+    kept across a change of clocks: "2026-03-08 01:59 EST", "2026-03-08 03:01 EDT"."""
+    local = value.astimezone()
+    return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname() or local.strftime('%z')}"
+
+
 def number_text(value: Fraction | float | int) -> str:
     """A count as a person writes it: 28, 2.5, 0.3 (one decimal at most)."""
     if isinstance(value, Fraction) and value.denominator == 1:

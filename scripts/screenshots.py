@@ -4,6 +4,11 @@ Run from the repository root: ``.venv/bin/python scripts/screenshots.py``. Each 
 shown as the person who uses it (technician, pharmacist, monitor), after a few actions
 done through the services so the queues and alerts have something in them. The pictures
 in the README and docs/user-guide.md then show what the code draws today.
+
+``--fit`` renders My work, Inventory, Receiving and the audit trail at 1280x720 and again
+at 200 % scale (``QT_SCALE_FACTOR=2`` on a 1920x1080 screen: a 960x540 window), to check
+that nothing is clipped or out of reach on a small or magnified screen (``*-1280x720.png``,
+``*-200pct.png``).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -518,7 +524,51 @@ def workflow_screens(demo: Database) -> None:
     pharm_again.close()
 
 
+# The two screens --fit checks: a 1280x720 laptop, and 1920x1080 at 200 % (960x540 in
+# the window's own units).
+FIT_SIZES = {"1280x720": ((1280, 720), 1), "200pct": ((960, 540), 2)}
+
+
+def fit_screens(demo: Database, size: tuple[int, int], suffix: str) -> None:
+    """My work, Inventory, Receiving (lines scanned) and the audit trail at ``size``."""
+    with demo.read_session() as session:
+        abc = get_study(session, "ABC-123").id
+    expiry = more_kits(demo, ["1021", "1022", "1023", "1024"])
+    tech = window_for(demo, "tech")
+    tech.resize(*size)
+    save(tech, f"my-work-{suffix}.png")
+    tech.open_study(abc, "inventory")
+    save(tech, f"inventory-{suffix}.png")
+    tech.open_study(abc, "receiving")
+    receiving = tech.workspace.current_tab()
+    assert isinstance(receiving, ReceivingTab)
+    receiving.number.setText("ACME-SHP-0002")
+    receiving.sender_field.setText("Acme Depot (Memphis)")
+    receiving.carrier.setText("World Courier")
+    for kit in ("1021", "1022", "1023", "1024"):
+        type_scan(receiving.scan.field, gs1(kit, "L2301", expiry))
+    save(tech, f"receiving-{suffix}.png")
+    tech.open_study(abc, "destruction")
+    save(tech, f"destruction-{suffix}.png")
+    tech.close()
+    pharm = window_for(demo, "pharm")
+    pharm.resize(*size)
+    pharm.trigger("view.audit")
+    assert pharm.audit_page is not None
+    pharm.audit_page.view.selectRow(0)
+    save(pharm, f"audit-trail-{suffix}.png")
+    pharm.close()
+
+
 def main() -> int:
+    fit = [name for name in FIT_SIZES if f"--fit={name}" in sys.argv or "--fit" in sys.argv]
+    if fit and len(fit) > 1:
+        # The scale is fixed when Qt starts: each scale is rendered by its own process.
+        for name in fit:
+            subprocess.run([sys.executable, __file__, f"--fit={name}"], check=True)
+        return 0
+    if fit:
+        os.environ["QT_SCALE_FACTOR"] = str(FIT_SIZES[fit[0]][1])
     app = QApplication(sys.argv)
     app.setApplicationName(APP_TITLE)
     app.setOrganizationName(APP_TITLE)
@@ -527,10 +577,14 @@ def main() -> int:
     shutil.rmtree(FOLDER, ignore_errors=True)
     FOLDER.mkdir()
     try:
-        shell_screens()
         demo = open_database("demo.sqlite")
         build_demo(demo)
-        workflow_screens(demo)
+        if fit:
+            size, _scale = FIT_SIZES[fit[0]]
+            fit_screens(demo, size, fit[0])
+        else:
+            shell_screens()
+            workflow_screens(demo)
         demo.dispose()
     finally:
         shutil.rmtree(FOLDER, ignore_errors=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from fractions import Fraction
 
 import pytest
 
-from ids_app.wording import percent_text, quantity_text
+from ids_app.wording import local_time_with_zone, percent_text, quantity_text
 
 
 @pytest.mark.parametrize(
@@ -42,3 +43,18 @@ def test_a_count_reads_with_its_unit_in_the_plural_when_it_should(
 )
 def test_compliance_reads_with_one_decimal(percent: Decimal | None, expected: str) -> None:
     assert percent_text(percent) == expected
+
+
+def test_a_time_reads_local_with_its_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        winter = dt.datetime(2026, 1, 15, 17, 30, tzinfo=dt.UTC)
+        summer = dt.datetime(2026, 7, 15, 16, 30, tzinfo=dt.UTC)
+        assert local_time_with_zone(winter) == "2026-01-15 12:30:00 EST"
+        assert local_time_with_zone(summer) == "2026-07-15 12:30:00 EDT"
+    finally:
+        monkeypatch.undo()
+        time.tzset()

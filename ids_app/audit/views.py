@@ -58,6 +58,7 @@ class AuditRow:
     old_value: str | None
     new_value: str | None
     reason: str | None
+    description: str = ""  # the entry as a sentence (audit.wording), filled for the viewer
 
 
 def _local_midnight_utc(day: dt.date) -> dt.datetime:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,15 @@ from sqlalchemy.orm import Session
 
 from ids_app.inventory.ledger import balances
 from ids_app.inventory.locations import location_names
-from ids_app.inventory.models import ON_SITE_STATES, Kit, LedgerEntry, Lot, StockState
+from ids_app.inventory.models import (
+    ON_SITE_STATES,
+    DispenseOrder,
+    Kit,
+    LedgerEntry,
+    Lot,
+    OrderState,
+    StockState,
+)
 from ids_app.studies.models import Arm, Product, Study
 from ids_app.studies.services import is_unblinded
 from ids_app.users.models import User
@@ -82,12 +91,37 @@ class KitPlace:
     state: StockState | None
     quantity: int
     unit: str
+    # The prepared order the kit is set aside for, while it waits for verification.
+    held_for_order: int | None = None
 
     @property
     def where(self) -> str:
         if self.state is None:
             return "not received yet"
         return self.location or "off site"
+
+    @property
+    def state_text(self) -> str:
+        return state_text(self.state, self.held_for_order) if self.state else ""
+
+
+def state_text(state: StockState, held_for_order: int | None) -> str:
+    """A state as the shelf reads it: a prepared kit is "held for order 26", not
+    "available" (it still stands there, but no other order may take it)."""
+    if state is StockState.AVAILABLE and held_for_order is not None:
+        return f"held for order {held_for_order}"
+    return state.value
+
+
+def prepared_orders_of(session: Session, kit_ids: Iterable[int]) -> dict[int, int]:
+    """Kit id -> the prepared (not yet verified) order that holds it."""
+    found = session.execute(
+        select(DispenseOrder.kit_id, DispenseOrder.id).where(
+            DispenseOrder.state == OrderState.PREPARED,
+            DispenseOrder.kit_id.in_(list(kit_ids)),
+        )
+    )
+    return {kit_id: order_id for kit_id, order_id in found if kit_id is not None}
 
 
 def _net_in(states: frozenset[StockState], location_id: int | None) -> Any:
@@ -179,6 +213,7 @@ def kit_register_page(
         else {}
     )
     names = location_names(session)
+    held = prepared_orders_of(session, [kit.id for kit in page])
     rows = []
     for kit in page:
         lot, product = lots[kit.lot_id], products[kit.product_id]
@@ -196,6 +231,7 @@ def kit_register_page(
                     state,
                     quantity,
                     product.unit,
+                    held.get(kit.id),
                 )
             )
     return rows

@@ -1,7 +1,9 @@
 """Receiving a shipment: lines by lot and kit, matched against the packing list.
 
 Stock that arrives damaged or with a temperature excursion is quarantined at receipt and
-stays undispensable until a pharmacist records the sponsor's decision (DOMAIN.md).
+stays undispensable until a pharmacist records the sponsor's decision (DOMAIN.md). Stock
+already past its expiry on the day it arrives is quarantined too, under an expiry hold, so
+it never stands "available" on a shelf (:func:`expired_on_arrival` says which lines).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ids_app.inventory.models import (
     LocationKind,
     Lot,
     PackingListLine,
+    QuarantineHold,
     Shipment,
     ShipmentCondition,
     StockState,
@@ -306,9 +309,33 @@ def receive_shipment(
     return shipment
 
 
+def arrives_expired(line: ReceivedLine, received_on: dt.date) -> bool:
+    """Whether a line's lot had expired by the day the shipment arrived (usable through its
+    expiry date, as ``expiry.is_expired`` reads it)."""
+    return line.expiry < received_on
+
+
+def expired_on_arrival(receipt: ShipmentReceipt) -> list[ReceivedLine]:
+    """The lines received into quarantine for their expiry, never onto the shelf as
+    available stock."""
+    return [line for line in receipt.lines if arrives_expired(line, receipt.received_on)]
+
+
 def _put_away(
     session: Session, actor: User, study: Study, shipment: Shipment, receipt: ShipmentReceipt
 ) -> None:
+    expired = expired_on_arrival(receipt)
+    expiry_hold = None
+    if expired and receipt.temperature_monitor is not TemperatureMonitor.EXCURSION:
+        lots = ", ".join(sorted({line.lot_number.strip() for line in expired}))
+        expiry_hold = open_hold(
+            session,
+            actor,
+            study.id,
+            HoldReason.EXPIRY,
+            f"Expired on receipt (lot {lots}), shipment {shipment.shipment_number}",
+            shipment_id=shipment.id,
+        )
     whole_held = receipt.temperature_monitor is TemperatureMonitor.EXCURSION
     any_damaged_line = any(line.damaged for line in receipt.lines)
     damaged_box = receipt.condition is ShipmentCondition.DAMAGED and not any_damaged_line
@@ -343,7 +370,11 @@ def _put_away(
             if product.is_kit_tracked
             else None
         )
-        hold = excursion_hold or (damage_hold if (damaged_box or line.damaged) else None)
+        hold = (
+            excursion_hold
+            or (damage_hold if (damaged_box or line.damaged) else None)
+            or (expiry_hold if line in expired else None)
+        )
         state = StockState.QUARANTINED if hold else StockState.AVAILABLE
         move(
             session,
@@ -381,6 +412,14 @@ def shipment_reconciliation(session: Session, shipment: Shipment) -> Reconciliat
             ~select(reversal.id).where(reversal.reverses_id == LedgerEntry.id).exists(),
         )
     )
+    damage_holds = set(
+        session.scalars(
+            select(QuarantineHold.id).where(
+                QuarantineHold.shipment_id == shipment.id,
+                QuarantineHold.reason == HoldReason.DAMAGE,
+            )
+        )
+    )
     for entry, lot, kit in rows:
         received.append(
             ReceivedLine(
@@ -389,8 +428,7 @@ def shipment_reconciliation(session: Session, shipment: Shipment) -> Reconciliat
                 lot.expiry,
                 entry.quantity,
                 kit.kit_number if kit else None,
-                damaged=entry.to_state is StockState.QUARANTINED
-                and shipment.temperature_monitor is not TemperatureMonitor.EXCURSION,
+                damaged=entry.hold_id in damage_holds,
             )
         )
     return reconcile(expected, received)

@@ -25,7 +25,7 @@ from ids_app.inventory.disposal import (
     monitor_verifications,
 )
 from ids_app.inventory.expiry import expiring_stock
-from ids_app.inventory.kit_register import on_site_kits
+from ids_app.inventory.kit_register import on_site_kits, prepared_orders_of, state_text
 from ids_app.inventory.ledger import Balance, balances, study_stock
 from ids_app.inventory.locations import location_names
 from ids_app.inventory.models import (
@@ -159,6 +159,11 @@ class BalanceRow:
     quantity: int
     unit: str
     status: str
+    held_for_order: int | None = None  # the prepared order that holds the kit
+
+    @property
+    def state_text(self) -> str:
+        return state_text(self.state, self.held_for_order)
 
 
 def on_site_balances(
@@ -252,6 +257,7 @@ def _balance_rows(
         p.id: p for p in session.scalars(select(Product).where(Product.study_id == study_id))
     }
     places = location_names(session)
+    held = prepared_orders_of(session, {b.kit_id for b in found if b.kit_id is not None})
     rows = []
     for b in found:
         assert b.location_id is not None  # on-site stock always has a location
@@ -272,6 +278,7 @@ def _balance_rows(
                 b.quantity,
                 product.unit,
                 stock_status(b.state, lot.expiry, today, expiring_days),
+                held.get(b.kit_id) if b.kit_id is not None else None,
             )
         )
     return rows

@@ -68,7 +68,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("file.settings", "Settings…", "file", "Ctrl+,"),
     ActionSpec("file.lock", "Lock the window", "file", "Ctrl+Shift+L"),
     ActionSpec("file.change_password", "Change password…", "file"),
-    ActionSpec("file.sign_out", "Sign out", "file"),
+    ActionSpec("file.sign_out", "Sign out", "file", "Ctrl+Shift+O"),
     ActionSpec("file.quit", "Quit", "file", "Ctrl+Q"),
     ActionSpec("view.my_work", "My work", "view", "Ctrl+1", tip="What waits for you"),
     ActionSpec("view.overview", "Overview", "view", "Ctrl+2"),

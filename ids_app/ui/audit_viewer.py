@@ -35,6 +35,7 @@ from ids_app.audit.views import (
     audit_table_names,
     audit_usernames,
 )
+from ids_app.audit.wording import told
 from ids_app.db import today
 from ids_app.studies.views import StudyRow
 from ids_app.ui.context import Workspace
@@ -43,11 +44,15 @@ from ids_app.ui.guard import attempt
 from ids_app.ui.receiving import date_field, pydate
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.table_models import Column, PagedRowsModel, selected_row, table_view
+from ids_app.ui.workspace import scrolling
+from ids_app.wording import local_time_with_zone
 
 PAGE_SIZE = 200
 ANY = "(any)"
-# Column widths in characters: #, when, user, action, table, record, field, old, new.
-COLUMN_CHARACTERS = (7, 16, 10, 14, 16, 7, 18, 22, 40)
+# Column widths in characters: #, when, user, what happened, then the raw row's action,
+# table, record, field, old, new (the reason takes the rest).
+COLUMN_CHARACTERS = (7, 23, 10, 48, 14, 16, 7, 18, 22, 40)
+RAW_COLUMNS = range(4, 10)
 SITE_HINT = (
     "Every insert and update of every record: who, when, what was before and after, "
     "and why. Entries are never changed or removed; `ids-app verify` checks the "
@@ -74,8 +79,9 @@ class AuditTrailModel(PagedRowsModel[AuditRow]):
         super().__init__(
             [
                 Column("#", lambda r: r.id, numeric=True),
-                Column("When", lambda r: r.at),
+                Column("When", lambda r: local_time_with_zone(r.at)),
                 Column("User", lambda r: r.username),
+                Column("What happened", lambda r: r.description, tooltip=lambda r: r.description),
                 Column("Action", lambda r: r.action),
                 Column("Table", lambda r: r.table_name),
                 Column("Record", lambda r: r.record_id),
@@ -132,6 +138,12 @@ class AuditTrailPage(QWidget):
         self.refusals_only = QCheckBox("Refusa&ls only")
         self.refusals_only.setObjectName("auditRefusals")
         self.refusals_only.setToolTip("Refused attempts and failed sign-ins or signatures")
+        self.raw_columns = QCheckBox("Ra&w columns")
+        self.raw_columns.setObjectName("auditRawColumns")
+        self.raw_columns.setToolTip(
+            "Show each entry's table, record, field and values as stored, beside its sentence"
+        )
+        self.raw_columns.toggled.connect(self._show_raw)
         self.apply_button = QPushButton("&Apply")
         self.apply_button.setObjectName("auditApply")
         self.apply_button.setDefault(True)
@@ -158,6 +170,7 @@ class AuditTrailPage(QWidget):
         header = self.view.horizontalHeader()
         for section, characters in enumerate(COLUMN_CHARACTERS):
             header.resizeSection(section, characters * character + 16)
+        self._show_raw(False)
         self.status_label = QLabel()
         self.status_label.setObjectName("auditStatus")
         self.detail = QPlainTextEdit()
@@ -182,24 +195,33 @@ class AuditTrailPage(QWidget):
         dates.addWidget(self.date_from)
         dates.addWidget(self.to_check)
         dates.addWidget(self.date_to)
-        dates.addWidget(self.newest_first)
-        dates.addWidget(self.refusals_only)
         dates.addStretch(1)
         dates.addWidget(self.clear_button)
         dates.addWidget(self.apply_button)
+        # The switches on a line of their own: the page fits 960 pixels (200 % scale).
+        options = QHBoxLayout()
+        options.addWidget(self.newest_first)
+        options.addWidget(self.refusals_only)
+        options.addWidget(self.raw_columns)
+        options.addStretch(1)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.view)
         split.addWidget(self.detail)
         split.setStretchFactor(0, 4)
         split.setStretchFactor(1, 1)
-        layout = QVBoxLayout(self)
+        inner = QWidget()
+        layout = QVBoxLayout(inner)
         layout.setContentsMargins(12, 12, 12, 12)
         layout.addWidget(heading_label("Audit trail", scale=1.3))
         layout.addWidget(hint_label(STUDY_HINT if study_scoped else SITE_HINT))
         layout.addLayout(filters)
         layout.addLayout(dates)
+        layout.addLayout(options)
         layout.addWidget(split, 1)
         layout.addWidget(self.status_label)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scrolling(inner))
 
     def set_study(self, study: StudyRow) -> None:
         """Scope the page to ``study``; its filters start over (a record id of another
@@ -270,7 +292,7 @@ class AuditTrailPage(QWidget):
                         after_id=last.id if last and not newest_first else None,
                         newest_first=newest_first,
                     )
-                    rows = redactor.redact(session, rows)
+                    rows = told(session, redactor.redact(session, rows))
                 self.model.last_fetch_ms = (time.perf_counter() - started) * 1000
                 return rows
 
@@ -322,8 +344,10 @@ class AuditTrailPage(QWidget):
             self.detail.clear()
             return
         lines = [
-            f"Entry {row.id} at {row.at.astimezone():%Y-%m-%d %H:%M:%S %Z} by {row.username}",
-            f"{row.action} {row.table_name} {row.record_id or ''} {row.field or ''}".rstrip(),
+            row.description,
+            f"Entry {row.id} at {local_time_with_zone(row.at)} by {row.username}",
+            f"Stored as: {row.action} {row.table_name} {row.record_id or ''} "
+            f"{row.field or ''}".rstrip(),
         ]
         if row.old_value is not None:
             lines.append(f"Before: {row.old_value}")
@@ -332,6 +356,12 @@ class AuditTrailPage(QWidget):
         if row.reason:
             lines.append(f"Why: {row.reason}")
         self.detail.setPlainText("\n".join(lines))
+
+    def _show_raw(self, shown: bool) -> None:
+        """The stored row (action, table, record, field, old and new) on demand; the
+        sentence and the reason are always shown."""
+        for section in RAW_COLUMNS:
+            self.view.setColumnHidden(section, not shown)
 
 
 class StudyAuditTab(StudyTab):

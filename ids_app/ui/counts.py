@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ids_app.db import today
 from ids_app.inventory import counts as service
+from ids_app.inventory.kit_register import state_text
 from ids_app.inventory.models import Discrepancy, Location, StockState
 from ids_app.inventory.views import (
     BalanceRow,
@@ -56,6 +57,11 @@ class CountLine:
     kit_number: str | None
     on_record: int
     counted: int | None
+    held_for_order: int | None = None
+
+    @property
+    def state_text(self) -> str:
+        return state_text(self.state, self.held_for_order)
 
 
 def _counted_edit(line: CountLine, value: Any) -> CountLine | None:
@@ -78,6 +84,7 @@ def _line(row: BalanceRow) -> CountLine:
         row.kit_number,
         row.quantity,
         None,
+        row.held_for_order,
     )
 
 
@@ -102,7 +109,7 @@ class CountsTab(StudyTab):
             [
                 Column("Kit", lambda c: c.kit_number),
                 Column("Lot", lambda c: c.lot_number),
-                Column("State", lambda c: c.state),
+                Column("State", lambda c: c.state_text),
                 Column("On record", lambda c: c.on_record, numeric=True),
                 Column("Counted", lambda c: c.counted, numeric=True, edit=_counted_edit),
                 Column("Product", lambda c: c.product),

@@ -27,7 +27,13 @@ from ids_app.inventory.models import Disposal, DisposalKind
 from ids_app.inventory.views import DisposableRow, DisposalRow, disposable_rows, disposal_rows
 from ids_app.studies.models import Study
 from ids_app.ui.context import Workspace
-from ids_app.ui.forms import InlineMessage, hint_label, open_dialog, primary_button
+from ids_app.ui.forms import (
+    InlineMessage,
+    fit_characters,
+    hint_label,
+    open_dialog,
+    primary_button,
+)
 from ids_app.ui.receiving import date_field, pydate, qdate
 from ids_app.ui.signature import SignatureDialog, WitnessDialog
 from ids_app.ui.study_tab import StudyTab
@@ -98,7 +104,8 @@ class DestructionTab(StudyTab):
         self.number.setObjectName("disposalNumber")
         self.method = QLineEdit()
         self.method.setObjectName("disposalMethod")
-        self.method.setPlaceholderText("e.g. incineration through the hazardous waste vendor")
+        self.method.setPlaceholderText("e.g. incineration by the hazardous waste vendor")
+
         self.authorization = QLineEdit()
         self.authorization.setObjectName("sponsorAuthorization")
         self.performed_on = date_field("performedOn", today())
@@ -106,6 +113,9 @@ class DestructionTab(StudyTab):
         self.courier.setObjectName("disposalCourier")
         self.tracking = QLineEdit()
         self.tracking.setObjectName("disposalTracking")
+        # Wide enough to read what is typed whole; the page scrolls before a field clips.
+        for field in (self.method, self.authorization, self.number, self.courier, self.tracking):
+            fit_characters(field, 30)
         self.select_all_button = QPushButton("Select all")
         self.select_all_button.setObjectName("selectAllDisposable")
         self.select_all_button.clicked.connect(self.select_all)
@@ -219,6 +229,17 @@ class DestructionTab(StudyTab):
         fit_columns(self.stock_view)
         self.history.set_rows(history)
         fit_columns(self.history_view)
+
+    def choose_kit(self, kit_number: str) -> bool:
+        """Tick a kit chosen elsewhere (an expired kit in Inventory) and put the cursor in
+        the form; False when the kit may not go (not expired, or not on site)."""
+        for number, choosing in enumerate(self.stock.rows):
+            if choosing.row.kit_number == kit_number:
+                self.stock.set_checked(number, True)
+                self.stock_view.selectRow(number)
+                self.number.setFocus()
+                return True
+        return False
 
     def select_all(self) -> None:
         for number in range(self.stock.rowCount()):

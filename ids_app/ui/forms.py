@@ -5,13 +5,17 @@ One look for every dialog, and one place that turns a refusal into the sentence 
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from collections.abc import Sequence
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QGridLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QPushButton,
     QSizePolicy,
@@ -191,3 +195,74 @@ def open_dialog(dialog: QDialog) -> None:
     dialog.open()
     dialog.raise_()
     dialog.activateWindow()
+
+
+def fit_characters(field: QWidget, characters: int) -> None:
+    """A field at least wide enough for ``characters`` of its font: a sender's name or a
+    method must read whole, not as "me Depot" or "azardous waste vendor)" (issue #14)."""
+    field.setMinimumWidth(field.fontMetrics().averageCharWidth() * characters + 16)
+
+
+class FieldGrid(QWidget):
+    """Caption and field pairs in as many columns as the width allows, up to ``columns``:
+    three across a 1280-pixel window, one at 200 % scale, never a clipped field."""
+
+    def __init__(
+        self,
+        pairs: Sequence[tuple[str, QWidget]],
+        *,
+        columns: int = 3,
+        characters: int = 18,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.max_columns = columns
+        self.pairs: list[tuple[QLabel, QWidget]] = []
+        for title, field in pairs:
+            caption = QLabel(title)
+            caption.setBuddy(field)
+            fit_characters(field, characters)
+            self.pairs.append((caption, field))
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+        self.columns = 0
+        self._place(columns)
+
+    def pair_width(self) -> int:
+        caption = max(label.sizeHint().width() for label, _field in self.pairs)
+        field = max(field.minimumWidth() for _label, field in self.pairs)
+        return caption + field + 3 * self.grid.horizontalSpacing()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """One pair wide (it reflows to one column), as tall as its rows are now."""
+        rows = -(-len(self.pairs) // max(self.columns, 1))
+        row_height = max(field.sizeHint().height() for _label, field in self.pairs)
+        height = rows * (row_height + self.grid.verticalSpacing())
+        return QSize(self.pair_width(), height)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return QSize(self.pair_width() * self.max_columns, self.minimumSizeHint().height())
+
+    def _columns_for(self, width: int) -> int:
+        return max(1, min(self.max_columns, width // max(self.pair_width(), 1)))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        columns = self._columns_for(event.size().width())
+        if columns != self.columns:
+            self._place(columns)
+
+    def _place(self, columns: int) -> None:
+        for label, field in self.pairs:
+            self.grid.removeWidget(label)
+            self.grid.removeWidget(field)
+        for column in range(self.max_columns * 2):
+            self.grid.setColumnStretch(column, 0)
+        for index, (label, field) in enumerate(self.pairs):
+            self.grid.addWidget(label, index // columns, (index % columns) * 2)
+            self.grid.addWidget(field, index // columns, (index % columns) * 2 + 1)
+        for column in range(columns):
+            self.grid.setColumnStretch(column * 2 + 1, 1)
+        self.columns = columns
+        self.updateGeometry()

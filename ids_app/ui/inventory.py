@@ -7,7 +7,7 @@ number) are applied in SQL and the table reads 200 kits a page as it scrolls
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -26,15 +26,21 @@ from ids_app.inventory.kit_register import (
     KitsShown,
     kit_register_page,
 )
-from ids_app.inventory.models import ON_SITE_STATES
-from ids_app.inventory.views import ScannedItem, location_choices, stock_status
+from ids_app.inventory.models import ON_SITE_STATES, Lot, StockState
+from ids_app.inventory.views import ScannedItem, is_expired_on, location_choices, stock_status
 from ids_app.ui.context import Workspace
 from ids_app.ui.dispensing import fill_combo
 from ids_app.ui.forms import hint_label
 from ids_app.ui.guard import attempt
 from ids_app.ui.scan import ScanPanel
 from ids_app.ui.study_tab import StudyTab
-from ids_app.ui.table_models import Column, PagedRowsModel, fit_columns, table_view
+from ids_app.ui.table_models import (
+    Column,
+    PagedRowsModel,
+    fit_columns,
+    selected_row,
+    table_view,
+)
 
 PAGE_SIZE = 200
 ANY_LOCATION = "(any location)"
@@ -44,6 +50,11 @@ SORTABLE = {title: order for order, title in SORT_TITLES.items()}
 
 class InventoryTab(StudyTab):
     key = "inventory"
+
+    # Expired stock is acted on where it is done: the main window opens Quarantine or
+    # Destruction with the kit already chosen (kit number; the hold's details).
+    hold_requested = Signal(str, str)
+    destroy_requested = Signal(str)
 
     def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(ws, parent)
@@ -76,6 +87,15 @@ class InventoryTab(StudyTab):
         header.setSortIndicatorShown(True)
         header.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
         header.sectionClicked.connect(self._sort_by)
+        self.view.selectionModel().selectionChanged.connect(lambda _s, _d: self._row_chosen())
+        self.hold_button = QPushButton("&Quarantine expired kit…")
+        self.hold_button.setObjectName("inventoryHold")
+        self.hold_button.clicked.connect(self._hold)
+        self.hold_button.setVisible(ws.can("quarantine"))
+        self.destroy_button = QPushButton("&Destroy or return…")
+        self.destroy_button.setObjectName("inventoryDestroy")
+        self.destroy_button.clicked.connect(self._destroy)
+        self.destroy_button.setVisible(ws.can("dispose"))
         self.count_label = QLabel()
         self.count_label.setObjectName("inventoryCount")
         self.model.page_read = self._show_count
@@ -97,12 +117,18 @@ class InventoryTab(StudyTab):
         layout.addWidget(self.scan)
         layout.addLayout(filters)
         layout.addWidget(self.view, 1)
-        layout.addWidget(self.count_label)
+        below = QHBoxLayout()
+        below.addWidget(self.count_label, 1)
+        below.addWidget(self.hold_button)
+        below.addWidget(self.destroy_button)
+        layout.addLayout(below)
         layout.addWidget(
             hint_label(
                 "Every kit of the study in kit-number order; scroll to read more. Colours: "
                 "quarantined (amber), expired (red), expiring (yellow), returned (grey), "
-                "condemned (purple). Stock counted by the unit is on the Overview."
+                'condemned (purple). A kit prepared for an order reads "held for order N" '
+                "until it is verified. An expired kit is quarantined, then destroyed or "
+                "returned, from here. Stock counted by the unit is on the Overview."
             )
         )
 
@@ -117,7 +143,7 @@ class InventoryTab(StudyTab):
             columns.append(Column("Arm", lambda r: r.arm))
         columns += [
             Column("Where", lambda r: r.where),
-            Column("State", lambda r: r.state.value if r.state else ""),
+            Column("State", lambda r: r.state_text),
             Column("Quantity", lambda r: r.quantity if r.state else "", numeric=True),
             Column("Unit", lambda r: r.unit if r.state else ""),
         ]
@@ -126,7 +152,35 @@ class InventoryTab(StudyTab):
     def _status(self, row: KitPlace) -> str | None:
         if row.state not in ON_SITE_STATES:
             return None  # a dispensed or destroyed kit's expiry no longer matters
-        return stock_status(row.state, row.expiry, today(), self.ws.settings.expiring_days) or None
+        colour = stock_status(row.state, row.expiry, today(), self.ws.settings.expiring_days)
+        if not colour and row.held_for_order is not None:
+            return "waiting"
+        return colour or None
+
+    def _expired_row(self) -> KitPlace | None:
+        """The chosen kit when it is on site and past its expiry."""
+        row = selected_row(self.view)
+        if not isinstance(row, KitPlace) or row.state not in ON_SITE_STATES:
+            return None
+        return row if is_expired_on(row.expiry, today()) else None
+
+    def _row_chosen(self) -> None:
+        row = self._expired_row()
+        self.hold_button.setEnabled(row is not None and row.state is StockState.AVAILABLE)
+        self.destroy_button.setEnabled(
+            row is not None and row.state in (StockState.AVAILABLE, StockState.QUARANTINED)
+        )
+
+    def _hold(self) -> None:
+        row = self._expired_row()
+        if row is not None:
+            details = f"Kit {row.kit_number} of lot {row.lot_number} expired {row.expiry:%Y-%m-%d}"
+            self.hold_requested.emit(row.kit_number, details)
+
+    def _destroy(self) -> None:
+        row = self._expired_row()
+        if row is not None:
+            self.destroy_requested.emit(row.kit_number)
 
     def study_changed(self) -> None:
         assert self.study is not None
@@ -192,6 +246,7 @@ class InventoryTab(StudyTab):
 
         self.model.reset(safe_fetch)
         fit_columns(self.view)
+        self._row_chosen()
 
     def _location_chosen(self) -> None:
         if not self._filling:
@@ -214,6 +269,25 @@ class InventoryTab(StudyTab):
         self.reload()
         if self.model.rowCount():
             self.view.selectRow(0)
+
+    def select_record(self, record_id: int) -> None:
+        """Show one lot's kits on site (stock to pull, from My work)."""
+        number = self.ws.read(
+            self, "reading the lot", lambda session: session.get_one(Lot, record_id).lot_number
+        )
+        if number is None:
+            return
+        self._filling = True
+        try:
+            self.shown.setCurrentIndex(self.shown.findData(KitsShown.ON_SITE.value))
+            self.location.setCurrentIndex(0)
+            self.number_filter.setText(number)
+        finally:
+            self._filling = False
+        self.reload()
+        if self.model.rowCount():
+            self.view.selectRow(0)
+            self.view.setFocus()
 
     def focus_scan(self) -> bool:
         self.scan.field.setFocus(Qt.FocusReason.ShortcutFocusReason)

@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
 
 from ids_app import __version__
 from ids_app.db import Database
-from ids_app.ui.actions import ACTIONS, MENUS, STUDY_TABS, actions_for
+from ids_app.inventory.models import HoldReason
+from ids_app.ui.actions import ACTIONS, MENUS, STUDY_TABS, ActionSpec, actions_for
 from ids_app.ui.app import APP_TITLE
 from ids_app.ui.audit_viewer import AuditTrailPage, StudyAuditTab
 from ids_app.ui.context import Workspace
@@ -50,8 +51,54 @@ from ids_app.ui.temperature_tab import TemperatureTab
 from ids_app.ui.transfers import TransfersTab
 from ids_app.ui.workspace import Section, StudyWorkspace
 from ids_app.users.models import User
+from ids_app.work.day_list import WorkItem
 
 DEFAULT_SIZE = (1280, 800)
+STUDY_LIST_WIDTH = 300
+
+
+def with_mnemonics(titles: list[str]) -> list[str]:
+    """The titles of one menu, each with its own Alt key: the first letter of a word where
+    it can be ("&Sign out"), else another of its letters ("R&eturns").
+
+    Letters are matched to titles by augmenting paths (Kuhn's algorithm), so every title
+    gets a key whenever the menu's letters allow it, not only those listed first.
+    """
+
+    def candidates(title: str) -> list[int]:
+        letters = [i for i, char in enumerate(title) if char.isalpha()]
+        initials = [i for i in letters if i == 0 or title[i - 1] == " "]
+        return initials + [i for i in letters if i not in initials]
+
+    owner: dict[str, tuple[int, int]] = {}  # letter -> (title number, position)
+    fixed = {t[t.index("&") + 1].lower() for t in titles if "&" in t}
+
+    def assign(number: int, seen: set[str]) -> bool:
+        """A free letter of the title if it has one, else one freed by moving its owner."""
+        title = titles[number]
+        options = [(i, title[i].lower()) for i in candidates(title)]
+        options = [(i, letter) for i, letter in options if letter not in fixed | seen]
+        for i, letter in options:
+            if letter not in owner:
+                owner[letter] = (number, i)
+                return True
+        for i, letter in options:
+            seen.add(letter)
+            if assign(owner[letter][0], seen):
+                owner[letter] = (number, i)
+                return True
+        return False
+
+    for number, title in enumerate(titles):
+        if "&" not in title:
+            assign(number, set())
+    chosen = {number: i for number, i in owner.values()}
+    return [
+        f"{title[: chosen[n]]}&{title[chosen[n] :]}" if n in chosen else title
+        for n, title in enumerate(titles)
+    ]
+
+
 STUDY_TAB_KEYS = frozenset(key for key, _title in STUDY_TABS)
 
 
@@ -121,7 +168,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.pages)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([300, 980])
+        self.splitter.setSizes([STUDY_LIST_WIDTH, DEFAULT_SIZE[0] - STUDY_LIST_WIDTH])
 
         self.lock_screen = LockScreen(db, user)
         self.lock_screen.unlocked.connect(self._unlocked)
@@ -144,7 +191,7 @@ class MainWindow(QMainWindow):
         self.study_list.study_chosen.connect(lambda study_id: self.open_study(study_id))
         self.study_list.my_work_chosen.connect(self.show_my_work)
         self.study_list.audit_chosen.connect(self.show_audit)
-        self.my_work.open_study.connect(self.open_study)
+        self.my_work.open_item.connect(self.open_work_item)
 
         self.idle = IdleWatcher(self.settings.idle_minutes * 60_000, self)
         self.idle.idle.connect(self._idle)
@@ -184,6 +231,19 @@ class MainWindow(QMainWindow):
         if isinstance(tab, OverviewTab):
             tab.open_order.connect(lambda order_id: self._open_record("dispensing", order_id))
             tab.open_tab.connect(self.show_tab)
+        if isinstance(tab, InventoryTab):
+            tab.hold_requested.connect(self._hold_from_inventory)
+            tab.destroy_requested.connect(self._destroy_from_inventory)
+
+    def _hold_from_inventory(self, kit_number: str, details: str) -> None:
+        tab = self.show_tab("quarantine")
+        if isinstance(tab, QuarantineTab):
+            tab.prepare_hold(kit_number, HoldReason.EXPIRY, details)
+
+    def _destroy_from_inventory(self, kit_number: str) -> None:
+        tab = self.show_tab("destruction")
+        if isinstance(tab, DestructionTab) and not tab.choose_kit(kit_number):
+            self.statusBar().showMessage(f"Kit {kit_number} may not be destroyed now.", 5000)
 
     def _build_audit_page(self) -> AuditTrailPage | None:
         return AuditTrailPage(self.ws)
@@ -208,19 +268,32 @@ class MainWindow(QMainWindow):
             handlers[f"view.{key}"] = partial(self.show_tab, key)
         return handlers
 
+    def _offered(self, spec: ActionSpec, shown: set[str]) -> bool:
+        """Whether the window offers an action: not for a workflow it does not show."""
+        tab_key = spec.id.removeprefix("view.")
+        if tab_key in STUDY_TAB_KEYS and tab_key not in shown:
+            return False
+        if spec.id == "view.audit" and self.audit_page is None:
+            return False
+        return not (spec.id == "work.new_order" and "dispensing" not in shown)
+
     def _build_menus(self) -> None:
         handlers = self._handlers()
         menus = {key: self.menuBar().addMenu(title) for key, title in MENUS}
         shown = set(self.workspace.keys)
-        for spec in actions_for(self.user):
-            tab_key = spec.id.removeprefix("view.")
-            if tab_key in STUDY_TAB_KEYS and tab_key not in shown:
-                continue
-            if spec.id == "view.audit" and self.audit_page is None:
-                continue
-            if spec.id == "work.new_order" and "dispensing" not in shown:
-                continue
-            action = QAction(spec.title, self)
+        specs = [spec for spec in actions_for(self.user) if self._offered(spec, shown)]
+        titles: dict[str, str] = {}
+        for key, _title in MENUS:
+            in_menu = [spec for spec in specs if spec.menu == key]
+            titles.update(
+                zip(
+                    (spec.id for spec in in_menu),
+                    with_mnemonics([spec.title for spec in in_menu]),
+                    strict=True,
+                )
+            )
+        for spec in specs:
+            action = QAction(titles[spec.id], self)
             action.setObjectName(spec.id)
             if spec.shortcut:
                 action.setShortcut(QKeySequence(spec.shortcut))
@@ -255,22 +328,52 @@ class MainWindow(QMainWindow):
     # navigation ----------------------------------------------------------------------------
 
     def show_my_work(self) -> None:
+        self.show_study_list(True)
         self.pages.setCurrentWidget(self.my_work)
         self.my_work.reload()
+        self.my_work.take_focus()
 
     def show_audit(self) -> None:
         if self.audit_page is not None:
+            self.show_study_list(True)
             self.pages.setCurrentWidget(self.audit_page)
             self.audit_page.load()
+
+    def show_study_list(self, shown: bool) -> None:
+        """Fold the study list away while a study is open, so its workflow has the width
+        (at 1280 px or at 200 % scale); My work, the audit trail and Ctrl+F unfold it."""
+        sizes = self.splitter.sizes()
+        total = sum(sizes)
+        if shown and sizes[0] == 0:
+            left = min(STUDY_LIST_WIDTH, total // 3)
+            self.splitter.setSizes([left, total - left])
+        elif not shown and sizes[0] > 0:
+            self.splitter.setSizes([0, total])
 
     def open_study(self, study_id: int, tab: str = "", record_id: int = 0) -> bool:
         if not self.workspace.open_study(study_id):
             return False
         self.study_list.select(study_id)
         self.pages.setCurrentWidget(self.workspace)
+        self.show_study_list(False)
         if tab:
             self._open_record(tab, record_id)
+        else:
+            self.workspace.sections.setFocus(Qt.FocusReason.OtherFocusReason)
         return True
+
+    def open_work_item(self, item: WorkItem) -> None:
+        """Open where a My work item is done: its study (for what belongs to no one study,
+        the one open now, else the first listed), its workflow, its record."""
+        study_id = item.study_id
+        if study_id is None:
+            current = self.workspace.study
+            study_id = current.id if current else next(iter(self.study_list.study_ids()), None)
+        if study_id is None or not self.open_study(study_id):
+            return
+        tab = self.show_tab(item.tab)
+        if tab is not None:
+            tab.select_work(item.record, item.record_id)
 
     def _open_record(self, tab_key: str, record_id: int) -> None:
         tab = self.show_tab(tab_key)
@@ -278,14 +381,21 @@ class MainWindow(QMainWindow):
             tab.select_record(record_id)
 
     def show_tab(self, key: str) -> StudyTab | None:
+        """Show a workflow of the open study with the cursor in its scan field or its first
+        field, never left behind in the study list."""
         if self.workspace.study is None:
             self.statusBar().showMessage("Choose a study first (Ctrl+F finds one).", 5000)
             self.find_study()
             return None
         self.pages.setCurrentWidget(self.workspace)
-        return self.workspace.show_tab(key)
+        self.show_study_list(False)
+        tab = self.workspace.show_tab(key)
+        if tab is not None:
+            tab.take_focus()
+        return tab
 
     def find_study(self) -> None:
+        self.show_study_list(True)
         self.study_list.text_filter.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.study_list.text_filter.selectAll()
 

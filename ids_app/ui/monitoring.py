@@ -538,6 +538,16 @@ class MonitoringTab(StudyTab):
         self.dialog = dialog
         open_dialog(dialog)
 
+    def select_work(self, record: str, record_id: int) -> None:
+        """A query from My work: chosen in the list, ready to answer, close or reopen."""
+        if record != "query":
+            return
+        for number, row in enumerate(self.queries.rows):
+            if row.id == record_id:
+                self.queries_view.selectRow(number)
+                self.queries_view.setFocus()
+                return
+
     def _chosen_query(self) -> QueryRow | None:
         row = selected_row(self.queries_view)
         if not isinstance(row, QueryRow):

@@ -1,308 +1,135 @@
-"""My work: what waits for the signed-in user, across every study.
+"""My work: the day's list for the signed-in user, across every study.
 
-A pharmacist sees the verification queue (with, for each order, whether they may verify
-it and if not why, in the service's words), holds awaiting the sponsor's decision and
-count discrepancies; a technician the orders to prepare; a monitor the returns to verify.
+What is on it, and for whom, is read by ``ids_app.work.day_list``; this page shows it as
+one table, grouped by kind in the order the service gives, and opens the place an item is
+done in with Enter (or a double click). The list takes the focus whenever the page is shown,
+so Ctrl+1 then Enter opens the first thing waiting.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
-from PySide6.QtCore import QModelIndex, Signal
-from PySide6.QtWidgets import QGroupBox, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from sqlalchemy.orm import Session
 
-from ids_app.inventory.dispensing import can_verify, orders_awaiting_verification
-from ids_app.inventory.models import OrderState
-from ids_app.inventory.order_views import (
-    OrderRow,
-    ReturnRow,
-    order_row,
-    orders_in_state,
-    return_rows,
-)
-from ids_app.inventory.returns import returns_awaiting_monitor
-from ids_app.inventory.views import (
-    WorkItem,
-    holds_needing_decision,
-    open_discrepancy_items,
-    study_ids_with_returns_awaiting,
-)
+from ids_app.db import today
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import heading_label, hint_label
-from ids_app.ui.table_models import (
-    ROW_ROLE,
-    Column,
-    RowsModel,
-    fit_columns,
-    fit_height,
-    table_view,
-)
+from ids_app.ui.table_models import ROW_ROLE, Column, RowsModel, fit_columns, table_view
+from ids_app.ui.workspace import scrolling
 from ids_app.users.models import Role, User
-from ids_app.wording import quantity_text
+from ids_app.work.day_list import WorkItem, WorkKind, WorkQueue, day_list, kinds_for
+
+# The colour each kind of item is given (ui.style's row statuses).
+KIND_COLOURS = {"to_pull": "expired", "holds": "quarantined", "discrepancies": "expiring"}
 
 
-@dataclass(frozen=True)
-class QueuedOrder:
-    order: OrderRow
-    why_not: str | None  # can_verify's sentence, or None when the user may verify
-
-
-@dataclass
-class MyWorkData:
-    to_verify: list[QueuedOrder] = field(default_factory=list)
-    to_prepare: list[OrderRow] = field(default_factory=list)
-    returns: list[ReturnRow] = field(default_factory=list)
-    holds: list[WorkItem] = field(default_factory=list)
-    discrepancies: list[WorkItem] = field(default_factory=list)
-
-
-def read_my_work(session: Session, user: User) -> MyWorkData:
-    data = MyWorkData()
-    if user.role is Role.PHARMACIST:
-        # The service's queue (oldest first) and, for each order, the service's answer.
-        for order in orders_awaiting_verification(session):
-            data.to_verify.append(
-                QueuedOrder(order_row(session, order.id, user), can_verify(session, user, order))
-            )
-        data.holds = holds_needing_decision(session, user)
-        data.discrepancies = open_discrepancy_items(session, user)
-    if user.role in (Role.TECHNICIAN, Role.PHARMACIST):
-        data.to_prepare = orders_in_state(session, OrderState.PENDING, user)
-    if user.role is Role.MONITOR:
-        waiting = {
-            waiting_return.id
-            for study_id in study_ids_with_returns_awaiting(session, user)
-            for waiting_return in returns_awaiting_monitor(session, study_id)
-        }
-        data.returns = [
-            row
-            for row in reversed(return_rows(session, user, awaiting_monitor=True))
-            if row.id in waiting
-        ]
-    return data
-
-
-class Queue(QGroupBox):
-    def __init__(self, title: str, model: RowsModel[Any], name: str, empty: str) -> None:
-        super().__init__(title)
-        self.base_title = title
-        self.setObjectName(name)
-        self.model = model
-        self.view = table_view(model, name=f"{name}Table")
-        self.empty_label = hint_label(empty)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.view)
-        layout.addWidget(self.empty_label)
-
-    def show_count(self) -> None:
-        count = self.model.rowCount()
-        self.setTitle(f"{self.base_title} ({count})")
-        self.view.setVisible(count > 0)
-        self.empty_label.setVisible(count == 0)
-        if count:
-            fit_columns(self.view)
-            fit_height(self.view, max_rows=8)
+def _colour(item: WorkItem) -> str | None:
+    if not item.ready:
+        return None
+    return KIND_COLOURS.get(item.kind, "waiting")
 
 
 class MyWorkPage(QWidget):
     """The landing page after sign-in."""
 
-    open_study = Signal(int, str, int)  # study id, tab key, record id
+    open_item = Signal(object)  # the WorkItem to open where it is done
 
     def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ws = ws
         self.setObjectName("myWorkPage")
         user = ws.user
+        self.kinds: dict[str, WorkKind] = {kind.key: kind for kind in kinds_for(user)}
+        self.queues: list[WorkQueue] = []
         self.welcome_label = heading_label(f"Welcome, {user.full_name}", scale=1.5)
         self.role_label = hint_label(self._role_hint(user))
         self.summary_label = QLabel()
         self.summary_label.setObjectName("workSummary")
-
-        self.verify_model: RowsModel[QueuedOrder] = RowsModel(
+        self.summary_label.setWordWrap(True)
+        self.model: RowsModel[WorkItem] = RowsModel(
             [
-                Column("Study", lambda q: q.order.protocol_number),
-                Column("Order", lambda q: q.order.id, numeric=True),
-                Column("Subject", lambda q: q.order.subject_code),
-                Column("Visit", lambda q: q.order.visit),
-                Column("Prepared", lambda q: q.order.picked),
-                Column("By", lambda q: q.order.prepared_by),
-                Column("At", lambda q: q.order.prepared_at),
-                Column(
-                    "You may verify",
-                    lambda q: "yes" if q.why_not is None else q.why_not,
-                    tooltip=lambda q: q.why_not,
-                ),
+                Column("To do", lambda item: self.kinds[item.kind].title),
+                Column("Study", lambda item: item.protocol_number or "all studies"),
+                Column("What", lambda item: item.what, tooltip=lambda item: item.what),
+                Column("When", lambda item: item.when),
+                Column("Note", lambda item: item.note, tooltip=lambda item: item.note or None),
             ],
-            status=lambda q: "waiting" if q.why_not is None else None,
+            status=_colour,
             parent=self,
         )
-        self.prepare_model: RowsModel[OrderRow] = RowsModel(
-            [
-                Column("Study", lambda r: r.protocol_number),
-                Column("Order", lambda r: r.id, numeric=True),
-                Column("Subject", lambda r: r.subject_code),
-                Column("Visit", lambda r: r.visit),
-                Column("Ordered", lambda r: r.ordered),
-                Column("Product", lambda r: r.product),
-                Column("Since", lambda r: r.ordered_at),
-            ],
-            parent=self,
-        )
-        self.returns_model: RowsModel[ReturnRow] = RowsModel(
-            [
-                Column("Study", lambda r: r.protocol_number),
-                Column("Subject", lambda r: r.subject_code),
-                Column("Visit", lambda r: r.visit),
-                Column("What", lambda r: r.picked),
-                Column("Returned", lambda r: r.returned_on),
-                Column("Counted", lambda r: quantity_text(r.units_counted, r.dose_unit)),
-                Column("Compliance", lambda r: r.compliance),
-                Column("Counted by", lambda r: r.counted_by),
-            ],
-            status=lambda _r: "waiting",
-            parent=self,
-        )
-        self.holds_model: RowsModel[WorkItem] = RowsModel(
-            [
-                Column("Study", lambda w: w.protocol_number),
-                Column("Hold", lambda w: w.what, tooltip=lambda w: w.what),
-                Column("Since", lambda w: w.since_text),
-            ],
-            status=lambda _w: "quarantined",
-            parent=self,
-        )
-        self.discrepancy_model: RowsModel[WorkItem] = RowsModel(
-            [
-                Column("Study", lambda w: w.protocol_number),
-                Column("Difference", lambda w: w.what, tooltip=lambda w: w.what),
-                Column("Counted", lambda w: w.since_text),
-            ],
-            parent=self,
-        )
-        self.verify_queue = Queue(
-            "Orders awaiting verification",
-            self.verify_model,
-            "verifyQueue",
-            "No prepared order waits for verification.",
-        )
-        self.prepare_queue = Queue(
-            "Orders to prepare",
-            self.prepare_model,
-            "prepareQueue",
-            "No order waits to be prepared.",
-        )
-        self.returns_queue = Queue(
-            "Returns to verify", self.returns_model, "returnsQueue", "No return waits for you."
-        )
-        self.holds_queue = Queue(
-            "Quarantine holds awaiting the sponsor's decision",
-            self.holds_model,
-            "holdsQueue",
-            "No stock is on hold.",
-        )
-        self.discrepancy_queue = Queue(
-            "Count discrepancies to resolve",
-            self.discrepancy_model,
-            "discrepancyQueue",
-            "No open discrepancy.",
-        )
-        self.verify_queue.view.activated.connect(self._verify_activated)
-        self.prepare_queue.view.activated.connect(self._prepare_activated)
-        self.returns_queue.view.activated.connect(self._return_activated)
-        self.holds_queue.view.activated.connect(
-            lambda index: self._item_activated(self.holds_model, index, "quarantine")
-        )
-        self.discrepancy_queue.view.activated.connect(
-            lambda index: self._item_activated(self.discrepancy_model, index, "counts")
-        )
-
-        role = user.role
-        self.queues: list[Queue] = []
-        if role is Role.PHARMACIST:
-            self.queues = [
-                self.verify_queue,
-                self.prepare_queue,
-                self.holds_queue,
-                self.discrepancy_queue,
-            ]
-        elif role is Role.TECHNICIAN:
-            self.queues = [self.prepare_queue]
-        elif role is Role.MONITOR:
-            self.queues = [self.returns_queue]
+        self.view = table_view(self.model, name="myWorkTable")
+        self.view.setAccessibleName("Your work today; Enter opens the item")
+        self.view.activated.connect(self._activated)
+        self.empty_label = hint_label("")
+        self.empty_label.setObjectName("workEmpty")
 
         inner = QWidget()
-        column = QVBoxLayout(inner)
-        column.setContentsMargins(24, 20, 24, 20)
-        column.setSpacing(12)
-        column.addWidget(self.welcome_label)
-        column.addWidget(self.role_label)
-        column.addWidget(self.summary_label)
-        for queue in self.queues:
-            column.addWidget(queue)
-        column.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(inner)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(scroll)
+        layout = QVBoxLayout(inner)
+        layout.setContentsMargins(24, 20, 24, 20)
+        layout.setSpacing(12)
+        layout.addWidget(self.welcome_label)
+        layout.addWidget(self.role_label)
+        layout.addWidget(self.summary_label)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.empty_label)
+        layout.addWidget(hint_label("Enter (or a double click) opens the item where it is done."))
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scrolling(inner))
+        self.setFocusProxy(self.view)
 
     @staticmethod
     def _role_hint(user: User) -> str:
         return {
             Role.PHARMACIST: "Pharmacist: you verify dispenses you did not prepare, decide on "
             "held stock with the sponsor's ruling and resolve count discrepancies.",
-            Role.TECHNICIAN: "Technician: you enter and prepare orders, receive shipments, take "
-            "returns and move stock.",
+            Role.TECHNICIAN: "Technician: you prepare orders, read the fridges, pull stock past "
+            "use, count returns, receive shipments and move stock.",
             Role.MONITOR: "Monitor: you review the records read-only and verify returns with "
             "your signature.",
             Role.ADMINISTRATOR: "Administrator: user accounts are managed with `ids-app users`; "
             "the screens show the records read-only except receiving.",
         }[user.role]
 
+    def items(self, kind: str) -> list[WorkItem]:
+        """The items of one kind on the list now."""
+        return [item for item in self.model.rows if item.kind == kind]
+
     def reload(self) -> None:
-        user = self.ws.user
+        user, day = self.ws.user, today()
 
-        def read(session: Session) -> MyWorkData:
-            return read_my_work(session, user)
+        def read(session: Session) -> list[WorkQueue]:
+            return day_list(session, user, day)
 
-        data = self.ws.read(self, "reading your work", read)
-        if data is None:
+        queues = self.ws.read(self, "reading your work", read)
+        if queues is None:
             return
-        self.verify_model.set_rows(data.to_verify)
-        self.prepare_model.set_rows(data.to_prepare)
-        self.returns_model.set_rows(data.returns)
-        self.holds_model.set_rows(data.holds)
-        self.discrepancy_model.set_rows(data.discrepancies)
-        for queue in self.queues:
-            queue.show_count()
-        waiting = sum(queue.model.rowCount() for queue in self.queues)
+        self.queues = queues
+        self.model.set_rows([item for queue in queues for item in queue.items])
+        fit_columns(self.view)
+        waiting = self.model.rowCount()
+        counts = [f"{queue.kind.title} ({len(queue.items)})" for queue in queues if queue.items]
         self.summary_label.setText(
             "Nothing waits for you."
             if waiting == 0
-            else f"{waiting} item{'s wait' if waiting != 1 else ' waits'} for you."
+            else f"{waiting} item{'s wait' if waiting != 1 else ' waits'} for you: "
+            + ", ".join(counts)
+            + "."
         )
+        self.empty_label.setText(" ".join(queue.kind.empty for queue in queues if not queue.items))
+        self.view.setVisible(waiting > 0)
+        if waiting and not self.view.selectionModel().hasSelection():
+            self.view.selectRow(0)
 
-    def _verify_activated(self, index: QModelIndex) -> None:
-        item = self.verify_model.data(index, ROW_ROLE)
-        if isinstance(item, QueuedOrder):
-            self.open_study.emit(item.order.study_id, "dispensing", item.order.id)
+    def take_focus(self) -> None:
+        """Put the cursor on the list (the first item chosen), ready for Enter."""
+        if self.model.rowCount():
+            if not self.view.selectionModel().hasSelection():
+                self.view.selectRow(0)
+            self.view.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
-    def _prepare_activated(self, index: QModelIndex) -> None:
-        row = self.prepare_model.data(index, ROW_ROLE)
-        if isinstance(row, OrderRow):
-            self.open_study.emit(row.study_id, "dispensing", row.id)
-
-    def _return_activated(self, index: QModelIndex) -> None:
-        row = self.returns_model.data(index, ROW_ROLE)
-        if isinstance(row, ReturnRow):
-            self.open_study.emit(row.study_id, "returns", row.id)
-
-    def _item_activated(self, model: RowsModel[WorkItem], index: QModelIndex, tab: str) -> None:
-        item = model.data(index, ROW_ROLE)
+    def _activated(self, index: QModelIndex) -> None:
+        item = self.model.data(index, ROW_ROLE)
         if isinstance(item, WorkItem):
-            self.open_study.emit(item.study_id, tab, item.record_id)
+            self.open_item.emit(item)

@@ -95,6 +95,9 @@ class QuarantineTab(StudyTab):
         self.decision_lot.setObjectName("decisionLot")
         self.decision = QComboBox()
         self.decision.setObjectName("decisionKind")
+        # No ruling is preselected: a pharmacist picks Release or Condemn from the sponsor's
+        # letter, never by leaving a default in place.
+        self.decision.addItem("Choose the sponsor's ruling…", None)
         self.decision.addItem("Release: the stock may be used", HoldDecisionKind.RELEASE.value)
         self.decision.addItem(
             "Condemn: the stock waits for destruction or return", HoldDecisionKind.CONDEMN.value
@@ -260,6 +263,10 @@ class QuarantineTab(StudyTab):
         if not isinstance(hold, HoldRow) or lot_id is None:
             self.decide_message.show_error("Choose the hold and the lot the decision is about.")
             return
+        if self.decision.currentData() is None:
+            self.decide_message.show_error("Choose the sponsor's ruling: release or condemn.")
+            self.decision.setFocus()
+            return
         decision = HoldDecisionKind(self.decision.currentData())
         reference = self.reference.text()
         user, db = self.ws.user, self.ws.db
@@ -300,6 +307,14 @@ class QuarantineTab(StudyTab):
         if not self.isVisible():
             self.refresh()
         self.decide_message.show_success(text)
+
+    def prepare_hold(self, scan: str, reason: HoldReason, details: str) -> None:
+        """Fill the hold form for stock chosen elsewhere (an expired kit in Inventory): the
+        reason, the details and the kit as if scanned; the cursor waits on Hold."""
+        self.reason.setCurrentIndex(self.reason.findData(reason.value))
+        self.details.setText(details)
+        self.hold_location.setCurrentIndex(0)
+        self.scan.handle_scan(scan)
 
     def _scanned(self, item: ScannedItem) -> None:
         self.scanned = item

@@ -46,6 +46,8 @@ from ids_app.inventory.receiving import (
     ReceivedLine,
     ReconciliationLine,
     ShipmentReceipt,
+    arrives_expired,
+    expired_on_arrival,
     receive_shipment,
     reconcile,
 )
@@ -61,7 +63,14 @@ from ids_app.studies.tables import Table, guess_header, read_table
 from ids_app.studies.views import Choice, ProductRow, product_rows
 from ids_app.ui.context import Workspace
 from ids_app.ui.dispensing import fill_combo
-from ids_app.ui.forms import FormDialog, InlineMessage, hint_label, open_dialog, primary_button
+from ids_app.ui.forms import (
+    FieldGrid,
+    FormDialog,
+    InlineMessage,
+    hint_label,
+    open_dialog,
+    primary_button,
+)
 from ids_app.ui.guard import attempt
 from ids_app.ui.kit_list_dialog import DATE_ORDERS, chosen_order
 from ids_app.ui.scan import ScanPanel
@@ -297,26 +306,22 @@ class ReceivingTab(StudyTab):
         self.notes.setObjectName("shipmentNotes")
         header = QGroupBox("Shipment")
         header.setObjectName("shipmentBox")
-        grid = QGridLayout(header)
-        pairs: tuple[tuple[str, QWidget], ...] = (
-            ("Shipment &number", self.number),
-            ("&Sender", self.sender_field),
-            ("&Carrier", self.carrier),
-            ("&Tracking", self.tracking),
-            ("&Received on", self.received_on),
-            ("Put &away at", self.location),
-            ("C&ondition", self.condition),
-            ("T&emperature monitor", self.temperature),
-            ("Not&es", self.notes),
+        self.header_fields = FieldGrid(
+            (
+                ("Shipment &number", self.number),
+                ("&Sender", self.sender_field),
+                ("&Carrier", self.carrier),
+                ("&Tracking", self.tracking),
+                ("&Received on", self.received_on),
+                ("Put &away at", self.location),
+                ("C&ondition", self.condition),
+                ("T&emperature monitor", self.temperature),
+                ("Not&es", self.notes),
+            )
         )
-        for index, (title, field) in enumerate(pairs):
-            caption = QLabel(title)
-            caption.setBuddy(field)
-            grid.addWidget(caption, index // 3, (index % 3) * 2)
-            grid.addWidget(field, index // 3, (index % 3) * 2 + 1)
-        grid.addWidget(self.watch_typed(self.notes), len(pairs) // 3 + 1, 0, 1, 6)
-        for field_column in (1, 3, 5):
-            grid.setColumnStretch(field_column, 1)
+        header_layout = QVBoxLayout(header)
+        header_layout.addWidget(self.header_fields)
+        header_layout.addWidget(self.watch_typed(self.notes))
 
         # the lines ------------------------------------------------------------------------------
         self.scan = ScanPanel(ws.db)
@@ -348,7 +353,7 @@ class ReceivingTab(StudyTab):
                 Column("Damaged", lambda r: "damaged" if r.line.damaged else ""),
                 Column("Product", lambda r: r.product),
             ],
-            status=lambda r: "quarantined" if r.line.damaged else None,
+            status=self._line_status,
             parent=self,
         )
         self.lines_view = table_view(self.lines, name="receivedLines")
@@ -434,6 +439,7 @@ class ReceivingTab(StudyTab):
         self.receive_button.setToolTip("Ctrl+Enter")
         self.receive_button.clicked.connect(self.receive)
         self.message = InlineMessage("receiveMessage")
+        self.expired_warning = InlineMessage("expiredWarning")
         shortcut = QShortcut(QKeySequence("Ctrl+Return"), self)
         shortcut.activated.connect(self.receive)
 
@@ -461,6 +467,7 @@ class ReceivingTab(StudyTab):
         work.addWidget(lines_box)
         work.addWidget(recon_box)
         bottom = QHBoxLayout()
+        bottom.addWidget(self.expired_warning, 1)
         bottom.addWidget(self.message, 1)
         bottom.addWidget(self.receive_button, 0, Qt.AlignmentFlag.AlignRight)
         upper = QWidget()
@@ -482,6 +489,7 @@ class ReceivingTab(StudyTab):
             layout.addWidget(hint_label("Shipments are received by technicians and pharmacists."))
         layout.addWidget(split)
         self.editable = editable
+        self.received_on.dateChanged.connect(lambda _day: self._update_reconciliation())
         self._update_reconciliation()
 
     # reading ----------------------------------------------------------------------------------
@@ -624,7 +632,26 @@ class ReceivingTab(StudyTab):
         self.packing_label.setText("No packing list: the receipt is recorded as counted.")
         self._update_reconciliation()
 
+    def _line_status(self, row: LineRow) -> str | None:
+        if row.line.damaged:
+            return "quarantined"
+        return "expired" if arrives_expired(row.line, pydate(self.received_on.date())) else None
+
+    def _warn_expired(self) -> None:
+        """Say before receiving that expired stock goes to quarantine, not to the shelf."""
+        arrived = pydate(self.received_on.date())
+        expired = [row.line for row in self.lines.rows if arrives_expired(row.line, arrived)]
+        if not expired:
+            self.expired_warning.clear_message()
+            return
+        lots = sorted({f"{line.lot_number} (expired {line.expiry:%Y-%m-%d})" for line in expired})
+        self.expired_warning.show_error(
+            f"Lot {', '.join(lots)} is past its expiry: it will be received into quarantine "
+            "under an expiry hold, not as available stock."
+        )
+
     def _update_reconciliation(self) -> None:
+        self._warn_expired()
         received = [row.line for row in self.lines.rows]
         result = reconcile(self.expected, received)
         self.recon.set_rows(
@@ -689,12 +716,13 @@ class ReceivingTab(StudyTab):
             or receipt.condition is ShipmentCondition.DAMAGED
             or any(line.damaged for line in receipt.lines)
         )
+        expired = bool(expired_on_arrival(receipt))
         lines = len(receipt.lines)
-        text = f"Shipment {number} received: {lines} line{'' if lines == 1 else 's'}." + (
-            " Stock with an excursion or damage is in quarantine until the sponsor decides."
-            if held
-            else ""
-        )
+        text = f"Shipment {number} received: {lines} line{'' if lines == 1 else 's'}."
+        if held:
+            text += " Stock with an excursion or damage is in quarantine until the sponsor decides."
+        if expired:
+            text += " Expired stock is in quarantine, not dispensable."
         self.clear_form()
         self.ws.changed(text)
         self.message.show_success(text)

@@ -48,7 +48,7 @@ from ids_app.ui.table_models import (
     table_view,
 )
 from ids_app.users.models import SignatureMeaning
-from ids_app.wording import number_text, percent_text, quantity_text
+from ids_app.wording import number_text, percent_text, quantity_text, unit_text
 
 # Returns read per page as the list scrolls: a long study has thousands.
 RETURNS_PAGE = 100
@@ -99,6 +99,8 @@ class ReturnsTab(StudyTab):
         self.record_button = primary_button("Record return", name="recordReturnButton")
         self.record_button.clicked.connect(self.record)
         self.record_message = InlineMessage("returnMessage")
+        self._dose_unit = ""
+        self.units_counted.valueChanged.connect(lambda _v: self._count_suffix())
         for field in (self.units_counted, self.quantity):
             field.valueChanged.connect(lambda _v: self._preview())
         self.returned_on.dateChanged.connect(lambda _d: self._preview())
@@ -159,6 +161,10 @@ class ReturnsTab(StudyTab):
         row.addWidget(self.verify_button, 0, Qt.AlignmentFlag.AlignRight)
         returns_layout.addLayout(row)
         self.verify_button.setVisible(self.can_verify)
+        self.verify_button.setEnabled(False)
+        self.returns_view.selectionModel().selectionChanged.connect(
+            lambda _selected, _deselected: self._return_chosen()
+        )
 
         split = QSplitter(Qt.Orientation.Vertical)
         # Kept in the layout (owned by the tab) but absent from view for other roles.
@@ -203,6 +209,7 @@ class ReturnsTab(StudyTab):
             self.select_order(keep.order.id)
         self.returns.reset(partial(self._returns_page, study_id))
         fit_columns(self.returns_view)
+        self._return_chosen()
         fill_combo(self.location, locations, keep=self.location.currentData())
         self.scan.set_study(study_id)
         self._preview()
@@ -219,6 +226,15 @@ class ReturnsTab(StudyTab):
                 self.dispensed_view.selectRow(number)
                 return True
         return False
+
+    def select_work(self, record: str, record_id: int) -> None:
+        """A return due back (an order) is chosen for counting; a return, for verifying."""
+        if record == "order":
+            if self.select_order(record_id):
+                self.units_counted.setFocus()
+                self.units_counted.selectAll()
+        else:
+            self.select_record(record_id)
 
     def select_record(self, record_id: int) -> None:
         """Select a return (from My work), reading further pages until it is found."""
@@ -264,8 +280,14 @@ class ReturnsTab(StudyTab):
         row = selected_row(self.dispensed_view)
         if isinstance(row, DispensedRow):
             self.quantity.setValue(max(row.outstanding, 1))
-            self.units_counted.setSuffix(f" {row.dose_unit}")
+            self._dose_unit = row.dose_unit
+        self._count_suffix()
         self._preview()
+
+    def _count_suffix(self) -> None:
+        """ "1 tablet", "3 tablets": the count's unit follows the number typed."""
+        unit = unit_text(self.units_counted.value(), self._dose_unit)
+        self.units_counted.setSuffix(f" {unit}" if unit else "")
 
     def _preview(self) -> None:
         """Compliance as the service computes it, if the return were recorded as typed."""
@@ -343,6 +365,15 @@ class ReturnsTab(StudyTab):
         if not self.isVisible():
             self.refresh()
         self.record_message.show_success(text)
+
+    def _return_chosen(self) -> None:
+        """Verify is offered only for a chosen return the monitor has not verified yet."""
+        row = selected_row(self.returns_view)
+        waiting = isinstance(row, ReturnRow) and row.monitor_verified is None
+        self.verify_button.setEnabled(waiting)
+        self.verify_button.setToolTip(
+            "" if waiting else "Choose a return awaiting the monitor to verify it."
+        )
 
     def verify(self) -> None:
         row = selected_row(self.returns_view)

@@ -150,6 +150,10 @@ class StudyListPanel(QWidget):
         noun = "study" if len(rows) == 1 else "studies"
         self.count_label.setText(f"{len(rows)} {noun}")
 
+    def study_ids(self) -> list[int]:
+        """The studies listed now, in the list's order."""
+        return [row.id for row in self.model.rows]
+
     def select(self, study_id: int) -> None:
         for number, row in enumerate(self.model.rows):
             if row.id == study_id:

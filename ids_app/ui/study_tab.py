@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QFormLayout, QWidget
 
@@ -77,6 +78,30 @@ class StudyTab(QWidget):
     def select_record(self, record_id: int) -> None:
         """Show one record of this tab (an order, a return…) chosen elsewhere."""
 
+    def select_work(self, record: str, record_id: int) -> None:
+        """Show what a My work item points at; ``record`` names what ``record_id`` is
+        ("order", "return", "hold"…). Most tabs list one kind of record."""
+        if record_id:
+            self.select_record(record_id)
+
     def focus_scan(self) -> bool:
         """Put the cursor in this tab's scan field; False when it has none."""
         return False
+
+    def take_focus(self) -> None:
+        """The cursor goes where work starts: the scan field, else the first field that
+        takes it (the tab was opened from the keyboard; focus must not stay behind)."""
+        if self.focus_scan():
+            return
+        widget = self.nextInFocusChain()
+        while widget is not None and widget is not self:
+            if (
+                self.isAncestorOf(widget)
+                and widget.isVisible()
+                and widget.isEnabled()
+                and widget.focusPolicy() & Qt.FocusPolicy.TabFocus
+            ):
+                widget.setFocus(Qt.FocusReason.ShortcutFocusReason)
+                return
+            widget = widget.nextInFocusChain()
+        self.setFocus(Qt.FocusReason.ShortcutFocusReason)

@@ -453,6 +453,12 @@ class TemperatureTab(StudyTab):
         self.location.blockSignals(False)
         self.show_location()
 
+    def select_record(self, record_id: int) -> None:
+        """Show a location (a reading due, from My work)."""
+        index = self.location.findData(record_id)
+        if index >= 0:
+            self.location.setCurrentIndex(index)
+
     def choose_location(self, name: str) -> None:
         index = self.location.findText(name, Qt.MatchFlag.MatchStartsWith)
         if index >= 0:

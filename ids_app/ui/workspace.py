@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -29,6 +31,19 @@ from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.style import workflow_icon
 
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def scrolling(page: QWidget) -> QScrollArea:
+    """A page that scrolls when the window is smaller than it needs (1280x720 at 200 %
+    scale), instead of holding the whole window at its own minimum size: a stack of
+    pages is as large as its largest page's minimum."""
+    area = QScrollArea()
+    area.setObjectName(f"{page.objectName() or 'page'}Scroll")
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(page)
+    area.setFocusProxy(page)
+    return area
 
 
 @dataclass(frozen=True)
@@ -118,7 +133,7 @@ class StudyWorkspace(QWidget):
         index = self.keys.index(key)
         stand_in = self.pages.widget(index)
         showing = self.pages.currentIndex() == index
-        self.pages.insertWidget(index, tab)
+        self.pages.insertWidget(index, scrolling(tab))
         if stand_in is not None:
             self.pages.removeWidget(stand_in)
             stand_in.deleteLater()
@@ -155,6 +170,8 @@ class StudyWorkspace(QWidget):
 
     def current_tab(self) -> StudyTab | None:
         widget = self.pages.currentWidget()
+        if isinstance(widget, QScrollArea):
+            widget = widget.widget()
         return widget if isinstance(widget, StudyTab) else None
 
     def section_titles(self) -> list[str]:

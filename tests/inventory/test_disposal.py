@@ -232,8 +232,9 @@ def test_cannot_destroy_available_unexpired_stock(db: Database, example: Example
 def test_expired_stock_may_be_destroyed(db: Database, example: Example) -> None:
     expired = TODAY - dt.timedelta(days=1)
     receive_kits(db, example, range(2001, 2003), shipment_number="S2", lot="OLD", expiry=expired)
+    # Expired on arrival, so received into quarantine (receiving.expired_on_arrival).
     items = [
-        _kit_item(db, number, example.shelf, StockState.AVAILABLE) for number in ("2001", "2002")
+        _kit_item(db, number, example.shelf, StockState.QUARANTINED) for number in ("2001", "2002")
     ]
     _dispose(db, example, items)
     with db.read_session() as session:

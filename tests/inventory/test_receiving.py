@@ -13,6 +13,7 @@ from ids_app.inventory.ledger import reverse_entry, study_balances
 from ids_app.inventory.models import (
     LedgerEntry,
     QuarantineHold,
+    Shipment,
     ShipmentCondition,
     StockState,
     TemperatureMonitor,
@@ -217,3 +218,27 @@ def test_an_unknown_monitor_result_is_refused(db: Database, example: Example) ->
     with pytest.raises(InvalidInput, match="choose it from the list"):
         receive_kits(db, example, range(1001, 1003), temperature_monitor="lukewarm")
     assert _entry_count(db) == 0
+
+
+def test_stock_expired_on_arrival_is_received_into_quarantine_under_an_expiry_hold(
+    db: Database, example: Example
+) -> None:
+    expired = TODAY - dt.timedelta(days=1)
+    receive_kits(db, example, range(1001, 1003), lot="L-OLD", expiry=expired)
+    receive_kits(db, example, range(1003, 1005), shipment_number="SHP-0002")
+    assert _states(db, example) == {StockState.QUARANTINED: 2, StockState.AVAILABLE: 2}
+    with db.read_session() as session:
+        (hold,) = session.scalars(select(QuarantineHold)).all()
+        shipment = session.get_one(Shipment, hold.shipment_id)
+        reconciliation = shipment_reconciliation(session, shipment)
+    assert hold.reason.value == "expiry"
+    assert hold.details == "Expired on receipt (lot L-OLD), shipment SHP-0001"
+    # Held for its expiry, not counted as damaged against the packing list.
+    assert sum(line.damaged for line in reconciliation.lines) == 0
+
+
+def test_stock_expiring_on_the_day_it_arrives_is_still_available(
+    db: Database, example: Example
+) -> None:
+    receive_kits(db, example, range(1001, 1002), lot="L-TODAY", expiry=TODAY)
+    assert _states(db, example) == {StockState.AVAILABLE: 1}

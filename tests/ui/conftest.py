@@ -8,7 +8,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from ids_app.config import sqlite_url
@@ -56,6 +58,31 @@ def sign_in(db: Database, username: str) -> User:
 
 
 WindowOpener = Callable[[str], MainWindow]
+
+
+@pytest.fixture(autouse=True)
+def no_key_held_over(qapp: QApplication) -> None:
+    """Every test starts with no Shift, Ctrl or Alt held.
+
+    A shortcut that closes its window (Ctrl+Shift+O signs out) never delivers its key
+    release, and Qt then believes the key still held: the next test's ``selectRow`` would
+    toggle or extend a selection instead of making one. The held keys are released on a
+    widget of their own before the test begins.
+    """
+    held = QApplication.keyboardModifiers()
+    if held == Qt.KeyboardModifier.NoModifier:
+        return
+    probe = QWidget()
+    for modifier, key in (
+        (Qt.KeyboardModifier.ShiftModifier, Qt.Key.Key_Shift),
+        (Qt.KeyboardModifier.ControlModifier, Qt.Key.Key_Control),
+        (Qt.KeyboardModifier.AltModifier, Qt.Key.Key_Alt),
+        (Qt.KeyboardModifier.MetaModifier, Qt.Key.Key_Meta),
+    ):
+        if held & modifier:
+            QTest.keyRelease(probe, key)
+    probe.deleteLater()
+    assert QApplication.keyboardModifiers() == Qt.KeyboardModifier.NoModifier
 
 
 @pytest.fixture

@@ -142,12 +142,11 @@ def test_second_pharmacist_verifies_from_my_work_and_a_wrong_password_is_refused
     window = open_window("pharm2")
     order_id = prepared_order(window.db, "tech", "ABC-123", "01-004", "Visit 5", kit="1013")
     window.trigger("view.refresh")
-    queue = window.my_work.verify_model
-    assert [q.order.id for q in queue.rows] == [order_id]
-    assert queue.rows[0].why_not is None
-    window.my_work.verify_queue.view.setFocus()
-    window.my_work.verify_queue.view.selectRow(0)
-    qtbot.keyClick(window.my_work.verify_queue.view, Qt.Key.Key_Return)
+    queue = window.my_work.items("to_verify")
+    assert [item.record_id for item in queue] == [order_id]
+    assert queue[0].ready
+    window.trigger("view.my_work")
+    qtbot.keyClick(window.my_work.view, Qt.Key.Key_Return)
 
     tab = window.workspace.current_tab()
     assert isinstance(tab, DispensingTab)

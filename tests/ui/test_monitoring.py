@@ -13,9 +13,11 @@ from sqlalchemy import select
 
 from ids_app.db import Database, today
 from ids_app.inventory.ledger import reverse_entry
-from ids_app.inventory.models import EntryKind, LedgerEntry
+from ids_app.inventory.models import DispenseOrder, EntryKind, LedgerEntry
 from ids_app.monitoring.models import QueryState, RecordKind
 from ids_app.monitoring.records import CHANGED, REVIEWED
+from ids_app.monitoring.services import raise_query
+from ids_app.studies.models import Study
 from ids_app.ui.destruction import DestructionTab
 from ids_app.ui.monitoring import MonitoringTab
 from ids_app.ui.monitoring_dialogs import (
@@ -256,3 +258,35 @@ def test_a_destruction_is_refused_without_the_monitors_authorization_then_goes_w
     accepted = destroy()
     assert not accepted.isVisible()
     assert tab.history.rows[0].number == "DEST-ABC-0002"
+
+
+def test_a_query_waits_in_my_work_and_enter_opens_it_for_the_answer(
+    qtbot: QtBot, open_window: WindowOpener, demo_db: Database
+) -> None:
+    with demo_db.unit_of_work() as session:
+        monitor = sign_in(demo_db, "monitor")
+        study = session.get_one(Study, study_id(demo_db, "ABC-123"))
+        dispense = session.scalars(select(DispenseOrder.id).order_by(DispenseOrder.id)).first()
+        assert dispense is not None
+        query = raise_query(
+            session,
+            monitor,
+            study,
+            kind=RecordKind.DISPENSE,
+            record_id=dispense,
+            problem="The label copy is not filed",
+            request="File the label copy with the order",
+        )
+        query_id = query.id
+    window = open_window("tech")
+    [item] = window.my_work.items("queries")
+    assert item.what.startswith(f"Query {query_id} on ")
+    assert item.note == "File the label copy with the order"
+    rows = window.my_work.model.rows
+    window.my_work.view.setFocus()
+    window.my_work.view.selectRow(next(n for n, row in enumerate(rows) if row.kind == "queries"))
+    qtbot.keyClick(window.my_work.view, Qt.Key.Key_Return)
+    tab = window.workspace.current_tab()
+    assert isinstance(tab, MonitoringTab)
+    chosen = tab.queries_view.selectionModel().selectedRows()
+    assert [tab.queries.rows[index.row()].id for index in chosen] == [query_id]

@@ -85,9 +85,10 @@ def test_return_is_counted_with_compliance_then_verified_by_the_monitor(
     assert not tab.verify_button.isVisible()  # a technician does not verify returns
 
     monitor = open_window("monitor")
-    assert [r.picked for r in monitor.my_work.returns_model.rows] == ["kit 1012"]
-    monitor.my_work.returns_queue.view.selectRow(0)
-    qtbot.keyClick(monitor.my_work.returns_queue.view, Qt.Key.Key_Return)
+    assert [item.what for item in monitor.my_work.items("returns_to_verify")] == [
+        "01-004 Visit 4: kit 1012, 3 tablets counted by Terry Tech"
+    ]
+    qtbot.keyClick(monitor.my_work.view, Qt.Key.Key_Return)
     mtab = monitor.workspace.current_tab()
     assert isinstance(mtab, ReturnsTab)
     assert mtab.returns_view.currentIndex().row() == 0
@@ -117,7 +118,7 @@ def test_hold_and_release_with_the_sponsors_decision(
     hold_id = tab.holds.rows[-1].id
 
     pharm = open_window("pharm")
-    assert any(item.record_id == hold_id for item in pharm.my_work.holds_model.rows)
+    assert any(item.record_id == hold_id for item in pharm.my_work.items("holds"))
     ptab = open_tab(pharm, "XYZ-789", "quarantine")
     assert isinstance(ptab, QuarantineTab)
     ptab.select_record(hold_id)
@@ -227,7 +228,7 @@ def test_count_finds_a_missing_kit_and_a_pharmacist_resolves_it(
     assert [row.kit_number for row in tab.discrepancies.rows] == [kits[-1]]
 
     pharm = open_window("pharm")
-    assert len(pharm.my_work.discrepancy_model.rows) == 1
+    assert len(pharm.my_work.items("discrepancies")) == 1
     ptab = open_tab(pharm, "ABC-123", "counts")
     assert isinstance(ptab, CountsTab)
     ptab.discrepancies_view.selectRow(0)
