@@ -32,7 +32,7 @@ from sqlalchemy import select
 from ids_app.config import sqlite_url
 from ids_app.db import Database, today
 from ids_app.demo import DEMO_ADMIN, DEMO_USERS, build_demo
-from ids_app.inventory.dispensing import create_order, prepare_order
+from ids_app.inventory.dispensing import Scanned, create_order, prepare_order
 from ids_app.inventory.locations import find_location
 from ids_app.inventory.models import DispenseOrder, HoldReason, Kit, Lot, SubjectReturn
 from ids_app.inventory.quarantine import quarantine_stock
@@ -168,7 +168,7 @@ def prepare(db: Database, username: str, order_id: int, kit: str) -> None:
             user,
             session.get_one(DispenseOrder, order_id),
             password=PASSWORDS[username],
-            kit_number=kit,
+            item=Scanned(kit),
             location=find_location(session, "IDS Shelf A"),
         )
 

@@ -28,6 +28,8 @@ class ScanField(QLineEdit):
     """A line edit that keeps GS characters and reports a scan on Enter."""
 
     scanned = Signal(str)
+    # Enter in the empty field: the screen's next step (after a good scan, sign).
+    confirmed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -48,6 +50,8 @@ class ScanField(QLineEdit):
             text = self.scan_text()
             if text.strip(GS + " "):
                 self.scanned.emit(text)
+            else:
+                self.confirmed.emit()
             return
         super().keyPressEvent(event)
 
@@ -120,11 +124,15 @@ class ScanPanel(QWidget):
         if item is None:
             return
         self.last_item = item
+        self.accept_scan(item.summary)
+        self.identified.emit(item)
+
+    def accept_scan(self, summary: str) -> None:
+        """Show a good scan: green border, what it named; the field is ready for the next."""
         self.field.set_outcome("good")
         self.result_label.setStyleSheet(f"color: {SUCCESS_COLOR}; font-weight: 600;")
-        self.result_label.setText(item.summary)
+        self.result_label.setText(summary)
         self.field.clear()
-        self.identified.emit(item)
 
     def refuse(self, message: str) -> None:
         """Show a refusal about the scanned item that came from a later check."""

@@ -58,7 +58,16 @@ from ids_app.users.models import Signature, SignatureMeaning, User
 from ids_app.users.services import SignInRefused
 from ids_app.users.signatures import signature_holds, signatures_of
 from tests import factories
-from tests.factories import EXPIRY, PASSWORD, TODAY, Example, make_example, receive_kits
+from tests.factories import (
+    EXPIRY,
+    PASSWORD,
+    TODAY,
+    Example,
+    make_example,
+    prepared_item,
+    receive_kits,
+    scan_of,
+)
 
 
 @pytest.fixture
@@ -114,8 +123,7 @@ def prepare(
             by or example.people.tech,
             session.get_one(DispenseOrder, order_id),
             password=password,
-            kit_number=kit_number,
-            lot_number=lot_number,
+            item=scan_of(kit_number, lot_number),
             location=location or example.shelf,
         )
 
@@ -134,6 +142,7 @@ def verify(
             by or example.people.pharm,
             session.get_one(DispenseOrder, order_id),
             password=password,
+            item=prepared_item(session, session.get_one(DispenseOrder, order_id)),
         )
 
 
@@ -508,7 +517,7 @@ def test_cannot_dispense_a_kit_of_another_study(db: Database, example: Example) 
     refused(
         db,
         DispenseRefused,
-        "Kit 2001 belongs to another study",
+        "Kit 2001 belongs to study XYZ-9, not ABC-123",
         lambda: prepare(db, example, order_id, kit_number="2001"),
     )
     refused(db, DispenseRefused, "another study", lambda: order_kit(db, example, "2001"))
@@ -585,7 +594,7 @@ def test_pharmacist_cannot_verify_own_dispense(db: Database, example: Example) -
     refused(
         db,
         DispenseRefused,
-        "^You prepared this order; another pharmacist must verify it.$",
+        "^Jane Roe prepared this order; another pharmacist must verify it.$",
         lambda: verify(db, example, order_id, by=example.people.pharm),
     )
     assert verify(db, example, order_id, by=example.people.pharm2).state is OrderState.DISPENSED
@@ -681,7 +690,7 @@ def test_can_verify_says_why_the_verify_button_is_disabled(db: Database, example
     assert why(people.tech) == (
         "Only a pharmacist may verify a dispense; you are signed in as a technician."
     )
-    assert why(people.pharm) == "You prepared this order; another pharmacist must verify it."
+    assert why(people.pharm) == "Jane Roe prepared this order; another pharmacist must verify it."
     assert why(people.pharm2) is None
     verify(db, example, order_id, by=people.pharm2)
     assert why(people.pharm2) == (
