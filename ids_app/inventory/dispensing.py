@@ -267,7 +267,9 @@ def check_for_preparing(
     )
     problems = _identity_problems(order, product, result)
     if not problems and result.lot is not None:
-        if location_id is None:
+        if location_id is None and result.kit is not None:
+            problems = [Problem(Row.LOCATION, _kit_gone(session, result.kit))]
+        elif location_id is None:
             problems = [Problem(Row.LOCATION, "Choose where the stock is taken from.")]
         else:
             pick = Pick(result.lot, result.kit, session.get_one(Location, location_id))
@@ -702,11 +704,21 @@ def _verify_problems(session: Session, order: DispenseOrder, result: ScanResult)
 
 
 def _kit_shelf(session: Session, kit: Kit) -> int | None:
-    """Where a kit stands available now, if anywhere."""
-    for row in balances(session, LedgerEntry.kit_id == kit.id):
-        if row.state is StockState.AVAILABLE and row.location_id is not None:
+    """Where a kit stands available now, else where it stands at all (held, say), so the
+    check can say what state it is in there; None when it is in no location."""
+    rows = [row for row in balances(session, LedgerEntry.kit_id == kit.id) if row.location_id]
+    for row in rows:
+        if row.state is StockState.AVAILABLE:
             return row.location_id
-    return None
+    return rows[0].location_id if rows else None
+
+
+def _kit_gone(session: Session, kit: Kit) -> str:
+    """A kit in no location: dispensed, destroyed, returned to the sponsor, or never received."""
+    rows = balances(session, LedgerEntry.kit_id == kit.id)
+    if not rows:
+        return f"Kit {kit.kit_number} is not in stock anywhere; it cannot be dispensed."
+    return f"Kit {kit.kit_number} is {rows[0].state.value}; only available stock is dispensed."
 
 
 def _prepared_pick(session: Session, order: DispenseOrder) -> Pick:

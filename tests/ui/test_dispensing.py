@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from sqlalchemy import func, select
 
 from ids_app.audit.models import AuditEntry
 from ids_app.db import Database
+from ids_app.inventory.dispensing import DispenseRefused
 from ids_app.inventory.models import DispenseOrder, Identification, OrderState
 from ids_app.ui.dispensing import (
     DispensingTab,
@@ -371,3 +372,36 @@ def test_the_label_is_made_when_the_pharmacist_verifies(
     assert panel.message.kind == "success"
     assert panel.message.text().startswith(f"Order {order_id} dispensed: Sam Lee")
     assert panel.label_message.text() == f"Label saved as PDF: {panel.last_label}"
+
+
+def test_a_refusal_in_the_signature_dialog_does_not_overlap_the_form(
+    qtbot: QtBot, open_window: WindowOpener
+) -> None:
+    """Stock changed between the scan and the signature (another workstation quarantined
+    the kit): the long refusal grows the dialog instead of being drawn over its form."""
+    window = open_window("tech")
+    refusal = (
+        "Kit 1013 (lot L2301) is quarantined at IDS Shelf A; only available stock is "
+        "dispensed. Another workstation quarantined it after it was scanned here; scan "
+        "another kit and tell the pharmacist."
+    )
+
+    def stock_changed(_password: str) -> str:
+        raise DispenseRefused(refusal)
+
+    signing = SignatureDialog(
+        window.db,
+        window.ws.user,
+        meaning=SignatureMeaning.PREPARED,
+        what="Order 1: kit 1013 from IDS Shelf A for subject 01-004, Visit 5.",
+        sign=stock_changed,
+        parent=window,
+    )
+    qtbot.addWidget(signing)
+    signing.show()
+    qtbot.waitExposed(signing)
+    sign(qtbot, signing, "demo-tech")
+    assert signing.error_text == refusal
+    error = signing.error_label.geometry()
+    assert error.top() >= signing.manifestation_label.geometry().bottom()
+    assert error.bottom() <= signing.accept_button.mapTo(signing, QPoint(0, 0)).y()
