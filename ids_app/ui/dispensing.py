@@ -1156,9 +1156,14 @@ class DispensingTab(StudyTab):
         dialog = NewOrderDialog(
             self.ws.db, self.ws.user, self.study.id, self.study.protocol_number, parent=self
         )
-        dialog.created.connect(lambda order_id: self.acted(order_id, f"Order {order_id} entered."))
+        dialog.created.connect(self._entered)
         self.new_order_dialog = dialog
         open_dialog(dialog)
+
+    def _entered(self, order_id: int) -> None:
+        """A new order is shown with the keyboard in its scan field: the kit is scanned next."""
+        self.acted(order_id, f"Order {order_id} entered.")
+        self.focus_scan()
 
     def focus_scan(self) -> bool:
         if not self.panel.scan_box.isHidden():

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import func, select
 
@@ -35,6 +36,7 @@ from tests.ui.workflows import (
 )
 
 pytestmark = pytest.mark.gui
+NO_MODIFIER = Qt.KeyboardModifier.NoModifier
 CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 
 
@@ -405,3 +407,83 @@ def test_a_refusal_in_the_signature_dialog_does_not_overlap_the_form(
     error = signing.error_label.geometry()
     assert error.top() >= signing.manifestation_label.geometry().bottom()
     assert error.bottom() <= signing.accept_button.mapTo(signing, QPoint(0, 0)).y()
+
+
+def test_keystrokes_from_new_order_to_dispensed(
+    qtbot: QtBot, open_window: WindowOpener, record_property: Callable[[str, object], None]
+) -> None:
+    """The bench measured: a technician enters and prepares an order, a pharmacist verifies
+    it at the same workstation; every key a person (or the scanner) presses is counted."""
+    window = open_window("tech")
+    tab = dispensing_tab(window)
+    counted = {"person": 0, "scanner": 0, "password": 0}
+
+    def focused() -> QWidget:
+        qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=30_000)
+        widget = QApplication.focusWidget()
+        assert widget is not None
+        return widget
+
+    def press(key: Qt.Key, modifier: Qt.KeyboardModifier = NO_MODIFIER, by: str = "person") -> None:
+        qtbot.keyClick(focused(), key, modifier)
+        counted[by] += 1
+
+    def type_text(text: str, by: str = "person") -> None:
+        for character in text:
+            qtbot.keyClicks(focused(), character)
+            counted[by] += 1
+
+    def tab_to(field: QWidget) -> None:
+        while QApplication.focusWidget() is not field:
+            press(Qt.Key.Key_Tab)
+
+    press(Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    dialog = tab.new_order_dialog
+    assert isinstance(dialog, NewOrderDialog)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.subject, timeout=30_000)
+    type_text("01-004")  # a combo box selects as you type
+    for field, text in ((dialog.visit, "V5"), (dialog.kit, "1013")):
+        tab_to(field)
+        type_text(text)
+    with qtbot.waitSignal(dialog.created):
+        press(Qt.Key.Key_Return)
+    panel = tab.panel
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is panel.scan.field, timeout=30_000)
+
+    type_text("1013", by="scanner")
+    press(Qt.Key.Key_Return, by="scanner")
+    press(Qt.Key.Key_Return)  # the scan was good: Enter prepares
+    signing = tab.dialog
+    assert isinstance(signing, SignatureDialog)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is signing.password_field, timeout=30_000)
+    with qtbot.waitSignal(signing.signed):
+        type_text("demo-tech", by="password")
+        press(Qt.Key.Key_Return)
+
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is panel.scan.field, timeout=30_000)
+    type_text("1013", by="scanner")  # the pharmacist scans the kit in hand
+    press(Qt.Key.Key_Return, by="scanner")
+    press(Qt.Key.Key_Return)  # it matches: Enter verifies
+    verifying = tab.dialog
+    assert isinstance(verifying, VerifyHereDialog)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is verifying.username_field, timeout=30_000)
+    type_text("pharm2")
+    press(Qt.Key.Key_Tab)
+    with qtbot.waitSignal(verifying.signed):
+        type_text("demo-pharm2", by="password")
+        press(Qt.Key.Key_Return)
+
+    assert window.ws.user.username == "tech"  # nobody signed out
+    with window.db.read_session() as session:
+        dispensed = session.scalars(
+            select(DispenseOrder).where(DispenseOrder.state == OrderState.DISPENSED)
+        ).all()
+    assert any(order.visit == "V5" for order in dispensed)
+    keys = counted["person"] + counted["scanner"]
+    record_property("keystrokes", counted)
+    print(
+        f"\nNew order to dispensed: {keys} keystrokes ({counted['person']} by people, "
+        f"{counted['scanner']} by the scanner) plus the two passwords "
+        f"({counted['password']} characters)"
+    )
+    assert keys <= 40
