@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelection, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtGui import QKeyEvent, QKeySequence, QResizeEvent, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -260,6 +260,8 @@ COMPARED = (
     (Row.QUANTITY, "Quantity"),
 )
 MATCH, MISMATCH = "✓", "✗"
+# Below this width the order panel goes under the orders list instead of beside it.
+NARROW_WIDTH = 900
 
 
 class EnterButton(QPushButton):
@@ -431,6 +433,7 @@ class OrderPanel(QWidget):
         self.compare_box.setObjectName("compareBox")
         grid = QGridLayout(self.compare_box)
         grid.setHorizontalSpacing(10)
+        self.compare_grid = grid
         self.column_heads = [QLabel("<b>Ordered</b>"), QLabel(), QLabel()]
         for column, head in enumerate(self.column_heads, start=1):
             head.setWordWrap(True)
@@ -499,8 +502,9 @@ class OrderPanel(QWidget):
         caption.setBuddy(self.location)
         prepare_row.addWidget(caption)
         prepare_row.addWidget(self.location, 1)
-        prepare_row.addWidget(self.prepare_button)
-        QVBoxLayout(self.prepare_box).addLayout(prepare_row)
+        prepare_layout = QVBoxLayout(self.prepare_box)
+        prepare_layout.addLayout(prepare_row)
+        prepare_layout.addWidget(self.prepare_button, 0, Qt.AlignmentFlag.AlignRight)
 
         # verifying ------------------------------------------------------------------------
         self.verify_box = QGroupBox("Verify")
@@ -596,6 +600,7 @@ class OrderPanel(QWidget):
             prepared_cell.setText("" if pending else _prepared_values(row)[key])
             prepared_cell.setVisible(not pending)
         self.column_heads[1].setVisible(not pending)
+        self.compare_grid.setColumnStretch(2, 0 if pending else 1)
         # Arms only for a user unblinded on this study (studies.services.is_unblinded).
         if self.tab.show_arms and (row.kit_arm or row.subject_arm):
             self.arms_label.setText(
@@ -982,8 +987,6 @@ class DispensingTab(StudyTab):
                 Column("Visit", lambda r: r.visit),
                 Column("Ordered", lambda r: r.ordered),
                 Column("State", lambda r: r.state),
-                Column("Prepared", lambda r: r.picked),
-                Column("Ordered at", lambda r: r.ordered_at),
             ],
             page_size=100,
             status=lambda r: STATE_COLOURS.get(r.state),
@@ -1016,8 +1019,10 @@ class DispensingTab(StudyTab):
         keys.setVisible(ws.can("order"))
         left_layout.addWidget(keys)
         split = QSplitter(Qt.Orientation.Horizontal)
+        split.setChildrenCollapsible(False)
         split.addWidget(left)
         split.addWidget(scroll)
+        self.split = split
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
         split.setSizes([440, 500])
@@ -1125,6 +1130,17 @@ class DispensingTab(StudyTab):
             return
         self.acted(following, f"{message} Next: order {following}.")
         self.focus_scan()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        """On a narrow window (1280 px beside the study list, or 200 % scale) the order sits
+        under the list rather than beside it, so neither needs a horizontal scroll."""
+        super().resizeEvent(event)
+        narrow = event.size().width() < NARROW_WIDTH
+        wanted = Qt.Orientation.Vertical if narrow else Qt.Orientation.Horizontal
+        if self.split.orientation() is not wanted:
+            self.split.setOrientation(wanted)
+            total = self.split.height() if narrow else self.split.width()
+            self.split.setSizes([total * 2 // 5, total * 3 // 5] if narrow else [440, 500])
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
         """Opening Dispensing opens the head of the queue and puts the keyboard in the scan

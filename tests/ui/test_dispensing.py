@@ -487,3 +487,21 @@ def test_keystrokes_from_new_order_to_dispensed(
         f"({counted['password']} characters)"
     )
     assert keys <= 40
+
+
+def test_at_1280_by_720_the_orders_and_prepare_fit_without_a_sideways_scroll(
+    qtbot: QtBot, open_window: WindowOpener
+) -> None:
+    window = open_window("tech")
+    order_id = new_order(window.db, "tech", "ABC-123", "01-004", "Visit 5", kit="1013")
+    window.resize(1280, 720)
+    tab = dispensing_tab(window)
+    tab.select_record(order_id)
+    scan(qtbot, tab, "1013")
+    qtbot.waitUntil(lambda: tab.split.orientation() is Qt.Orientation.Vertical)
+    assert not tab.view.horizontalScrollBar().isVisible()
+    button = tab.panel.prepare_button
+    assert button.isVisible()
+    assert button.visibleRegion().boundingRect().size() == button.size()  # not cut off
+    corner = button.mapTo(window, QPoint(button.width(), button.height()))
+    assert window.rect().contains(corner)
