@@ -994,6 +994,8 @@ class DispensingTab(StudyTab):
         )
         self.view = table_view(self.model, name="ordersTable")
         self.view.selectionModel().selectionChanged.connect(self._selection_changed)
+        # Enter on an order opens it for its scan.
+        self.view.activated.connect(lambda _index: self.focus_scan())
         self.panel = OrderPanel(self)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)

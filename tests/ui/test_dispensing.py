@@ -505,3 +505,25 @@ def test_at_1280_by_720_the_orders_and_prepare_fit_without_a_sideways_scroll(
     assert button.visibleRegion().boundingRect().size() == button.size()  # not cut off
     corner = button.mapTo(window, QPoint(button.width(), button.height()))
     assert window.rect().contains(corner)
+
+
+def test_enter_on_an_order_goes_to_its_scan_and_ctrl_p_prepares(
+    qtbot: QtBot, open_window: WindowOpener
+) -> None:
+    window = open_window("tech")
+    order_id = new_order(window.db, "tech", "ABC-123", "01-004", "Visit 5", kit="1013")
+    tab = dispensing_tab(window)
+    tab.view.setFocus()
+    row = next(n for n, r in enumerate(tab.model.rows) if r.id == order_id)
+    tab.view.selectRow(row)
+    qtbot.keyClick(tab.view, Qt.Key.Key_Return)
+    assert tab.panel.detail is not None
+    assert tab.panel.detail.row.id == order_id
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is tab.panel.scan.field)
+    scan(qtbot, tab, "1013")
+    qtbot.keyClick(tab.panel.scan.field, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    signing = tab.dialog
+    assert isinstance(signing, SignatureDialog)
+    with qtbot.waitSignal(signing.signed):
+        sign(qtbot, signing, "demo-tech")
+    assert order_state(window.db, order_id) == "prepared"
