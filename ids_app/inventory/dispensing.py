@@ -44,7 +44,7 @@ from ids_app.studies.models import (
     SubjectStatus,
 )
 from ids_app.users.models import SignatureMeaning, User
-from ids_app.users.permissions import PERMISSIONS, Action, require
+from ids_app.users.permissions import PERMISSIONS, Action, refuse, require
 from ids_app.users.services import SignInRefused, find_user
 from ids_app.users.signatures import sign_record
 
@@ -419,6 +419,17 @@ def verify_order_here(
             attempted_name=username.strip(),
             user_id=None,
             when="signature",
+        )
+    roles = PERMISSIONS[Action.VERIFY_DISPENSES].roles
+    if pharmacist.role not in roles:
+        # Said of the person named, not of whoever is signed in at the workstation.
+        article = "an" if pharmacist.role.value[0] in "aeiou" else "a"
+        raise refuse(
+            pharmacist,
+            f"{pharmacist.full_name} is {article} {pharmacist.role.value}; only a pharmacist "
+            "verifies a dispense. Ask a pharmacist to sign with their own user name.",
+            to=Action.VERIFY_DISPENSES.value,
+            record=order,
         )
     return verify_order(session, pharmacist, order, password=password, item=item)
 

@@ -979,7 +979,12 @@ def test_a_pharmacist_verifies_with_their_own_name_at_anothers_workstation(
         "^The pharmacist's user name or password is wrong.$",
         lambda: here("nobody"),
     )
-    refused(db, PermissionDenied, "Only a pharmacist may verify", lambda: here("tech"))
+    refused(
+        db,
+        PermissionDenied,
+        "^Terry Tech is a technician; only a pharmacist verifies a dispense. Ask a pharmacist",
+        lambda: here("tech"),
+    )
     order = here("pharm")
     assert order.state is OrderState.DISPENSED
     with db.read_session() as session:

@@ -279,7 +279,7 @@ def test_a_technician_cannot_sign_as_the_verifier(qtbot: QtBot, open_window: Win
     assert dialog.error_text == "Jane Roe prepared this order; another pharmacist must verify it."
     dialog.username_field.clear()
     verify_here(qtbot, dialog, "tech", "demo-tech")
-    assert dialog.error_text.startswith("Only a pharmacist may verify a dispense")
+    assert dialog.error_text.startswith("Terry Tech is a technician; only a pharmacist verifies")
     assert order_state(window.db, order_id) == "prepared"
 
 
