@@ -1,9 +1,13 @@
 """Dispensing: orders entered and prepared (scanned) by a technician, verified and signed by
 a pharmacist who did not prepare them (DESIGN.md, workflow 4).
 
-The screen only collects and shows. Whether a person may verify an order is the service's
-answer (``dispensing.can_verify``): the Verify button is disabled with that sentence beside
-it. Every action is one unit of work; a refusal is shown as the service words it.
+The screen only collects and shows. Kit and lot come from a scan (or a typed number with
+its reason), checked against the order the moment it is scanned by the service's own rules
+(``dispensing.check_for_preparing`` / ``check_for_verifying``), so Prepare and Verify are
+enabled only for the right item and a refusal never first appears at signing. The
+pharmacist verifies at whichever workstation the order is, with their own user name and
+password (``dispensing.verify_order_here``). Every action is one unit of work; a refusal is
+shown as the service words it.
 """
 
 from __future__ import annotations
