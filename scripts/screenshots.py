@@ -484,6 +484,11 @@ def bench_screens(demo: Database) -> None:
     tab.select_record(prepared)
     type_scan(tab.panel.scan.field, "1013")
     save(tech, f"dispensing-verify-{name}.png")
+    tab.panel.verify_button.click()
+    dialog = tab.dialog
+    assert isinstance(dialog, VerifyHereDialog)
+    save(dialog, f"verify-here-dialog-{name}.png")
+    dialog.reject()
     tech.close()
 
 

@@ -349,8 +349,8 @@ class VerifyHereDialog(FormDialog):
         super().__init__(
             db,
             title=f"Sign — {SignatureMeaning.VERIFIED.value}",
-            heading="Verify and sign: the pharmacist's own name and password",
-            intro=what,
+            heading="Verify and sign",
+            intro=f"{what} Sign with your own user name and password; nobody signs out.",
             accept_text="Sign as verified",
             reject_text="Cancel",
             parent=parent,
@@ -369,13 +369,10 @@ class VerifyHereDialog(FormDialog):
         self.form.addRow("Meaning", meaning)
         self.form.addRow("Pharmacist's &user name", self.username_field)
         self.form.addRow("&Password", self.password_field)
-        self.form.addRow(
-            "",
-            hint_label(
-                "The signature will read: <their printed name>, Pharmacist — Verified — "
-                "<date and time>. The person signed in stays signed in."
-            ),
+        self.manifestation_label = hint_label(
+            "The signature will read: <your printed name>, Pharmacist — Verified — <date and time>."
         )
+        self.form.addRow("", self.manifestation_label)
         (self.password_field if username else self.username_field).setFocus()
 
     def accept(self) -> None:

@@ -527,3 +527,21 @@ def test_enter_on_an_order_goes_to_its_scan_and_ctrl_p_prepares(
     with qtbot.waitSignal(signing.signed):
         sign(qtbot, signing, "demo-tech")
     assert order_state(window.db, order_id) == "prepared"
+
+
+def test_the_verify_dialog_shows_every_line_without_overlap(
+    qtbot: QtBot, open_window: WindowOpener
+) -> None:
+    window = open_window("tech")
+    order_id = prepared_order(window.db, "tech", "ABC-123", "01-004", "Visit 5", kit="1013")
+    tab = dispensing_tab(window)
+    tab.select_record(order_id)
+    scan(qtbot, tab, "1013")
+    qtbot.keyClick(tab.panel.scan.field, Qt.Key.Key_Return)
+    dialog = tab.dialog
+    assert isinstance(dialog, VerifyHereDialog)
+    qtbot.waitExposed(dialog)
+    hint = dialog.manifestation_label
+    assert hint.geometry().top() >= dialog.password_field.geometry().bottom()
+    assert hint.height() >= hint.heightForWidth(hint.width())
+    assert hint.geometry().bottom() <= dialog.accept_button.mapTo(dialog, QPoint(0, 0)).y()
