@@ -488,6 +488,10 @@ def bench_screens(demo: Database) -> None:
     dialog = tab.dialog
     assert isinstance(dialog, VerifyHereDialog)
     save(dialog, f"verify-here-dialog-{name}.png")
+    dialog.username_field.setText("pharm2")
+    dialog.password_field.setText("wrong-password")
+    dialog.accept()
+    save(dialog, f"verify-here-refused-{name}.png")
     dialog.reject()
     tech.close()
 

@@ -545,3 +545,25 @@ def test_the_verify_dialog_shows_every_line_without_overlap(
     assert hint.geometry().top() >= dialog.password_field.geometry().bottom()
     assert hint.height() >= hint.heightForWidth(hint.width())
     assert hint.geometry().bottom() <= dialog.accept_button.mapTo(dialog, QPoint(0, 0)).y()
+
+
+def test_a_refusal_in_the_verify_dialog_grows_it_rather_than_squeezing_the_form(
+    qtbot: QtBot, open_window: WindowOpener
+) -> None:
+    window = open_window("pharm2")
+    order_id = prepared_order(window.db, "tech", "ABC-123", "01-004", "Visit 5", kit="1013")
+    tab = dispensing_tab(window)
+    tab.select_record(order_id)
+    scan(qtbot, tab, "1013")
+    qtbot.keyClick(tab.panel.scan.field, Qt.Key.Key_Return)
+    dialog = tab.dialog
+    assert isinstance(dialog, VerifyHereDialog)
+    qtbot.waitExposed(dialog)
+    verify_here(qtbot, dialog, "pharm2", "wrong-password")
+    assert dialog.error_text.startswith("The password is wrong")
+    qtbot.wait(0)  # let the layout settle as a person would see it
+    hint = dialog.manifestation_label
+    assert hint.height() >= hint.heightForWidth(hint.width())
+    assert hint.geometry().bottom() <= dialog.error_label.geometry().top()
+    meaning = dialog.form.itemAt(0, dialog.form.ItemRole.FieldRole).widget()
+    assert meaning.height() >= meaning.heightForWidth(meaning.width())
