@@ -243,28 +243,22 @@ def check_for_preparing(
     """The item just scanned checked against the order and the stock rules, with the very
     checks :func:`prepare_order` makes, so a refusal shows at the scan, not at signing.
 
-    Without a location chosen, a kit is checked where it stands available.
+    Without a location chosen, a kit is checked where it stands (available, or held).
     """
     require(session, actor, Action.PREPARE_DISPENSES)
     if order.state is not OrderState.PENDING:
         message = f"Order {order.id} is {order.state.value}; only a pending order is prepared."
         return ItemCheck((Problem(Row.PRODUCT, message),))
-    study, subject, _prescriber, product = _parties(session, order)
+    study, subject, prescriber, product = _parties(session, order)
     typed = item.reason if isinstance(item, Typed) else None
     try:
+        _check_parties(study, subject, prescriber, product)
         result = identify_scan(session, study, item.code)
-    except UnknownScan as refusal:
-        return ItemCheck((Problem(Row.KIT, str(refusal)),), typed_reason=typed)
+    except (DispenseRefused, UnknownScan) as refusal:
+        row = Row.KIT if isinstance(refusal, UnknownScan) else Row.PRODUCT
+        return ItemCheck((Problem(row, str(refusal)),), typed_reason=typed)
     if location_id is None and result.kit is not None:
         location_id = _kit_shelf(session, result.kit)
-    named = ItemCheck(
-        (),
-        kit_number=result.kit.kit_number if result.kit else None,
-        lot_number=result.lot.lot_number if result.lot else None,
-        expiry=result.lot.expiry if result.lot else None,
-        location_id=location_id,
-        typed_reason=typed,
-    )
     problems = _identity_problems(order, product, result)
     if not problems and result.lot is not None:
         if location_id is None and result.kit is not None:
@@ -276,10 +270,10 @@ def check_for_preparing(
             problems = _stock_problems(session, order, subject, product, pick)
     return ItemCheck(
         tuple(problems),
-        kit_number=named.kit_number,
-        lot_number=named.lot_number,
-        expiry=named.expiry,
-        location_id=named.location_id,
+        kit_number=result.kit.kit_number if result.kit else None,
+        lot_number=_lot_number(result) or None,
+        expiry=result.lot.expiry if result.lot else None,
+        location_id=location_id,
         typed_reason=typed,
     )
 

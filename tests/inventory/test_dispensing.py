@@ -990,3 +990,18 @@ def test_a_pharmacist_verifies_with_their_own_name_at_anothers_workstation(
     with db.read_session() as session:
         signatures = signatures_of(session, session.get_one(DispenseOrder, order_id))
     assert [s.printed_name for s in signatures][-1] == "Jane Roe"
+
+
+def test_a_study_on_hold_is_refused_at_the_scan(db: Database, example: Example) -> None:
+    order_id = order_kit(db, example)
+    with db.unit_of_work() as session:
+        change_study_status(
+            session,
+            example.people.admin,
+            session.get_one(Study, example.study.id),
+            StudyStatus.ON_HOLD,
+            "sponsor hold",
+        )
+    check = checked(db, example, order_id, "1007")
+    assert check.refusal is not None
+    assert check.refusal.startswith("Study ABC-123 is on hold")
