@@ -475,9 +475,7 @@ class OrderPanel(QWidget):
         # scanning (for preparing and for verifying) -------------------------------------------
         self.scan_box = QGroupBox("Scan the kit or lot in hand")
         self.scan_box.setObjectName("scanBox")
-        self.scan = ScanPanel(self.ws.db)
-        self.scan.field.scanned.disconnect(self.scan.handle_scan)
-        self.scan.field.scanned.connect(lambda text: self.check_item(Scanned(text)))
+        self.scan = ScanPanel(self.ws.db, check=lambda text: self.check_item(Scanned(text)))
         self.scan.field.confirmed.connect(self.default_action)
         self.type_button = enter_button("&Type the number instead…", name="typeInsteadButton")
         self.type_button.clicked.connect(self.type_instead)

@@ -10,6 +10,8 @@ it refuses turns the field red, says why and changes nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
@@ -74,7 +76,17 @@ class ScanPanel(QWidget):
     identified = Signal(object)
     refused = Signal(str)
 
-    def __init__(self, db: Database, label: str = "Scan", parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        label: str = "Scan",
+        parent: QWidget | None = None,
+        *,
+        check: Callable[[str], None] | None = None,
+    ) -> None:
+        """``check``, when given, takes each scan instead of :meth:`handle_scan`: a screen
+        that checks the item against more than the study (an order) shows the outcome
+        itself with :meth:`accept_scan` or :meth:`refuse`."""
         super().__init__(parent)
         self.db = db
         self.study_id: int | None = None
@@ -95,7 +107,7 @@ class ScanPanel(QWidget):
         layout.setSpacing(4)
         layout.addLayout(row)
         layout.addWidget(self.result_label)
-        self.field.scanned.connect(self.handle_scan)
+        self.field.scanned.connect(check or self.handle_scan)
 
     def set_study(self, study_id: int | None) -> None:
         self.study_id = study_id
