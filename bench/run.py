@@ -25,7 +25,13 @@ from sqlalchemy import func, select
 from bench.generate import Generated, generate
 from ids_app.config import sqlite_url
 from ids_app.db import Database
-from ids_app.inventory.dispensing import create_order, prepare_order, subject_history, verify_order
+from ids_app.inventory.dispensing import (
+    Scanned,
+    create_order,
+    prepare_order,
+    subject_history,
+    verify_order,
+)
 from ids_app.inventory.ledger import study_balances, study_stock
 from ids_app.inventory.models import DispenseOrder, Kit, LedgerEntry, Location, StockState
 from ids_app.migrations.copy import reset_sequences
@@ -109,12 +115,16 @@ def _dispenses(db: Database, data: Generated, tech: User, pharm: User, n: int) -
                     tech,
                     session.get_one(DispenseOrder, order_id),
                     password=PASSWORD,
-                    kit_number=kit,
+                    item=Scanned(kit),
                     location=session.get_one(Location, data.shelf_id),
                 )
             with db.unit_of_work() as session:
                 verify_order(
-                    session, pharm, session.get_one(DispenseOrder, order_id), password=PASSWORD
+                    session,
+                    pharm,
+                    session.get_one(DispenseOrder, order_id),
+                    password=PASSWORD,
+                    item=Scanned(kit),
                 )
 
         samples.append(_timed(prepare_and_verify))

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ids_app.db import Database, simulated_clock
-from ids_app.inventory.dispensing import create_order, prepare_order, verify_order
+from ids_app.inventory.dispensing import Scanned, create_order, prepare_order, verify_order
 from ids_app.inventory.disposal import DisposalItem, dispose
 from ids_app.inventory.locations import add_location
 from ids_app.inventory.models import (
@@ -184,8 +184,10 @@ def _dispense(
     kit: str | None = None,
     lot: str | None = None,
 ) -> str:
-    """Order, prepare (technician), verify (pharmacist): the two-person dispense."""
+    """Order, prepare (technician), verify (pharmacist): the two-person dispense, each
+    scanning the kit label (or, for bulk stock, the lot's)."""
     key = f"order {protocol} {subject} {visit}"
+    label = Scanned(kit or lot or "")
 
     @t.on(day, 0)
     def order(session: Session) -> None:
@@ -209,8 +211,7 @@ def _dispense(
             demo.user("tech"),
             session.get_one(DispenseOrder, demo.ids[key]),
             password=demo.password("tech"),
-            kit_number=kit,
-            lot_number=lot,
+            item=label,
             location=_location(session, location),
         )
 
@@ -221,6 +222,7 @@ def _dispense(
             demo.user("pharm"),
             session.get_one(DispenseOrder, demo.ids[key]),
             password=demo.password("pharm"),
+            item=label,
         )
 
     return key

@@ -1,6 +1,7 @@
 """Render every screen to docs/screenshots/ (offscreen, from a fresh demo database).
 
-Run from the repository root: ``.venv/bin/python scripts/screenshots.py``. Each screen is
+Run from the repository root: ``.venv/bin/python scripts/screenshots.py``; with ``bench``,
+only Dispensing at 1280x720 (and, under ``QT_SCALE_FACTOR=2``, at 200 %). Each screen is
 shown as the person who uses it (technician, pharmacist, monitor), after a few actions
 done through the services so the queues and alerts have something in them. The pictures
 in the README and docs/user-guide.md then show what the code draws today.
@@ -38,7 +39,7 @@ from sqlalchemy import select
 from ids_app.config import sqlite_url
 from ids_app.db import Database, today
 from ids_app.demo import DEMO_ADMIN, DEMO_USERS, build_demo
-from ids_app.inventory.dispensing import create_order, prepare_order
+from ids_app.inventory.dispensing import Scanned, create_order, prepare_order
 from ids_app.inventory.locations import find_location
 from ids_app.inventory.models import DispenseOrder, HoldReason, Kit, Lot, SubjectReturn
 from ids_app.inventory.quarantine import quarantine_stock
@@ -54,7 +55,7 @@ from ids_app.studies.tables import Table, TableRow
 from ids_app.ui.app import APP_TITLE
 from ids_app.ui.counts import CountsTab
 from ids_app.ui.destruction import DestructionTab
-from ids_app.ui.dispensing import DispensingTab
+from ids_app.ui.dispensing import DispensingTab, VerifyHereDialog
 from ids_app.ui.kit_list_dialog import KitListDialog
 from ids_app.ui.main_window import MainWindow
 from ids_app.ui.receiving import ReceivingTab
@@ -64,7 +65,7 @@ from ids_app.ui.settings import AppSettings
 from ids_app.ui.settings_dialog import SettingsDialog
 from ids_app.ui.setup_tab import SetupTab
 from ids_app.ui.sign_in import FirstAdministratorDialog, SignInDialog
-from ids_app.ui.signature import SignatureDialog, WitnessDialog
+from ids_app.ui.signature import WitnessDialog
 from ids_app.ui.style import apply_style
 from ids_app.ui.temperature_tab import TemperatureTab
 from ids_app.ui.transfers import TransfersTab
@@ -72,7 +73,10 @@ from ids_app.users import services
 from ids_app.users.models import User
 from ids_app.users.passwords import set_hashing_cost
 
-OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+OUTPUT = Path(
+    os.environ.get("IDS_SCREENSHOTS_OUT")
+    or Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+)
 # A steady folder keeps the paths shown in the dialogs the same on every run.
 FOLDER = Path(tempfile.gettempdir()) / "ids-accountability-screenshots"
 WINDOW_SIZE = (1280, 800)
@@ -177,7 +181,7 @@ def prepare(db: Database, username: str, order_id: int, kit: str) -> None:
             user,
             session.get_one(DispenseOrder, order_id),
             password=PASSWORDS[username],
-            kit_number=kit,
+            item=Scanned(kit),
             location=find_location(session, "IDS Shelf A"),
         )
 
@@ -359,9 +363,10 @@ def workflow_screens(demo: Database) -> None:
     save(pharm, "dispensing-verify.png")
     tab = pharm.workspace.current_tab()
     assert isinstance(tab, DispensingTab)
+    type_scan(tab.panel.scan.field, "1013")  # the pharmacist scans the kit in hand
     tab.panel.verify_button.click()
     dialog = tab.dialog
-    assert isinstance(dialog, SignatureDialog)
+    assert isinstance(dialog, VerifyHereDialog)
     dialog.password_field.setText("wrong-password")
     dialog.accept()
     save(dialog, "signature-dialog.png")
@@ -560,6 +565,39 @@ def fit_screens(demo: Database, size: tuple[int, int], suffix: str) -> None:
     pharm.close()
 
 
+def bench_screens(demo: Database) -> None:
+    """Dispensing at the bench on a small screen (--fit): 1280x720, or 200 % (where a
+    1920x1080 display gives 960x540): a pending order scanned with a wrong kit, then a
+    prepared order scanned for verification."""
+    with demo.read_session() as session:
+        abc = get_study(session, "ABC-123").id
+    scale = float(os.environ.get("QT_SCALE_FACTOR", "1") or 1)
+    size, name = ((1280, 720), "1280x720") if scale < 2 else ((960, 540), "200pct")
+    pending = new_order(demo, "tech", "01-003", "Visit 5", "1014")
+    prepared = new_order(demo, "tech", "01-004", "Visit 5", "1013")
+    prepare(demo, "tech", prepared, "1013")
+    tech = window_for(demo, "tech")
+    tech.resize(*size)
+    tech.open_study(abc, "dispensing", pending)
+    tab = tech.workspace.current_tab()
+    assert isinstance(tab, DispensingTab)
+    type_scan(tab.panel.scan.field, "1015")
+    save(tech, f"dispensing-prepare-{name}.png")
+    tab.select_record(prepared)
+    type_scan(tab.panel.scan.field, "1013")
+    save(tech, f"dispensing-verify-{name}.png")
+    tab.panel.verify_button.click()
+    dialog = tab.dialog
+    assert isinstance(dialog, VerifyHereDialog)
+    save(dialog, f"verify-here-dialog-{name}.png")
+    dialog.username_field.setText("pharm2")
+    dialog.password_field.setText("wrong-password")
+    dialog.accept()
+    save(dialog, f"verify-here-refused-{name}.png")
+    dialog.reject()
+    tech.close()
+
+
 def main() -> int:
     fit = [name for name in FIT_SIZES if f"--fit={name}" in sys.argv or "--fit" in sys.argv]
     if fit and len(fit) > 1:
@@ -582,6 +620,7 @@ def main() -> int:
         if fit:
             size, _scale = FIT_SIZES[fit[0]]
             fit_screens(demo, size, fit[0])
+            bench_screens(demo)
         else:
             shell_screens()
             workflow_screens(demo)

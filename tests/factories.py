@@ -5,9 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from ids_app.db import Database
+from ids_app.inventory.dispensing import Scanned
 from ids_app.inventory.locations import add_location
-from ids_app.inventory.models import Location, LocationKind, Shipment, TemperatureMonitor
+from ids_app.inventory.models import (
+    DispenseOrder,
+    Kit,
+    Location,
+    LocationKind,
+    Lot,
+    Shipment,
+    TemperatureMonitor,
+)
 from ids_app.inventory.receiving import ReceivedLine, ShipmentReceipt, receive_shipment
 from ids_app.studies.models import (
     Arm,
@@ -237,3 +248,15 @@ def receive_kits(
     with db.unit_of_work() as session:
         study = session.get_one(Study, example.study.id)
         return receive_shipment(session, example.people.tech, study, receipt)
+
+
+def scan_of(kit: str | None, lot: str | None = None) -> Scanned:
+    """The technician's scan of the item in hand: the kit label, or a bulk lot's label."""
+    return Scanned(kit or lot or "")
+
+
+def prepared_item(session: Session, order: DispenseOrder) -> Scanned:
+    """The verifier's scan of the item that was prepared for ``order``."""
+    if order.kit_id is not None:
+        return Scanned(session.get_one(Kit, order.kit_id).kit_number)
+    return Scanned(session.get_one(Lot, order.lot_id).lot_number)

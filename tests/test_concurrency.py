@@ -26,7 +26,7 @@ from ids_app.studies.models import Prescriber, Product, Study, Subject
 from ids_app.users.models import Role, User
 from ids_app.users.passwords import set_hashing_cost
 from ids_app.users.services import get_user
-from tests.factories import PASSWORD, Example, make_example, receive_kits
+from tests.factories import PASSWORD, Example, make_example, prepared_item, receive_kits, scan_of
 
 KITS = [str(n) for n in range(1001, 1061)]
 ATTEMPTS = 200
@@ -79,13 +79,16 @@ def _dispense(
             technician,
             session.get_one(DispenseOrder, order_id),
             password=PASSWORD,
-            kit_number=kit,
-            lot_number=lot,
+            item=scan_of(kit, lot),
             location=session.get_one(Location, station.shelf_id),
         )
     with db.unit_of_work() as session:
         verify_order(
-            session, pharmacist, session.get_one(DispenseOrder, order_id), password=PASSWORD
+            session,
+            pharmacist,
+            session.get_one(DispenseOrder, order_id),
+            password=PASSWORD,
+            item=prepared_item(session, session.get_one(DispenseOrder, order_id)),
         )
 
 

@@ -9,6 +9,7 @@ to the subject (DESIGN.md, "Workflows" 4). Both signatures are Part 11 signature
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from ids_app.inventory.locations import get_location
 from ids_app.inventory.models import (
     DispenseOrder,
     EntryKind,
+    Identification,
     Kit,
     LedgerEntry,
     Location,
@@ -30,6 +32,7 @@ from ids_app.inventory.models import (
     OrderState,
     StockState,
 )
+from ids_app.inventory.scanning import ScanResult, UnknownScan, identify_scan
 from ids_app.studies.identifiers import optional_identifier
 from ids_app.studies.irb import approval_lapsed
 from ids_app.studies.models import (
@@ -41,7 +44,8 @@ from ids_app.studies.models import (
     SubjectStatus,
 )
 from ids_app.users.models import SignatureMeaning, User
-from ids_app.users.permissions import PERMISSIONS, Action, require
+from ids_app.users.permissions import PERMISSIONS, Action, refuse, require
+from ids_app.users.services import SignInRefused, find_user
 from ids_app.users.signatures import sign_record
 
 ORDER_ROLES = PERMISSIONS[Action.ENTER_ORDERS].roles
@@ -69,6 +73,67 @@ class Pick:
     def name_with_lot(self) -> str:
         """A kit with the lot it belongs to; a lot on its own (never "Lot V102 (lot V102)")."""
         return f"{self.name} (lot {self.lot.lot_number})" if self.kit else self.name
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """The item in hand, as the scanner read its label (or a kit label's plain number)."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A kit or lot number typed by hand: an override of the scan, with the reason the
+    label could not be scanned ("label torn"); the verifier is shown it."""
+
+    code: str
+    reason: str
+
+
+InHand = Scanned | Typed
+
+
+class Row(enum.StrEnum):
+    """The rows of the ordered-against-in-hand comparison a check marks ✓ or ✗."""
+
+    PRODUCT = "product"
+    KIT = "kit"
+    LOT = "lot"
+    EXPIRY = "expiry"
+    LOCATION = "location"
+    QUANTITY = "quantity"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One rule the item in hand breaks, on the row of the comparison it concerns."""
+
+    row: Row
+    message: str
+
+
+@dataclass(frozen=True)
+class ItemCheck:
+    """The item in hand checked against the order, the moment it is scanned.
+
+    ``problems`` is empty when it may be prepared (or verified); the first is the refusal.
+    ``kit_number``, ``lot_number``, ``expiry`` and ``location_id`` are what the scan named.
+    """
+
+    problems: tuple[Problem, ...]
+    kit_number: str | None = None
+    lot_number: str | None = None
+    expiry: dt.date | None = None
+    location_id: int | None = None
+    typed_reason: str | None = None
+
+    @property
+    def refusal(self) -> str | None:
+        return self.problems[0].message if self.problems else None
+
+    def matches(self, row: Row) -> bool:
+        return all(problem.row is not row for problem in self.problems)
 
 
 @dataclass(frozen=True)
@@ -138,13 +203,14 @@ def prepare_order(
     order: DispenseOrder,
     *,
     password: str,
-    kit_number: str | None = None,
-    lot_number: str | None = None,
+    item: InHand,
     location: Location,
 ) -> DispenseOrder:
-    """Record what the technician scanned for the order, and sign it as prepared.
+    """Record the kit or lot the technician scanned for the order, and sign it as prepared.
 
-    The stock stays on the shelf until a second person verifies (DESIGN.md).
+    The item must be scanned; a number typed instead needs the reason, and both are
+    recorded on the order for the verifier. The stock stays on the shelf until a second
+    person verifies (DESIGN.md).
     """
     require(session, actor, Action.PREPARE_DISPENSES)
     lock_order(session, order)
@@ -154,8 +220,9 @@ def prepare_order(
         )
     study, subject, prescriber, product = _parties(session, order)
     _check_parties(study, subject, prescriber, product)
+    how, reason = _identification(item, "prepared")
     place = get_location(session, location.id)
-    pick = _scanned(session, study, product, order, place, kit_number, lot_number)
+    pick = _in_hand(session, study, product, order, place, item.code)
     _check_stock(session, order, subject, product, pick)
     attribute_changes(session, actor, reason="dispense prepared")
     order.prepared_by_id = actor.id
@@ -163,9 +230,81 @@ def prepare_order(
     order.lot_id = pick.lot.id
     order.kit_id = pick.kit.id if pick.kit else None
     order.location_id = pick.location.id
+    order.prepared_identified = how
+    order.prepared_typed_reason = reason
     order.state = OrderState.PREPARED
     sign_record(session, actor.username, password, SignatureMeaning.PREPARED, order)
     return order
+
+
+def check_for_preparing(
+    session: Session, actor: User, order: DispenseOrder, item: InHand, location_id: int | None
+) -> ItemCheck:
+    """The item just scanned checked against the order and the stock rules, with the very
+    checks :func:`prepare_order` makes, so a refusal shows at the scan, not at signing.
+
+    Without a location chosen, a kit is checked where it stands (available, or held).
+    """
+    require(session, actor, Action.PREPARE_DISPENSES)
+    if order.state is not OrderState.PENDING:
+        message = f"Order {order.id} is {order.state.value}; only a pending order is prepared."
+        return ItemCheck((Problem(Row.PRODUCT, message),))
+    study, subject, prescriber, product = _parties(session, order)
+    typed = item.reason if isinstance(item, Typed) else None
+    try:
+        _check_parties(study, subject, prescriber, product)
+        result = identify_scan(session, study, item.code)
+    except (DispenseRefused, UnknownScan) as refusal:
+        row = Row.KIT if isinstance(refusal, UnknownScan) else Row.PRODUCT
+        return ItemCheck((Problem(row, str(refusal)),), typed_reason=typed)
+    if location_id is None and result.kit is not None:
+        location_id = _kit_shelf(session, result.kit)
+    problems = _identity_problems(order, product, result)
+    if not problems and result.lot is not None:
+        if location_id is None and result.kit is not None:
+            problems = [Problem(Row.LOCATION, _kit_gone(session, result.kit))]
+        elif location_id is None:
+            problems = [Problem(Row.LOCATION, "Choose where the stock is taken from.")]
+        else:
+            pick = Pick(result.lot, result.kit, session.get_one(Location, location_id))
+            problems = _stock_problems(session, order, subject, product, pick)
+    return ItemCheck(
+        tuple(problems),
+        kit_number=result.kit.kit_number if result.kit else None,
+        lot_number=_lot_number(result) or None,
+        expiry=result.lot.expiry if result.lot else None,
+        location_id=location_id,
+        typed_reason=typed,
+    )
+
+
+def check_for_verifying(session: Session, order: DispenseOrder, item: InHand) -> ItemCheck:
+    """The item the verifier scanned checked against what was prepared and the stock rules
+    as they stand now: the checks :func:`verify_order` makes, shown at the scan. Who signs
+    is checked when they sign (they may not be the person signed in)."""
+    typed = item.reason if isinstance(item, Typed) else None
+    study = session.get_one(Study, order.study_id)
+    try:
+        result = identify_scan(session, study, item.code)
+    except UnknownScan as refusal:
+        return ItemCheck((Problem(Row.KIT, str(refusal)),), typed_reason=typed)
+    problems = _verify_problems(session, order, result)
+    try:
+        pick = _check_order_verifiable(session, order, stock=False)
+    except IdsError as refusal:
+        problems.append(Problem(Row.PRODUCT, str(refusal)))
+    else:
+        subject = session.get_one(Subject, order.subject_id)
+        product = session.get_one(Product, order.product_id)
+        problems.extend(_stock_problems(session, order, subject, product, pick))
+    return ItemCheck(
+        tuple(problems),
+        kit_number=result.kit.kit_number if result.kit else None,
+        lot_number=_lot_number(result) or None,
+        expiry=result.lot.expiry if result.lot else None,
+        location_id=order.location_id,
+        typed_reason=typed,
+    )
 
 
 def can_verify(session: Session, user: User, order: DispenseOrder) -> str | None:
@@ -177,17 +316,58 @@ def can_verify(session: Session, user: User, order: DispenseOrder) -> str | None
     return None
 
 
+def why_not_verifiable(session: Session, order: DispenseOrder) -> str | None:
+    """Why nobody may verify ``order`` now (its state, parties or stock), or None. Shown at a
+    workstation where a pharmacist may verify with their own name, whoever is signed in."""
+    try:
+        _check_order_verifiable(session, order)
+    except IdsError as refusal:
+        return str(refusal)
+    return None
+
+
+def next_in_queue(session: Session, study_id: int, *, verifying: bool) -> int | None:
+    """The order to open next at the bench: the oldest prepared one for a verifier (then the
+    oldest pending), the oldest pending one for a preparer."""
+    states = [OrderState.PREPARED, OrderState.PENDING] if verifying else [OrderState.PENDING]
+    for state in states:
+        found = session.scalar(
+            select(DispenseOrder.id)
+            .where(DispenseOrder.study_id == study_id, DispenseOrder.state == state)
+            .order_by(DispenseOrder.prepared_at, DispenseOrder.ordered_at, DispenseOrder.id)
+            .limit(1)
+        )
+        if found is not None:
+            return found
+    return None
+
+
 def verify_order(
-    session: Session, pharmacist: User, order: DispenseOrder, *, password: str
+    session: Session,
+    pharmacist: User,
+    order: DispenseOrder,
+    *,
+    password: str,
+    item: InHand,
 ) -> DispenseOrder:
     """The second person's check and signature; the stock leaves the shelf for the subject.
 
-    The stock rules are checked again: time has passed since preparation, and the kit may
-    have expired or been quarantined meanwhile.
+    The pharmacist scans the prepared item in hand (or types its number with a reason); it
+    must be what was prepared. The stock rules are checked again: time has passed since
+    preparation, and the kit may have expired or been quarantined meanwhile.
     """
     require(session, pharmacist, Action.VERIFY_DISPENSES)
     lock_order(session, order)
+    how, reason = _identification(item, "verified")
+    study = session.get_one(Study, order.study_id)
     pick = _check_verify(session, pharmacist, order)
+    try:
+        result = identify_scan(session, study, item.code)
+    except UnknownScan as refusal:
+        raise DispenseRefused(str(refusal)) from refusal
+    mismatch = _verify_problems(session, order, result)
+    if mismatch:
+        raise DispenseRefused(mismatch[0].message)
     now = utc_now()
     move(
         session,
@@ -206,10 +386,46 @@ def verify_order(
     attribute_changes(session, pharmacist, reason="dispense verified")
     order.verified_by_id = pharmacist.id
     order.verified_at = now
+    order.verified_identified = how
+    order.verified_typed_reason = reason
     order.state = OrderState.DISPENSED
     # The signature binds what was prepared; the workflow fields are left out of its hash.
     sign_record(session, pharmacist.username, password, SignatureMeaning.VERIFIED, order)
     return order
+
+
+def verify_order_here(
+    session: Session,
+    order: DispenseOrder,
+    *,
+    username: str,
+    password: str,
+    item: InHand,
+) -> DispenseOrder:
+    """A pharmacist verifies at the workstation someone else is signed in at, with their
+    own user name and password, as a witness signs: nobody signs out, and the signature,
+    the role check and the preparer-is-not-verifier check are the pharmacist's."""
+    pharmacist = find_user(session, username)
+    if pharmacist is None:
+        # Like any signing attempt with a wrong user name: refused and kept (21 CFR 11.300).
+        raise SignInRefused(
+            "The pharmacist's user name or password is wrong.",
+            attempted_name=username.strip(),
+            user_id=None,
+            when="signature",
+        )
+    roles = PERMISSIONS[Action.VERIFY_DISPENSES].roles
+    if pharmacist.role not in roles:
+        # Said of the person named, not of whoever is signed in at the workstation.
+        article = "an" if pharmacist.role.value[0] in "aeiou" else "a"
+        raise refuse(
+            pharmacist,
+            f"{pharmacist.full_name} is {article} {pharmacist.role.value}; only a pharmacist "
+            "verifies a dispense. Ask a pharmacist to sign with their own user name.",
+            to=Action.VERIFY_DISPENSES.value,
+            record=order,
+        )
+    return verify_order(session, pharmacist, order, password=password, item=item)
 
 
 def reject_order(
@@ -306,19 +522,30 @@ def _close(
     order.closed_reason = why
 
 
-def _check_verify(session: Session, user: User, order: DispenseOrder) -> Pick:
-    """Every check of a verification, in one place for the service and :func:`can_verify`."""
+def _check_verify(
+    session: Session, user: User, order: DispenseOrder, *, stock: bool = True
+) -> Pick:
+    """Every check of a verification, in one place for the service, :func:`can_verify` and
+    :func:`check_for_verifying` (which marks the stock rules per row itself)."""
     require(session, user, Action.VERIFY_DISPENSES)
+    if order.state is OrderState.PREPARED and order.prepared_by_id == user.id:
+        raise DispenseRefused(
+            f"{user.full_name} prepared this order; another pharmacist must verify it."
+        )
+    return _check_order_verifiable(session, order, stock=stock)
+
+
+def _check_order_verifiable(session: Session, order: DispenseOrder, *, stock: bool = True) -> Pick:
+    """The checks of a verification that do not depend on who verifies."""
     if order.state is not OrderState.PREPARED:
         raise DispenseRefused(
             f"Order {order.id} is {order.state.value}; only a prepared order is verified."
         )
-    if order.prepared_by_id == user.id:
-        raise DispenseRefused("You prepared this order; another pharmacist must verify it.")
     study, subject, prescriber, product = _parties(session, order)
     _check_parties(study, subject, prescriber, product)
     pick = _prepared_pick(session, order)
-    _check_stock(session, order, subject, product, pick)
+    if stock:
+        _check_stock(session, order, subject, product, pick)
     return pick
 
 
@@ -381,47 +608,122 @@ def _find_kit(session: Session, study: Study, product: Product, number: str) -> 
     return kit
 
 
-def _scanned(
+def _identification(item: InHand, step: str) -> tuple[Identification, str | None]:
+    """Scanned, or typed with its reason: a number typed without one is refused."""
+    if not item.code.strip():
+        raise InvalidInput("Scan the kit or lot in hand; nothing was scanned.")
+    if isinstance(item, Scanned):
+        return Identification.SCANNED, None
+    reason = item.reason.strip()
+    if not reason:
+        raise InvalidInput(
+            f"{item.code.strip()} was typed, not scanned: scan the label, or say why it cannot "
+            f"be scanned (the reason is kept on the order and shown to whoever checks it "
+            f"after it is {step})."
+        )
+    return Identification.TYPED, reason
+
+
+def _in_hand(
     session: Session,
     study: Study,
     product: Product,
     order: DispenseOrder,
     location: Location,
-    kit_number: str | None,
-    lot_number: str | None,
+    code: str,
 ) -> Pick:
-    """The stock the technician's scan names, checked to be this order's product."""
-    kit_text = (kit_number or "").strip()
-    lot_text = (lot_number or "").strip()
-    if not product.is_kit_tracked:
-        if kit_text:
-            raise DispenseRefused(
-                f"{product.description} is counted in bulk; scan the lot, not a kit."
+    """The stock the scan (or typed number) names, checked to be this order's item."""
+    try:
+        result = identify_scan(session, study, code)
+    except UnknownScan as refusal:
+        raise DispenseRefused(str(refusal)) from refusal
+    problems = _identity_problems(order, product, result)
+    if problems:
+        raise DispenseRefused(problems[0].message)
+    assert result.lot is not None  # a kit or a lot, never neither: _identity_problems
+    return Pick(result.lot, result.kit, location)
+
+
+def _identity_problems(order: DispenseOrder, product: Product, result: ScanResult) -> list[Problem]:
+    """Is the item the order's: its product, the IWRS-assigned kit, a kit for a kit order."""
+    if result.product.id != product.id:
+        named = f"Kit {result.kit.kit_number}" if result.kit else f"Lot {_lot_number(result)}"
+        return [
+            Problem(
+                Row.PRODUCT,
+                f"{named} is {result.product.description}, not the {product.description} ordered.",
             )
-        if not lot_text:
-            raise InvalidInput(f"Scan or type the lot number of the {product.description}.")
-        lot = session.scalar(
-            select(Lot).where(Lot.product_id == product.id, Lot.lot_number == lot_text)
-        )
-        if lot is None:
-            raise DispenseRefused(
-                f"Lot {lot_text} of {product.description} is not on record; check the label."
+        ]
+    if product.is_kit_tracked and result.kit is None:
+        return [
+            Problem(
+                Row.KIT,
+                f"{product.description} is dispensed by kit; scan the kit label, not the lot.",
             )
-        return Pick(lot, None, location)
-    if not kit_text:
-        raise InvalidInput(f"{product.description} is dispensed by kit; scan the kit number.")
-    kit = _find_kit(session, study, product, kit_text)
-    if order.assigned_kit_number is not None and kit.kit_number != order.assigned_kit_number:
-        raise DispenseRefused(
-            f"The IWRS assigned kit {order.assigned_kit_number} to this order; kit "
-            f"{kit.kit_number} was scanned."
-        )
-    lot = session.get_one(Lot, kit.lot_id)
-    if lot_text and lot_text != lot.lot_number:
-        raise DispenseRefused(
-            f"Kit {kit.kit_number} is of lot {lot.lot_number}, not {lot_text}; check the label."
-        )
-    return Pick(lot, kit, location)
+        ]
+    if not product.is_kit_tracked and result.kit is not None:
+        return [
+            Problem(Row.KIT, f"{product.description} is counted in bulk; scan the lot, not a kit.")
+        ]
+    assigned = order.assigned_kit_number
+    if result.kit is not None and assigned is not None and result.kit.kit_number != assigned:
+        return [
+            Problem(
+                Row.KIT,
+                f"The IWRS assigned kit {assigned} to this order; kit "
+                f"{result.kit.kit_number} was scanned.",
+            )
+        ]
+    return []
+
+
+def _lot_number(result: ScanResult) -> str:
+    return result.lot.lot_number if result.lot else ""
+
+
+def _verify_problems(session: Session, order: DispenseOrder, result: ScanResult) -> list[Problem]:
+    """Is the item the verifier holds the one that was prepared?"""
+    if order.kit_id is not None:
+        prepared = session.get_one(Kit, order.kit_id)
+        if result.kit is None or result.kit.id != prepared.id:
+            scanned = f"kit {result.kit.kit_number}" if result.kit else f"lot {_lot_number(result)}"
+            return [
+                Problem(
+                    Row.KIT,
+                    f"Kit {prepared.kit_number} was prepared; {scanned} was "
+                    "scanned. Check the item in hand.",
+                )
+            ]
+        return []
+    if result.kit is not None or result.lot is None or result.lot.id != order.lot_id:
+        lot = session.get_one(Lot, order.lot_id) if order.lot_id is not None else None
+        prepared_lot = lot.lot_number if lot else "no lot"
+        return [
+            Problem(
+                Row.LOT,
+                f"Lot {prepared_lot} was prepared; {_lot_number(result) or 'a kit'} "
+                "was scanned. Check the item in hand.",
+            )
+        ]
+    return []
+
+
+def _kit_shelf(session: Session, kit: Kit) -> int | None:
+    """Where a kit stands available now, else where it stands at all (held, say), so the
+    check can say what state it is in there; None when it is in no location."""
+    rows = [row for row in balances(session, LedgerEntry.kit_id == kit.id) if row.location_id]
+    for row in rows:
+        if row.state is StockState.AVAILABLE:
+            return row.location_id
+    return rows[0].location_id if rows else None
+
+
+def _kit_gone(session: Session, kit: Kit) -> str:
+    """A kit in no location: dispensed, destroyed, returned to the sponsor, or never received."""
+    rows = balances(session, LedgerEntry.kit_id == kit.id)
+    if not rows:
+        return f"Kit {kit.kit_number} is not in stock anywhere; it cannot be dispensed."
+    return f"Kit {kit.kit_number} is {rows[0].state.value}; only available stock is dispensed."
 
 
 def _prepared_pick(session: Session, order: DispenseOrder) -> Pick:
@@ -437,13 +739,26 @@ def _prepared_pick(session: Session, order: DispenseOrder) -> Pick:
 def _check_stock(
     session: Session, order: DispenseOrder, subject: Subject, product: Product, pick: Pick
 ) -> None:
-    """No dispense of stock that is elsewhere, held, expired, expiring within the days'
-    supply, or of another arm (DESIGN.md, "The ledger")."""
+    """Refuse with the first rule the stock breaks (see :func:`_stock_problems`)."""
+    problems = _stock_problems(session, order, subject, product, pick)
+    if problems:
+        raise DispenseRefused(problems[0].message)
+
+
+def _stock_problems(
+    session: Session, order: DispenseOrder, subject: Subject, product: Product, pick: Pick
+) -> list[Problem]:
+    """No dispense of stock that is elsewhere, held, held for another order, expired,
+    expiring within the days' supply, or of another arm (DESIGN.md, "The ledger")."""
+    problems: list[Problem] = []
     location = pick.location
     if not location.dispenses:
-        raise DispenseRefused(
-            f"{location.name} is a {location.kind.value} location; study drug is dispensed "
-            "only from a shelf, fridge, freezer or satellite."
+        problems.append(
+            Problem(
+                Row.LOCATION,
+                f"{location.name} is a {location.kind.value} location; study drug is dispensed "
+                "only from a shelf, fridge, freezer or satellite.",
+            )
         )
     if (
         pick.kit is not None
@@ -452,27 +767,77 @@ def _check_stock(
         and pick.kit.arm_id != subject.arm_id
     ):
         # Blinded staff read this too: it must not say which arm either belongs to.
-        raise DispenseRefused(
-            f"Kit {pick.kit.kit_number} is not for this subject's treatment arm; "
-            "check the IWRS assignment."
+        problems.append(
+            Problem(
+                Row.KIT,
+                f"Kit {pick.kit.kit_number} is not for this subject's treatment arm; "
+                "check the IWRS assignment.",
+            )
         )
     expiry = pick.lot.expiry
     day = today()
-    if expiry < day:
-        raise DispenseRefused(
-            f"{pick.name_with_lot} expired on {expiry:%Y-%m-%d}; it cannot be dispensed."
-        )
     last_day = day + dt.timedelta(days=product.days_supply)
-    if expiry < last_day:
-        raise DispenseRefused(
-            f"{pick.name_with_lot} expires on {expiry:%Y-%m-%d}, before the "
-            f"end of the {product.days_supply} days' supply ({last_day:%Y-%m-%d}); choose "
-            "stock with a later expiry."
+    if expiry < day:
+        problems.append(
+            Problem(
+                Row.EXPIRY,
+                f"{pick.name_with_lot} expired on {expiry:%Y-%m-%d}; it cannot be dispensed.",
+            )
+        )
+    elif expiry < last_day:
+        problems.append(
+            Problem(
+                Row.EXPIRY,
+                f"{pick.name_with_lot} expires on {expiry:%Y-%m-%d}, before the end of the "
+                f"{product.days_supply} days' supply ({last_day:%Y-%m-%d}); choose stock "
+                "with a later expiry.",
+            )
+        )
+    holder = _held_for(session, order, pick)
+    if holder is not None:
+        problems.append(
+            Problem(
+                Row.KIT,
+                f"{pick.name} is held for order {holder}, already prepared; scan another.",
+            )
         )
     kit_id = pick.kit.id if pick.kit else None
     available = quantity_at(session, pick.lot.id, Place(StockState.AVAILABLE, location.id), kit_id)
-    if available < order.quantity:
-        raise DispenseRefused(_where_stock_stands(session, pick, available, order.quantity))
+    available -= _quantity_held(session, order, pick)
+    if available < order.quantity and holder is None:
+        row = Row.LOCATION if pick.kit is not None else Row.QUANTITY
+        problems.append(Problem(row, _where_stock_stands(session, pick, available, order.quantity)))
+    order_of_rows = list(Row)
+    return sorted(problems, key=lambda problem: order_of_rows.index(problem.row))
+
+
+def _held_for(session: Session, order: DispenseOrder, pick: Pick) -> int | None:
+    """The other prepared order a kit is held for: it stays on the shelf until verified."""
+    if pick.kit is None:
+        return None
+    return session.scalar(
+        select(DispenseOrder.id).where(
+            DispenseOrder.kit_id == pick.kit.id,
+            DispenseOrder.state == OrderState.PREPARED,
+            DispenseOrder.id != order.id,
+        )
+    )
+
+
+def _quantity_held(session: Session, order: DispenseOrder, pick: Pick) -> int:
+    """Bulk stock at this place already prepared for other orders, not yet verified."""
+    if pick.kit is not None:
+        return 0
+    held = session.scalars(
+        select(DispenseOrder.quantity).where(
+            DispenseOrder.lot_id == pick.lot.id,
+            DispenseOrder.kit_id.is_(None),
+            DispenseOrder.location_id == pick.location.id,
+            DispenseOrder.state == OrderState.PREPARED,
+            DispenseOrder.id != order.id,
+        )
+    )
+    return sum(held)
 
 
 def _where_stock_stands(session: Session, pick: Pick, available: int, wanted: int) -> str:

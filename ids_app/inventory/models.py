@@ -158,14 +158,34 @@ class OrderState(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class Identification(enum.StrEnum):
+    """How a person named the kit or lot in their hand."""
+
+    SCANNED = "scanned"
+    TYPED = "typed"
+
+
 class DispenseOrder(Base):
     """An order for one subject's visit: ordered, prepared by a technician, verified by a
     pharmacist who is not the preparer (the second person DESIGN.md asks for)."""
 
     __tablename__ = "dispense_order"
-    # Signatures bind what was prepared; the workflow fields move on after signing.
+    # Signatures bind what was prepared; the workflow fields move on after signing. How the
+    # items were identified came after the first orders were signed: left out of the hash so
+    # those signatures still hold, and kept tamper-evident by the audit trail instead.
     __signature_excludes__ = frozenset(
-        {"state", "verified_by_id", "verified_at", "closed_by_id", "closed_at", "closed_reason"}
+        {
+            "state",
+            "verified_by_id",
+            "verified_at",
+            "closed_by_id",
+            "closed_at",
+            "closed_reason",
+            "prepared_identified",
+            "prepared_typed_reason",
+            "verified_identified",
+            "verified_typed_reason",
+        }
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -189,6 +209,12 @@ class DispenseOrder(Base):
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     closed_at: Mapped[dt.datetime | None]
     closed_reason: Mapped[str | None] = mapped_column(Text)
+    # How the preparer and the verifier identified the item in hand: scanned, or typed
+    # with the reason it could not be scanned (NULL on orders from before scanning was asked).
+    prepared_identified: Mapped[Identification | None]
+    prepared_typed_reason: Mapped[str | None] = mapped_column(Text)
+    verified_identified: Mapped[Identification | None]
+    verified_typed_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         Index("ix_dispense_order_subject", "subject_id", "ordered_at"),

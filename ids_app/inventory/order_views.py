@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ids_app.inventory.dispensing import dispensed_on
-from ids_app.inventory.models import DispenseOrder, Kit, Location, Lot, OrderState, SubjectReturn
+from ids_app.inventory.models import (
+    DispenseOrder,
+    Identification,
+    Kit,
+    Location,
+    Lot,
+    OrderState,
+    SubjectReturn,
+)
 from ids_app.inventory.returns import compliance, dose_units
 from ids_app.inventory.views import signed_by
 from ids_app.studies.blinding import ReaderMasks
@@ -59,6 +67,13 @@ class OrderRow:
     # Filled only for a caller who may see arms (is_unblinded).
     kit_arm: str | None = None
     subject_arm: str | None = None
+    days_supply: int = 0
+    # How each person identified the item: "scanned", or "typed, not scanned: <reason>".
+    prepared_how: str | None = None
+    verified_how: str | None = None
+    # The IWRS-assigned kit's lot and expiry (read for one order, by order_row).
+    assigned_lot_number: str | None = None
+    assigned_expiry: dt.date | None = None
 
     @property
     def picked(self) -> str:
@@ -162,9 +177,22 @@ def _order_rows(
                 closed_reason=masks.text(study.id, order.closed_reason),
                 kit_arm=arms.get(kit.arm_id) if show_arms and kit and kit.arm_id else None,
                 subject_arm=arms.get(subject.arm_id) if show_arms and subject.arm_id else None,
+                days_supply=product.days_supply,
+                prepared_how=_how(
+                    order.prepared_identified, masks.text(study.id, order.prepared_typed_reason)
+                ),
+                verified_how=_how(
+                    order.verified_identified, masks.text(study.id, order.verified_typed_reason)
+                ),
             )
         )
     return rows
+
+
+def _how(identified: Identification | None, reason: str | None) -> str | None:
+    if identified is Identification.TYPED:
+        return f"typed, not scanned: {reason}"
+    return identified.value if identified is not None else None
 
 
 def orders_page(
@@ -193,7 +221,17 @@ def order_row(
     session: Session, order_id: int, reader: User, *, show_arms: bool = False
 ) -> OrderRow:
     query = _order_query().where(DispenseOrder.id == order_id)
-    return _order_rows(session, query, reader, show_arms)[0]
+    row = _order_rows(session, query, reader, show_arms)[0]
+    if row.assigned_kit_number is None:
+        return row
+    assigned = session.execute(
+        select(Lot.lot_number, Lot.expiry)
+        .join(Kit, Kit.lot_id == Lot.id)
+        .where(Kit.study_id == row.study_id, Kit.kit_number == row.assigned_kit_number)
+    ).first()
+    if assigned is None:
+        return row
+    return replace(row, assigned_lot_number=assigned.lot_number, assigned_expiry=assigned.expiry)
 
 
 def orders_in_state(

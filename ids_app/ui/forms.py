@@ -125,6 +125,19 @@ class FormDialog(QDialog):
     def show_error(self, message: str) -> None:
         self.error_label.setText(message)
         self.error_label.show()
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Grow to the height the wrapped lines need at this width. A window's minimum
+        size ignores height-for-width, so a refusal appearing would otherwise squeeze
+        the form's wrapped labels into each other."""
+        layout = self.layout()
+        if layout is None:
+            return
+        layout.activate()
+        needed = layout.totalHeightForWidth(self.width())
+        if needed > self.height():
+            self.resize(self.width(), needed)
 
     def clear_error(self) -> None:
         self.error_label.clear()

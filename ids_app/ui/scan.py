@@ -10,6 +10,8 @@ it refuses turns the field red, says why and changes nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
@@ -28,6 +30,8 @@ class ScanField(QLineEdit):
     """A line edit that keeps GS characters and reports a scan on Enter."""
 
     scanned = Signal(str)
+    # Enter in the empty field: the screen's next step (after a good scan, sign).
+    confirmed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -48,6 +52,8 @@ class ScanField(QLineEdit):
             text = self.scan_text()
             if text.strip(GS + " "):
                 self.scanned.emit(text)
+            else:
+                self.confirmed.emit()
             return
         super().keyPressEvent(event)
 
@@ -70,7 +76,17 @@ class ScanPanel(QWidget):
     identified = Signal(object)
     refused = Signal(str)
 
-    def __init__(self, db: Database, label: str = "Scan", parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        label: str = "Scan",
+        parent: QWidget | None = None,
+        *,
+        check: Callable[[str], None] | None = None,
+    ) -> None:
+        """``check``, when given, takes each scan instead of :meth:`handle_scan`: a screen
+        that checks the item against more than the study (an order) shows the outcome
+        itself with :meth:`accept_scan` or :meth:`refuse`."""
         super().__init__(parent)
         self.db = db
         self.study_id: int | None = None
@@ -91,7 +107,7 @@ class ScanPanel(QWidget):
         layout.setSpacing(4)
         layout.addLayout(row)
         layout.addWidget(self.result_label)
-        self.field.scanned.connect(self.handle_scan)
+        self.field.scanned.connect(check or self.handle_scan)
 
     def set_study(self, study_id: int | None) -> None:
         self.study_id = study_id
@@ -120,11 +136,15 @@ class ScanPanel(QWidget):
         if item is None:
             return
         self.last_item = item
+        self.accept_scan(item.summary)
+        self.identified.emit(item)
+
+    def accept_scan(self, summary: str) -> None:
+        """Show a good scan: green border, what it named; the field is ready for the next."""
         self.field.set_outcome("good")
         self.result_label.setStyleSheet(f"color: {SUCCESS_COLOR}; font-weight: 600;")
-        self.result_label.setText(item.summary)
+        self.result_label.setText(summary)
         self.field.clear()
-        self.identified.emit(item)
 
     def refuse(self, message: str) -> None:
         """Show a refusal about the scanned item that came from a later check."""

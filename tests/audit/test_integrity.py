@@ -141,6 +141,20 @@ def test_a_verifier_re_pointed_to_the_preparer_is_named(demo: Database) -> None:
     )
 
 
+def test_a_scan_rewritten_as_typed_is_named(demo: Database) -> None:
+    """How the item was identified is left out of the signature's hash (orders signed
+    before it was recorded must still verify), so the trail's replay is what proves it."""
+    order = first_dispensed_order(demo)
+    raw_sql(
+        demo,
+        "UPDATE dispense_order SET prepared_identified = 'typed', "
+        f"prepared_typed_reason = 'label torn' WHERE id = {order.id}",
+    )
+    lines = named(verify(demo), "records", "dispense_order", order.id)
+    assert any("field prepared_identified" in line for line in lines)
+    assert any("field prepared_typed_reason" in line for line in lines)
+
+
 @pytest.mark.parametrize(
     ("column", "value"), [("printed_name", "'Someone Else'"), ("meaning", "'reviewed'")]
 )

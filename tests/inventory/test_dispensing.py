@@ -15,19 +15,27 @@ from ids_app.db import Database, simulated_clock, utc_now
 from ids_app.errors import IdsError, InvalidInput, PermissionDenied
 from ids_app.inventory.dispensing import (
     DispenseRefused,
+    ItemCheck,
+    Row,
+    Scanned,
+    Typed,
     can_verify,
     cancel_order,
+    check_for_preparing,
+    check_for_verifying,
     create_order,
     orders_awaiting_verification,
     prepare_order,
     reject_order,
     subject_history,
     verify_order,
+    verify_order_here,
 )
 from ids_app.inventory.ledger import Place, move, quantity_at
 from ids_app.inventory.models import (
     DispenseOrder,
     EntryKind,
+    Identification,
     Kit,
     LedgerEntry,
     Location,
@@ -35,6 +43,7 @@ from ids_app.inventory.models import (
     StockState,
     TemperatureMonitor,
 )
+from ids_app.inventory.order_views import order_row
 from ids_app.inventory.receiving import ReceivedLine, ShipmentReceipt, receive_shipment
 from ids_app.studies.models import (
     Blinding,
@@ -58,7 +67,16 @@ from ids_app.users.models import Signature, SignatureMeaning, User
 from ids_app.users.services import SignInRefused
 from ids_app.users.signatures import signature_holds, signatures_of
 from tests import factories
-from tests.factories import EXPIRY, PASSWORD, TODAY, Example, make_example, receive_kits
+from tests.factories import (
+    EXPIRY,
+    PASSWORD,
+    TODAY,
+    Example,
+    make_example,
+    prepared_item,
+    receive_kits,
+    scan_of,
+)
 
 
 @pytest.fixture
@@ -114,8 +132,7 @@ def prepare(
             by or example.people.tech,
             session.get_one(DispenseOrder, order_id),
             password=password,
-            kit_number=kit_number,
-            lot_number=lot_number,
+            item=scan_of(kit_number, lot_number),
             location=location or example.shelf,
         )
 
@@ -134,6 +151,7 @@ def verify(
             by or example.people.pharm,
             session.get_one(DispenseOrder, order_id),
             password=password,
+            item=prepared_item(session, session.get_one(DispenseOrder, order_id)),
         )
 
 
@@ -508,7 +526,7 @@ def test_cannot_dispense_a_kit_of_another_study(db: Database, example: Example) 
     refused(
         db,
         DispenseRefused,
-        "Kit 2001 belongs to another study",
+        "Kit 2001 belongs to study XYZ-9, not ABC-123",
         lambda: prepare(db, example, order_id, kit_number="2001"),
     )
     refused(db, DispenseRefused, "another study", lambda: order_kit(db, example, "2001"))
@@ -585,7 +603,7 @@ def test_pharmacist_cannot_verify_own_dispense(db: Database, example: Example) -
     refused(
         db,
         DispenseRefused,
-        "^You prepared this order; another pharmacist must verify it.$",
+        "^Jane Roe prepared this order; another pharmacist must verify it.$",
         lambda: verify(db, example, order_id, by=example.people.pharm),
     )
     assert verify(db, example, order_id, by=example.people.pharm2).state is OrderState.DISPENSED
@@ -681,7 +699,7 @@ def test_can_verify_says_why_the_verify_button_is_disabled(db: Database, example
     assert why(people.tech) == (
         "Only a pharmacist may verify a dispense; you are signed in as a technician."
     )
-    assert why(people.pharm) == "You prepared this order; another pharmacist must verify it."
+    assert why(people.pharm) == "Jane Roe prepared this order; another pharmacist must verify it."
     assert why(people.pharm2) is None
     verify(db, example, order_id, by=people.pharm2)
     assert why(people.pharm2) == (
@@ -785,3 +803,205 @@ def test_subject_history_lists_orders_newest_first_with_their_movements(
     assert [item.order.id for item in history] == [second, first]
     assert history[0].entries == ()
     assert [entry.kind for entry in history[1].entries] == [EntryKind.DISPENSE]
+
+
+# -- identified by a scan, checked at the scan (issue 14) ----------------------------------
+
+
+def checked(db: Database, example: Example, order_id: int, code: str) -> ItemCheck:
+    """What the Dispensing screen asks the moment the technician scans ``code``."""
+    with db.read_session() as session:
+        order = session.get_one(DispenseOrder, order_id)
+        return check_for_preparing(session, example.people.tech, order, Scanned(code), None)
+
+
+def test_a_typed_kit_number_without_a_reason_is_refused(db: Database, example: Example) -> None:
+    order_id = order_kit(db, example)
+
+    def typed(reason: str) -> DispenseOrder:
+        with db.unit_of_work() as session:
+            return prepare_order(
+                session,
+                example.people.tech,
+                session.get_one(DispenseOrder, order_id),
+                password=PASSWORD,
+                item=Typed("1007", reason),
+                location=example.shelf,
+            )
+
+    refused(
+        db,
+        InvalidInput,
+        "^1007 was typed, not scanned: scan the label, or say why",
+        lambda: typed("  "),
+    )
+    typed("label torn")
+    order = _order(db, order_id)
+    assert order.prepared_identified is Identification.TYPED
+    assert order.prepared_typed_reason == "label torn"
+    with db.read_session() as session:
+        row = order_row(session, order_id, example.people.pharm)
+    assert row.prepared_how == "typed, not scanned: label torn"
+
+
+def test_a_scanned_kit_is_recorded_as_scanned_by_both(db: Database, example: Example) -> None:
+    order_id = dispense_kit(db, example)
+    order = _order(db, order_id)
+    assert order.prepared_identified is Identification.SCANNED
+    assert order.verified_identified is Identification.SCANNED
+    assert order.prepared_typed_reason is None
+
+
+def test_the_scan_check_marks_the_row_that_breaks_a_rule(db: Database, example: Example) -> None:
+    soon = TODAY + dt.timedelta(days=27)  # the supply lasts 28 days
+    expired = TODAY - dt.timedelta(days=1)
+    receive_kits(db, example, range(2001, 2002), shipment_number="SHP-2", lot="L1", expiry=soon)
+    receive_kits(db, example, range(2002, 2003), shipment_number="SHP-3", lot="L0", expiry=expired)
+    assigned = order_kit(db, example, "1007")
+    any_kit = order_kit(db, example, None, visit="Visit 3")
+
+    good = checked(db, example, assigned, "1007")
+    assert good.problems == ()
+    assert (good.kit_number, good.lot_number, good.location_id) == (
+        "1007",
+        "L2301",
+        example.shelf.id,
+    )
+
+    wrong = checked(db, example, assigned, "1008")
+    assert wrong.refusal == "The IWRS assigned kit 1007 to this order; kit 1008 was scanned."
+    assert not wrong.matches(Row.KIT)
+    assert wrong.matches(Row.EXPIRY)
+
+    short = checked(db, example, any_kit, "2001")
+    assert short.refusal is not None
+    assert "before the end of the 28 days' supply" in short.refusal
+    assert not short.matches(Row.EXPIRY)
+    assert short.matches(Row.KIT)
+
+    old = checked(db, example, any_kit, "2002")
+    assert (
+        old.refusal == f"Kit 2002 (lot L0) expired on {expired:%Y-%m-%d}; it cannot be dispensed."
+    )
+
+    # The same rules refuse the prepare itself.
+    refused(
+        db,
+        DispenseRefused,
+        "before the end of the 28 days' supply",
+        lambda: prepare(db, example, any_kit, kit_number="2001"),
+    )
+
+
+def test_a_kit_held_for_another_prepared_order_is_refused_at_the_scan(
+    db: Database, example: Example
+) -> None:
+    first = order_kit(db, example, None)
+    second = order_kit(db, example, None, visit="Visit 3")
+    prepare(db, example, first, kit_number="1007")
+    check = checked(db, example, second, "1007")
+    assert check.refusal == f"Kit 1007 is held for order {first}, already prepared; scan another."
+    assert not check.matches(Row.KIT)
+    refused(
+        db,
+        DispenseRefused,
+        f"held for order {first}",
+        lambda: prepare(db, example, second, kit_number="1007"),
+    )
+
+
+def test_the_scan_check_hides_the_arm_from_the_blinded(db: Database, example: Example) -> None:
+    with db.unit_of_work() as session:
+        attribute_changes(session, example.people.admin, reason="sponsor kit list")
+        kit = session.scalars(select(Kit).where(Kit.kit_number == "1007")).one()
+        kit.arm_id = example.placebo_arm.id
+    check = checked(db, example, order_kit(db, example), "1007")
+    assert check.refusal == (
+        "Kit 1007 is not for this subject's treatment arm; check the IWRS assignment."
+    )
+
+
+def test_a_quarantined_kit_is_refused_at_the_scan(db: Database) -> None:
+    example = make_example(db)
+    receive_kits(db, example, temperature_monitor=TemperatureMonitor.EXCURSION)
+    check = checked(db, example, order_kit(db, example), "1007")
+    assert check.refusal is not None
+    assert "quarantined" in check.refusal
+
+
+def test_the_verifier_must_scan_the_item_that_was_prepared(db: Database, example: Example) -> None:
+    order_id = order_kit(db, example, None)
+    prepare(db, example, order_id, kit_number="1007")
+    with db.read_session() as session:
+        order = session.get_one(DispenseOrder, order_id)
+        assert check_for_verifying(session, order, Scanned("1007")).problems == ()
+        wrong = check_for_verifying(session, order, Scanned("1008"))
+    assert wrong.refusal == "Kit 1007 was prepared; kit 1008 was scanned. Check the item in hand."
+
+    def verify_with(code: str) -> DispenseOrder:
+        with db.unit_of_work() as session:
+            return verify_order(
+                session,
+                example.people.pharm,
+                session.get_one(DispenseOrder, order_id),
+                password=PASSWORD,
+                item=Scanned(code),
+            )
+
+    refused(
+        db,
+        DispenseRefused,
+        "^Kit 1007 was prepared; kit 1008 was scanned",
+        lambda: verify_with("1008"),
+    )
+    assert verify_with("1007").state is OrderState.DISPENSED
+
+
+def test_a_pharmacist_verifies_with_their_own_name_at_anothers_workstation(
+    db: Database, example: Example
+) -> None:
+    order_id = order_kit(db, example)
+    prepare(db, example, order_id)
+
+    def here(username: str, password: str = PASSWORD) -> DispenseOrder:
+        with db.unit_of_work() as session:
+            return verify_order_here(
+                session,
+                session.get_one(DispenseOrder, order_id),
+                username=username,
+                password=password,
+                item=Scanned("1007"),
+            )
+
+    refused(
+        db,
+        SignInRefused,
+        "^The pharmacist's user name or password is wrong.$",
+        lambda: here("nobody"),
+    )
+    refused(
+        db,
+        PermissionDenied,
+        "^Terry Tech is a technician; only a pharmacist verifies a dispense. Ask a pharmacist",
+        lambda: here("tech"),
+    )
+    order = here("pharm")
+    assert order.state is OrderState.DISPENSED
+    with db.read_session() as session:
+        signatures = signatures_of(session, session.get_one(DispenseOrder, order_id))
+    assert [s.printed_name for s in signatures][-1] == "Jane Roe"
+
+
+def test_a_study_on_hold_is_refused_at_the_scan(db: Database, example: Example) -> None:
+    order_id = order_kit(db, example)
+    with db.unit_of_work() as session:
+        change_study_status(
+            session,
+            example.people.admin,
+            session.get_one(Study, example.study.id),
+            StudyStatus.ON_HOLD,
+            "sponsor hold",
+        )
+    check = checked(db, example, order_id, "1007")
+    assert check.refusal is not None
+    assert check.refusal.startswith("Study ABC-123 is on hold")

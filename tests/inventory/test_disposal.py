@@ -43,7 +43,16 @@ from ids_app.inventory.transfers import transfer_stock
 from ids_app.studies.models import Prescriber, Product, Study, Subject
 from ids_app.users.models import Signature, SignatureMeaning, User
 from ids_app.users.services import SignInRefused, deactivate_user
-from tests.factories import PASSWORD, TODAY, Example, add_bulk_product, make_example, receive_kits
+from tests.factories import (
+    PASSWORD,
+    TODAY,
+    Example,
+    add_bulk_product,
+    make_example,
+    prepared_item,
+    receive_kits,
+    scan_of,
+)
 from tests.tampering import drop_append_only, raw_sql
 
 RETURNED = StockState.RETURNED
@@ -90,11 +99,16 @@ def _dispense(
             example.people.tech,
             order,
             password=PASSWORD,
-            kit_number=kit,
-            lot_number=lot or None,
+            item=scan_of(kit, lot or None),
             location=session.get_one(Location, example.shelf.id),
         )
-        verify_order(session, example.people.pharm, order, password=PASSWORD)
+        verify_order(
+            session,
+            example.people.pharm,
+            order,
+            password=PASSWORD,
+            item=prepared_item(session, order),
+        )
         return order.id
 
 

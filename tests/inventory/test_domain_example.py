@@ -40,7 +40,7 @@ from ids_app.inventory.returns import (
 from ids_app.studies.models import Prescriber, Product, Study, Subject
 from ids_app.users.models import Signature
 from ids_app.users.signatures import manifestation, signature_holds, signatures_of
-from tests.factories import PASSWORD, make_example, receive_kits
+from tests.factories import PASSWORD, make_example, prepared_item, receive_kits, scan_of
 
 
 def test_the_domain_example_runs_end_to_end(db: Database) -> None:
@@ -66,12 +66,16 @@ def test_the_domain_example_runs_end_to_end(db: Database) -> None:
             people.tech,
             session.get_one(DispenseOrder, order_id),
             password=PASSWORD,
-            kit_number="1007",  # the technician's scan
+            item=scan_of("1007"),  # the technician's scan
             location=example.shelf,
         )
     with db.unit_of_work() as session:
         order = verify_order(
-            session, people.pharm, session.get_one(DispenseOrder, order_id), password=PASSWORD
+            session,
+            people.pharm,
+            session.get_one(DispenseOrder, order_id),
+            password=PASSWORD,
+            item=prepared_item(session, session.get_one(DispenseOrder, order_id)),
         )
         given = dispensed_on(order)
 

@@ -75,7 +75,7 @@ from ids_app.studies.models import Prescriber, Product, ProductRole, Study, Subj
 from ids_app.studies.services import add_product
 from ids_app.users.models import Signature
 from tests import databases
-from tests.factories import EXPIRY, PASSWORD, TODAY, Example, make_example
+from tests.factories import EXPIRY, PASSWORD, TODAY, Example, make_example, prepared_item, scan_of
 
 KITS = [str(n) for n in range(1001, 1011)]
 
@@ -253,7 +253,7 @@ class LedgerWalk(RuleBasedStateMachine):
                 example.people.tech,
                 session.get_one(DispenseOrder, order_ids[0]),
                 password=PASSWORD,
-                kit_number=number,
+                item=scan_of(number),
                 location=self._location(session, example.shelf.id),
             )
 
@@ -263,6 +263,7 @@ class LedgerWalk(RuleBasedStateMachine):
                 example.people.pharm,
                 session.get_one(DispenseOrder, order_ids[0]),
                 password=PASSWORD,
+                item=prepared_item(session, session.get_one(DispenseOrder, order_ids[0])),
             )
 
         if self._attempt(prepare):
@@ -293,7 +294,7 @@ class LedgerWalk(RuleBasedStateMachine):
                 example.people.tech,
                 session.get_one(DispenseOrder, order_ids[0]),
                 password=PASSWORD,
-                lot_number="B100",
+                item=scan_of(None, "B100"),
                 location=self._location(session, example.shelf.id),
             )
 
@@ -303,6 +304,7 @@ class LedgerWalk(RuleBasedStateMachine):
                 example.people.pharm,
                 session.get_one(DispenseOrder, order_ids[0]),
                 password=PASSWORD,
+                item=prepared_item(session, session.get_one(DispenseOrder, order_ids[0])),
             )
 
         if self._attempt(order) and self._attempt(prepare):

@@ -33,7 +33,7 @@ from ids_app.studies.models import Prescriber, Product, Study, Subject
 from ids_app.users.models import Signature, SignatureMeaning, User
 from ids_app.users.services import SignInRefused
 from ids_app.users.signatures import signature_holds
-from tests.factories import EXPIRY, PASSWORD, TODAY, Example, make_example, receive_kits
+from tests.factories import EXPIRY, PASSWORD, TODAY, Example, make_example, receive_kits, scan_of
 
 
 @pytest.fixture
@@ -306,7 +306,7 @@ def _dispense_kit_1001(db: Database, example: Example) -> None:
             example.people.tech,
             order,
             password=PASSWORD,
-            kit_number="1001",
+            item=scan_of("1001"),
             location=session.get_one(Location, example.shelf.id),
         )
 

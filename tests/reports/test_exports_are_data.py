@@ -50,7 +50,7 @@ from ids_app.studies.models import Product, ProductRole, Study, SubjectStatus, T
 from ids_app.studies.services import add_prescriber, add_product, add_subject
 from ids_app.studies.tables import read_table
 from tests import databases
-from tests.factories import EXPIRY, PASSWORD, TODAY, Example, make_example
+from tests.factories import EXPIRY, PASSWORD, TODAY, Example, make_example, prepared_item, scan_of
 from tests.reports.formulas import Sheets
 from tests.reports.test_export_cells import OWN_FORMULA, runs_in_a_spreadsheet
 
@@ -222,12 +222,16 @@ class Plant:
                 people.tech,
                 session.get_one(type(order), order_id),
                 password=PASSWORD,
-                kit_number=kit,
+                item=scan_of(kit),
                 location=session.get_one(Location, location_id),
             )
         with self.db.unit_of_work() as session:
             order = verify_order(
-                session, people.pharm, session.get_one(type(order), order_id), password=PASSWORD
+                session,
+                people.pharm,
+                session.get_one(type(order), order_id),
+                password=PASSWORD,
+                item=prepared_item(session, session.get_one(type(order), order_id)),
             )
         with self.db.unit_of_work() as session:
             record_return(

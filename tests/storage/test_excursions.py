@@ -44,7 +44,15 @@ from ids_app.storage.models import (
 )
 from ids_app.studies.models import Prescriber, Product, Study, Subject
 from ids_app.users.models import Signature, SignatureMeaning
-from tests.factories import EXPIRY, PASSWORD, Example, make_example, receive_kits
+from tests.factories import (
+    EXPIRY,
+    PASSWORD,
+    Example,
+    make_example,
+    prepared_item,
+    receive_kits,
+    scan_of,
+)
 from tests.storage.support import (
     BASE,
     add_fridge_study,
@@ -351,10 +359,16 @@ def test_exposed_stock_dispensed_before_the_log_was_read_is_listed_for_the_spons
             example.people.tech,
             order,
             password=PASSWORD,
-            kit_number="1001",
+            item=scan_of("1001"),
             location=session.get_one(Location, example.shelf.id),
         )
-        verify_order(session, example.people.pharm, order, password=PASSWORD)
+        verify_order(
+            session,
+            example.people.pharm,
+            order,
+            password=PASSWORD,
+            item=prepared_item(session, order),
+        )
     path = write_log(tmp_path, "shelf.csv", [(0, 22.0), (10, 31.0), (50, 23.0)])
     (excursion,) = import_log(db, example.people.tech, example.shelf, path).excursions
     with db.read_session() as session:

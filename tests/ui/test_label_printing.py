@@ -144,7 +144,7 @@ def test_a_printer_that_is_gone_is_named_and_the_pdf_copy_is_still_saved(
     labels = sorted((data_dir() / LABELS_FOLDER).glob(f"label-order-{order_id}*.pdf"))
     assert len(labels) == 1
     assert labels[0].stat().st_size > 0
-    assert panel.message.error_text == (
+    assert panel.label_message.error_text == (
         f"The label printer '{GONE}' is not on this workstation any more: choose another "
         f"printer in File ▸ Settings. The label is saved as PDF: {labels[0]}"
     )
@@ -212,7 +212,7 @@ def test_dispensing_screen_names_the_pdf_a_label_was_saved_to(
     expected = data_dir() / LABELS_FOLDER / f"label-order-{order_id}.pdf"
     assert panel.last_label == expected
     assert PdfReader(expected).pages
-    assert panel.message.text() == f"Label saved as PDF: {expected}"
+    assert panel.label_message.text() == f"Label saved as PDF: {expected}"
 
 
 def test_a_printed_label_says_which_printer_and_where_the_copy_is() -> None:

@@ -321,8 +321,8 @@ def test_technician_works_from_the_keyboard_alone(qtbot: QtBot, open_window: Win
     assert QApplication.focusWidget() is tab.panel.scan.field
     type_text("1013")
     press(Qt.Key.Key_Return)
-    assert QApplication.focusWidget() is tab.panel.prepare_button
-    press(Qt.Key.Key_Space)
+    assert QApplication.focusWidget() is tab.panel.scan.field  # checked, ready for Enter
+    press(Qt.Key.Key_Return)
     signing = tab.dialog
     assert isinstance(signing, SignatureDialog)
     qtbot.waitUntil(lambda: QApplication.focusWidget() is signing.password_field, timeout=30_000)

@@ -19,6 +19,7 @@ from ids_app.studies.kit_import import KitListMapping, import_kit_list
 from ids_app.studies.models import Prescriber, Subject
 from ids_app.studies.services import get_study
 from ids_app.studies.tables import Table, TableRow
+from tests.factories import scan_of
 from tests.ui.conftest import PASSWORDS, sign_in
 
 GS = "\x1d"
@@ -72,8 +73,7 @@ def prepared_order(
             user,
             session.get_one(DispenseOrder, order_id),
             password=PASSWORDS[username],
-            kit_number=kit,
-            lot_number=lot,
+            item=scan_of(kit, lot),
             location=find_location(session, location),
         )
     return order_id

@@ -108,7 +108,16 @@ from ids_app.users.services import (
     unlock_user,
 )
 from tests import databases
-from tests.factories import EXPIRY, PASSWORD, TODAY, Example, make_example, receive_kits
+from tests.factories import (
+    EXPIRY,
+    PASSWORD,
+    TODAY,
+    Example,
+    make_example,
+    prepared_item,
+    receive_kits,
+    scan_of,
+)
 
 
 class Undo(Exception):
@@ -144,10 +153,12 @@ def _dispensed(db: Database, ex: Example, kit: str) -> int:
             ex.people.tech,
             order,
             password=PASSWORD,
-            kit_number=kit,
+            item=scan_of(kit),
             location=session.get_one(Location, ex.shelf.id),
         )
-        verify_order(session, ex.people.pharm, order, password=PASSWORD)
+        verify_order(
+            session, ex.people.pharm, order, password=PASSWORD, item=prepared_item(session, order)
+        )
         return order.id
 
 
@@ -192,7 +203,7 @@ def _build(db: Database, folder: Path) -> World:
             ex.people.tech,
             order,
             password=PASSWORD,
-            kit_number="1004",
+            item=scan_of("1004"),
             location=session.get_one(Location, ex.shelf.id),
         )
         ids["prepared_order"] = order.id
@@ -524,7 +535,7 @@ SERVICES: dict[str, tuple[Action, Attempt]] = {
             u,
             s.get_one(DispenseOrder, w.ids["pending_order"]),
             password=PASSWORD,
-            kit_number="1003",
+            item=scan_of("1003"),
             location=_location(s, w, w.example.shelf),
         ),
     ),
@@ -537,7 +548,11 @@ SERVICES: dict[str, tuple[Action, Attempt]] = {
     "verify_order": (
         Action.VERIFY_DISPENSES,
         lambda s, u, w: verify_order(
-            s, u, s.get_one(DispenseOrder, w.ids["prepared_order"]), password=PASSWORD
+            s,
+            u,
+            s.get_one(DispenseOrder, w.ids["prepared_order"]),
+            password=PASSWORD,
+            item=prepared_item(s, s.get_one(DispenseOrder, w.ids["prepared_order"])),
         ),
     ),
     "reject_order": (
