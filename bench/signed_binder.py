@@ -113,7 +113,7 @@ def main() -> None:
             f"lines, {len(record.audit)} audit entries), median of {args.runs} runs, "
             "wall clock from the record gathered to the file written.",
             "",
-            "| Binder | Seconds | MiB |",
+            "| Binder | Seconds | File size (MiB) |",
             "|---|---:|---:|",
             f"| Plain (PDF/A-3b pieces, joined) | {statistics.median(plain):.2f} "
             f"| {sizes['plain.pdf']:.2f} |",
