@@ -391,6 +391,8 @@ def return_rows(
             if rate.percent is not None
             else "— (returned the day it was dispensed)"
         )
+        if rate.concern is not None:
+            text += f" — {rate.concern}"
         picked = f"kit {kit.kit_number}" if kit else f"lot {lot.lot_number}" if lot else ""
         rows.append(
             ReturnRow(

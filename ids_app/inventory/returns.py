@@ -41,6 +41,10 @@ from ids_app.users.signatures import sign_record
 from ids_app.wording import quantity_text
 
 RETURN_ROLES = PERMISSIONS[Action.RECORD_RETURNS].roles
+# Compliance the bench accepts without a question (taken ÷ expected): below 80 % (the
+# usual protocol floor) the subject missed doses; above 100 % they took more than
+# prescribed, or the count is wrong. Either way the count is checked and the team told.
+COMPLIANCE_RANGE = (Decimal(80), Decimal(100))
 
 
 class ReturnRefused(IdsError):
@@ -75,6 +79,26 @@ class Compliance:
         if ratio is None:
             return None
         return Decimal(math.floor(ratio * 1000 + Fraction(1, 2))).scaleb(-1)
+
+    @property
+    def concern(self) -> str | None:
+        """What a compliance outside the protocol's range asks of the counter, or None."""
+        return compliance_concern(self.percent)
+
+
+def compliance_concern(percent: Decimal | None) -> str | None:
+    low, high = COMPLIANCE_RANGE
+    if percent is None or low <= percent <= high:
+        return None
+    if percent < low:
+        return (
+            f"below {low} %: fewer doses taken than prescribed; ask the subject, tell the "
+            "study team"
+        )
+    return (
+        f"above {high} %: more taken than prescribed; count again, ask the subject, tell the "
+        "study team"
+    )
 
 
 def compliance_between(

@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from ids_app.inventory.returns import compliance_concern
 from ids_app.reports.common import held_summary
 from ids_app.wording import percent_text, quantity_text
 
@@ -100,6 +101,7 @@ def environment() -> jinja2.Environment:
         celsius=celsius,
         percent=percent,
         percent_text=percent_text,
+        compliance_concern=compliance_concern,
         held_summary=held_summary,
     )
     return env

@@ -309,10 +309,11 @@ class ReturnsTab(StudyTab):
         if rate.percent is None:
             self.compliance_label.setText("— (returned the day it was dispensed)")
         else:
+            concern = f" — {rate.concern}" if rate.concern is not None else ""
             self.compliance_label.setText(
                 f"{percent_text(rate.percent)} ({quantity_text(rate.units_taken, row.dose_unit)} "
                 "taken of "
-                f"{number_text(rate.units_expected)} expected over {rate.days} days)"
+                f"{number_text(rate.units_expected)} expected over {rate.days} days){concern}"
             )
 
     def record(self) -> None:

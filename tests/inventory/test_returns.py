@@ -392,6 +392,25 @@ def test_compliance_halves_round_up_at_the_decimal() -> None:
     assert str(result.percent) == "43.8"
 
 
+def test_compliance_of_54_or_104_percent_is_flagged_and_82_or_100_is_not() -> None:
+    def concern(taken: int) -> str | None:
+        return compliance_between(
+            dispensed_on=dt.date(2026, 3, 1),
+            returned_on=dt.date(2026, 3, 29),
+            units_dispensed=30,
+            units_returned=30 - taken,
+            doses_per_day=1,
+        ).concern
+
+    low, high = concern(15), concern(29)  # 15/28 is 53.6 %, 29/28 is 103.6 %
+    assert low is not None
+    assert low.startswith("below 80 %: fewer doses taken than prescribed")
+    assert high is not None
+    assert high.startswith("above 100 %: more taken than prescribed; count again")
+    assert concern(23) is None  # 82.1 %
+    assert concern(28) is None  # 100 %
+
+
 def test_compliance_of_a_recorded_return_uses_its_dates_and_kit_size(
     db: Database, example: Example
 ) -> None:

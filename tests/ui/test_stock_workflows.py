@@ -72,7 +72,11 @@ def test_return_is_counted_with_compliance_then_verified_by_the_monitor(
     tab.units_counted.setValue(3)
     # As returns.compliance_between computes it: 30 tablets dispensed, 3 back.
     assert re.fullmatch(
-        r"\d+\.\d % \(27 tablets taken of \d+ expected over \d+ days\)", tab.compliance_label.text()
+        # The demo's dates move with today: past 80 % or not, the flag follows the rate.
+        r"\d+\.\d % \(27 tablets taken of \d+ expected over \d+ days\)"
+        r"( — below 80 %: fewer doses taken than prescribed; ask the subject, tell the "
+        r"study team)?",
+        tab.compliance_label.text(),
     )
     qtbot.keyClicks(tab.condition, "bottle opened, 3 tablets")
     choose(tab.location, "Returns")
