@@ -12,7 +12,8 @@ from ids_app.audit.integrity import verify_database
 from ids_app.db import Database
 from ids_app.errors import PermissionDenied
 from ids_app.inventory.disposal import DisposalItem, DisposalRefused, dispose
-from ids_app.inventory.models import Disposal, DisposalKind, Kit, StockState
+from ids_app.inventory.ledger import balances
+from ids_app.inventory.models import ON_SITE_STATES, Disposal, DisposalKind, Kit, LedgerEntry
 from ids_app.monitoring.services import authorize_destruction, require_monitor_authorization
 from ids_app.monitoring.views import destruction_authorizations
 from ids_app.studies.models import Study
@@ -39,9 +40,12 @@ def example(db: Database) -> Example:
 def _items(db: Database, example: Example, *numbers: str) -> list[DisposalItem]:
     with db.read_session() as session:
         kits = session.scalars(select(Kit).where(Kit.kit_number.in_(numbers))).all()
+        # Wherever each kit stands now: expired on arrival, it was received into quarantine.
         return [
-            DisposalItem(kit.lot_id, kit.id, example.shelf.id, StockState.AVAILABLE, 1)
+            DisposalItem(kit.lot_id, kit.id, place.location_id, place.state, 1)
             for kit in kits
+            for place in balances(session, LedgerEntry.kit_id == kit.id)
+            if place.state in ON_SITE_STATES
         ]
 
 
