@@ -136,6 +136,24 @@ class Shipment(Base):
     notes: Mapped[str | None] = mapped_column(Text)
 
 
+class ExpectedShipment(Base):
+    """A shipment the sponsor or its depot has announced (the IRT's shipment notice), so
+    the technician knows what is coming; it is expected until a receipt of the same
+    shipment number is recorded for the study."""
+
+    __tablename__ = "expected_shipment"
+    __table_args__ = (UniqueConstraint("study_id", "shipment_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id"))
+    shipment_number: Mapped[str]
+    sender: Mapped[str]
+    expected_on: Mapped[dt.date]
+    tracking_number: Mapped[str | None]
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
 class PackingListLine(Base):
     """What the depot says it sent (21 CFR 312.57): the receipt is matched against it."""
 

@@ -51,6 +51,7 @@ from ids_app.inventory.receiving import (
     receive_shipment,
     reconcile,
 )
+from ids_app.inventory.shipment_notices import announce_shipment, notice_row
 from ids_app.inventory.views import (
     ScannedItem,
     ShipmentRow,
@@ -76,6 +77,7 @@ from ids_app.ui.kit_list_dialog import DATE_ORDERS, chosen_order
 from ids_app.ui.scan import ScanPanel
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.table_models import Column, RowsModel, fit_columns, selected_row, table_view
+from ids_app.users.models import User
 
 NO_COLUMN = "(none)"
 
@@ -271,6 +273,70 @@ def packing_columns(headers: list[str]) -> tuple[str, str] | None:
     return (lot, expiry) if lot and expiry and lot != expiry else None
 
 
+class ShipmentNoticeDialog(FormDialog):
+    recorded = Signal(str)
+
+    def __init__(
+        self, db: Database, user: User, study_id: int, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(
+            db,
+            title="Shipment notice",
+            heading="A shipment on its way",
+            intro="As the depot's notice gives it. The shipment waits on My work until a "
+            "receipt with the same shipment number is recorded.",
+            accept_text="Record notice",
+            reject_text="Cancel",
+            parent=parent,
+        )
+        self.setObjectName("shipmentNoticeDialog")
+        self.user, self.study_id = user, study_id
+        self.number = QLineEdit()
+        self.number.setObjectName("noticeNumber")
+        self.sender_field = QLineEdit()
+        self.sender_field.setObjectName("noticeSender")
+        self.sender_field.setPlaceholderText("depot")
+        self.expected_on = date_field("noticeExpectedOn", today())
+        self.tracking = QLineEdit()
+        self.tracking.setObjectName("noticeTracking")
+        self.tracking.setPlaceholderText("courier's tracking number (optional)")
+        self.form.addRow("Shipment &number", self.number)
+        self.form.addRow("&Sender", self.sender_field)
+        self.form.addRow("&Expected on", self.expected_on)
+        self.form.addRow("&Tracking", self.tracking)
+        self.number.setFocus()
+
+    def accept(self) -> None:
+        self.clear_error()
+        number, sender = self.number.text(), self.sender_field.text()
+        expected_on, tracking = pydate(self.expected_on.date()), self.tracking.text()
+
+        def record() -> str:
+            with self.db.unit_of_work() as session:
+                notice = announce_shipment(
+                    session,
+                    self.user,
+                    session.get_one(Study, self.study_id),
+                    shipment_number=number,
+                    sender=sender,
+                    expected_on=expected_on,
+                    today=today(),
+                    tracking_number=tracking or None,
+                )
+                return (
+                    f"Shipment {notice.shipment_number} from {notice.sender} is expected on "
+                    f"{notice.expected_on:%Y-%m-%d}."
+                )
+
+        message = attempt(
+            self, self.db, "recording the shipment notice", record, show_refusal=self.show_error
+        )
+        if message is None:
+            return
+        self.recorded.emit(message)
+        super().accept()
+
+
 class ReceivingTab(StudyTab):
     key = "receiving"
 
@@ -319,8 +385,13 @@ class ReceivingTab(StudyTab):
                 ("Not&es", self.notes),
             )
         )
+        self.notice_button = QPushButton("Shipment notice…")
+        self.notice_button.setObjectName("shipmentNoticeButton")
+        self.notice_button.setToolTip("Record a shipment the depot has announced")
+        self.notice_button.clicked.connect(self.record_notice)
         header_layout = QVBoxLayout(header)
         header_layout.addWidget(self.header_fields)
+        header_layout.addWidget(self.notice_button, 0, Qt.AlignmentFlag.AlignRight)
         header_layout.addWidget(self.watch_typed(self.notes))
 
         # the lines ------------------------------------------------------------------------------
@@ -747,6 +818,34 @@ class ReceivingTab(StudyTab):
         self.packing_label.setText("No packing list: the receipt is recorded as counted.")
         self.line_message.clear_message()
         self._update_reconciliation()
+
+    def record_notice(self) -> ShipmentNoticeDialog | None:
+        if self.study is None:
+            return None
+        dialog = ShipmentNoticeDialog(self.ws.db, self.ws.user, self.study.id, parent=self)
+        dialog.recorded.connect(self._notice_recorded)
+        dialog.finished.connect(dialog.deleteLater)
+        self.notice_dialog: ShipmentNoticeDialog | None = dialog
+        open_dialog(dialog)
+        return dialog
+
+    def _notice_recorded(self, message: str) -> None:
+        self.message.show_success(message)
+        self.ws.changed(message)
+
+    def select_work(self, record: str, record_id: int) -> None:
+        """A shipment expected on My work: its notice fills the header, ready to scan."""
+        if record != "expected_shipment":
+            return
+        found = self.ws.read(
+            self, "reading the shipment notice", lambda s: notice_row(s, record_id)
+        )
+        if found is None:
+            return
+        self.number.setText(found.shipment_number)
+        self.sender_field.setText(found.sender)
+        self.tracking.setText(found.tracking_number or "")
+        self.focus_scan()
 
     def focus_scan(self) -> bool:
         if not self.editable:

@@ -32,6 +32,7 @@ from ids_app.inventory.models import (
     SubjectReturn,
 )
 from ids_app.inventory.order_views import order_row, orders_in_state, return_rows
+from ids_app.inventory.shipment_notices import shipments_expected
 from ids_app.inventory.views import (
     holds_needing_decision,
     open_discrepancy_items,
@@ -307,6 +308,24 @@ def returns_to_verify(session: Session, reader: User, _today: dt.date) -> list[W
     ]
 
 
+def shipments_due(session: Session, reader: User, today: dt.date) -> list[WorkItem]:
+    """Shipments the depot announced and nobody has received yet, overdue ones first."""
+    return [
+        WorkItem(
+            "shipments",
+            row.study_id,
+            row.protocol_number,
+            f"Shipment {row.shipment_number} from {row.sender}",
+            day_text(row.expected_on),
+            "receiving",
+            "expected_shipment",
+            row.id,
+            note="overdue: ask the depot or the courier" if row.expected_on < today else "",
+        )
+        for row in shipments_expected(session, reader)
+    ]
+
+
 def queries_waiting(session: Session, reader: User, _today: dt.date) -> list[WorkItem]:
     """A monitor's queries awaiting the site's answer, or (for the monitor) the site's
     answers awaiting them, oldest first."""
@@ -371,6 +390,14 @@ WORK_KINDS: list[WorkKind] = [
         "No subject is due back with a return.",
         TECHNICIAN,
         returns_to_count,
+    ),
+    WorkKind(
+        "shipments",
+        "Shipments expected",
+        "Expected",
+        "No shipment is announced.",
+        BENCH,
+        shipments_due,
     ),
     WorkKind(
         "holds",

@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 from ids_app.ui.inventory import InventoryTab
 from ids_app.ui.main_window import MainWindow
 from ids_app.ui.quarantine import QuarantineTab
+from ids_app.ui.receiving import ReceivingTab
 from ids_app.ui.returns import ReturnsTab
 from ids_app.ui.temperature_tab import TemperatureTab
 from tests.ui.conftest import WindowOpener
@@ -47,6 +48,7 @@ def test_the_technicians_day_lists_fridges_to_read_and_returns_due(
         "Temperature checks due today",
         "Expired or expiring stock to pull",
         "Returns to count",
+        "Shipments expected",
         "Monitor's queries",
     ]
     reads = [item.what for item in window.my_work.items("temperature")]
@@ -210,3 +212,31 @@ def test_an_inventory_lot_to_pull_opens_filtered_to_that_lot(
     tab.select_work("lot", lot_id)
     assert tab.number_filter.text() == lot_number
     assert {row.lot_number for row in tab.model.rows} == {lot_number}
+
+
+def test_a_shipment_notice_waits_on_my_work_and_enter_fills_the_receipt(
+    qtbot: QtBot, open_window: WindowOpener
+) -> None:
+    window = open_window("tech")
+    assert window.open_study(study_id(window.db, "ABC-123"))
+    tab = window.show_tab("receiving")
+    assert isinstance(tab, ReceivingTab)
+    dialog = tab.record_notice()
+    assert dialog is not None
+    qtbot.keyClicks(dialog.number, "ACME-SHP-0042")
+    qtbot.keyClicks(dialog.sender_field, "Acme Depot (Memphis)")
+    qtbot.keyClicks(dialog.tracking, "1Z42")
+    with qtbot.waitSignal(dialog.recorded):
+        qtbot.keyClick(dialog.tracking, Qt.Key.Key_Return)
+    assert tab.message.text().startswith("Shipment ACME-SHP-0042 from Acme Depot (Memphis)")
+
+    shortcut(qtbot, window, "Ctrl+1")
+    [item] = window.my_work.items("shipments")
+    assert item.what == "Shipment ACME-SHP-0042 from Acme Depot (Memphis)"
+    row = next(n for n, r in enumerate(window.my_work.model.rows) if r.kind == "shipments")
+    window.my_work.view.selectRow(row)
+    press(qtbot, window, Qt.Key.Key_Return)
+    receiving = window.workspace.current_tab()
+    assert isinstance(receiving, ReceivingTab)
+    assert (receiving.number.text(), receiving.tracking.text()) == ("ACME-SHP-0042", "1Z42")
+    assert QApplication.focusWidget() is receiving.scan.field

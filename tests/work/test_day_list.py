@@ -27,11 +27,13 @@ def test_each_role_gets_its_own_kinds_of_work(db: Database) -> None:
         "temperature",
         "to_pull",
         "to_count",
+        "shipments",
         "queries",
     ]
     assert [kind.key for kind in kinds_for(people.pharm)] == [
         "to_verify",
         "to_prepare",
+        "shipments",
         "holds",
         "discrepancies",
         "queries",
