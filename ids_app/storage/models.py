@@ -106,6 +106,9 @@ class TemperatureReading(Base):
         Index("ix_temperature_reading_location_time", "location_id", "taken_at"),
         Index("ix_temperature_reading_shipment_time", "shipment_id", "taken_at"),
         Index("ix_temperature_reading_device_time", "device_id", "taken_at"),
+        # in_force() asks of every reading whether a correction names it: without this
+        # index that question scans the table once per reading.
+        Index("ix_temperature_reading_corrects_id", "corrects_id"),
     )
 
 

@@ -47,6 +47,9 @@ def upgrade() -> None:
                 nullable=True,
             ),
         )
+    op.create_index(
+        "ix_temperature_reading_corrects_id", "temperature_reading", ["corrects_id"], unique=False
+    )
     op.create_table(
         "product_correction",
         sa.Column("id", sa.Integer(), nullable=False),
