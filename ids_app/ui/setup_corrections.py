@@ -28,18 +28,8 @@ from ids_app.studies.models import Product, StudyStaff
 from ids_app.studies.views import ProductRow, StaffRow
 from ids_app.ui.context import Workspace
 from ids_app.ui.receiving import date_field, pydate
-from ids_app.ui.setup_dialogs import SetupDialog, choice_combo, line_field
+from ids_app.ui.setup_dialogs import SetupDialog, choice_combo, line_field, temperature_spin
 from ids_app.users.models import User
-
-
-def temperature_spin(name: str, value: float) -> QDoubleSpinBox:
-    spin = QDoubleSpinBox()
-    spin.setObjectName(name)
-    spin.setRange(-200.0, 100.0)
-    spin.setDecimals(1)
-    spin.setSuffix(" °C")
-    spin.setValue(value)
-    return spin
 
 
 def count_spin(name: str, value: int, top: int) -> QSpinBox:

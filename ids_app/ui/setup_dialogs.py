@@ -84,6 +84,17 @@ def enum_combo(name: str, values: list[str]) -> QComboBox:
     return combo
 
 
+def temperature_spin(name: str, value: float) -> QDoubleSpinBox:
+    """A storage limit in °C, to one decimal, as thermometers show it."""
+    spin = QDoubleSpinBox()
+    spin.setObjectName(name)
+    spin.setRange(-200.0, 100.0)
+    spin.setDecimals(1)
+    spin.setSuffix(" °C")
+    spin.setValue(value)
+    return spin
+
+
 def choice_combo(name: str, choices: list[Choice]) -> QComboBox:
     combo = QComboBox()
     combo.setObjectName(name)
@@ -273,15 +284,8 @@ class AddProductDialog(SetupDialog):
         self.unit = line_field("unit", "what is counted: kit, vial, bottle…")
         self.role = enum_combo("productRole", [r.value for r in ProductRole])
         self.tracking = enum_combo("tracking", [t.value for t in Tracking])
-        self.storage_min = QDoubleSpinBox()
-        self.storage_min.setObjectName("storageMin")
-        self.storage_max = QDoubleSpinBox()
-        self.storage_max.setObjectName("storageMax")
-        for spin, value in ((self.storage_min, 2.0), (self.storage_max, 8.0)):
-            spin.setRange(-200.0, 100.0)
-            spin.setDecimals(1)
-            spin.setSuffix(" °C")
-            spin.setValue(value)
+        self.storage_min = temperature_spin("storageMin", 2.0)
+        self.storage_max = temperature_spin("storageMax", 8.0)
         self.dose_unit = line_field("doseUnit", "what a dose is counted in: tablet, mL… (optional)")
         self.units_per_kit = QSpinBox()
         self.units_per_kit.setObjectName("unitsPerKit")
@@ -643,15 +647,8 @@ class AddLocationDialog(SetupDialog):
         self.existing.setMaximumHeight(120)
         self.name = line_field("locationName", "e.g. IDS Fridge 2")
         self.kind = enum_combo("locationKind", [k.value for k in LocationKind])
-        self.low = QDoubleSpinBox()
-        self.low.setObjectName("locationMin")
-        self.high = QDoubleSpinBox()
-        self.high.setObjectName("locationMax")
-        for spin, value in ((self.low, 15.0), (self.high, 25.0)):
-            spin.setRange(-200.0, 100.0)
-            spin.setDecimals(1)
-            spin.setSuffix(" °C")
-            spin.setValue(value)
+        self.low = temperature_spin("locationMin", 15.0)
+        self.high = temperature_spin("locationMax", 25.0)
         self.form.addRow("In use", self.existing)
         self.form.addRow("&Name", self.name)
         self.form.addRow("&Kind", self.kind)
