@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ids_app.audit.trail import attribute_changes
 from ids_app.errors import InvalidInput
+from ids_app.inventory.late_entries import EventTime, when_it_happened
 from ids_app.inventory.ledger import (
     Links,
     NotEnoughStock,
@@ -77,8 +78,11 @@ def transfer_stock(
     to_location: Location,
     quantity: int,
     state: StockState = StockState.AVAILABLE,
+    when: EventTime | None = None,
 ) -> list[LedgerEntry]:
     """Move stock to another location on site, keeping its state.
+
+    ``when`` is the time it was moved, for a move entered late from a paper log.
 
     The target must keep the product within its storage range (USP <659>; ICH E6: stored
     as the sponsor specifies). Held stock carries its hold along, split by hold when two
@@ -105,6 +109,8 @@ def transfer_stock(
             f"Returned units of lot {lot.lot_number} stay where they were counted back "
             "until they are destroyed or returned to the sponsor."
         )
+    study = session.get_one(Study, product.study_id)
+    judged = when_it_happened(session, study, when, kit=kit, lot=lot, what="the move")
     source = Place(state, from_location.id)
     # Checked whole here: the movement below may be split by hold.
     _check_on_hand(session, lot, kit, source, from_location, quantity)
@@ -133,6 +139,8 @@ def transfer_stock(
                 target=Place(state, target.id),
                 reason=f"moved to {target.name}",
                 links=Links(hold_id=hold_id),
+                occurred_at=judged.occurred_at,
+                late_reason=judged.late_reason,
             )
         )
         left -= share
