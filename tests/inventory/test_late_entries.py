@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from ids_app.audit.models import AuditEntry
+from ids_app.audit.views import AuditFilter, audit_page
+from ids_app.audit.wording import describe
 from ids_app.db import Database, simulated_clock
 from ids_app.inventory.dispensing import (
     DispenseRefused,
@@ -195,6 +197,18 @@ def test_a_late_entry_says_so_in_the_audit_trail(db: Database, example: Example)
     with db.read_session() as session:
         reasons = set(session.scalars(select(AuditEntry.reason)))
     assert f"dispense verified (late entry: {DOWNTIME})" in reasons
+    with db.read_session() as session:
+        rows = audit_page(
+            session,
+            AuditFilter(table_name="ledger_entry"),
+            reader=example.people.pharm,
+            limit=100,
+        )
+        sentences = describe(session, rows)
+    late = [sentence for sentence in sentences if "late entry" in sentence]
+    assert len(late) == 1
+    assert late[0].startswith("Kit 1007 dispensed to 01-004")
+    assert late[0].endswith(f"): {DOWNTIME}")
 
 
 def test_a_move_entered_late_keeps_its_time_and_reason(db: Database, example: Example) -> None:
