@@ -21,6 +21,7 @@ from ids_app.audit.trail import attribute_changes
 from ids_app.db import moment_of, today, utc_now
 from ids_app.errors import IdsError, InvalidInput
 from ids_app.inventory.dispensing import dispensed_on, lock_order
+from ids_app.inventory.late_entries import EventTime, when_it_happened
 from ids_app.inventory.ledger import Links, Place, move
 from ids_app.inventory.locations import get_location
 from ids_app.inventory.models import (
@@ -30,6 +31,7 @@ from ids_app.inventory.models import (
     LedgerEntry,
     Location,
     LocationKind,
+    Lot,
     OrderState,
     StockState,
     SubjectReturn,
@@ -192,12 +194,14 @@ def record_return(
     units_counted: int,
     condition: str,
     location: Location,
+    when: EventTime | None = None,
 ) -> SubjectReturn:
     """Count in what a subject brought back and put it in a returns location.
 
     ``quantity`` is in ledger units (kits, or tablets for a bulk product); ``units_counted``
     is what is left inside, in dose units, for compliance. The counted units never exceed
     what was dispensed, and the return date is never before the dispense (DOMAIN.md).
+    ``when`` is the moment it came back, for a return entered late from a paper log.
     """
     require(session, actor, Action.RECORD_RETURNS)
     # One order's returns are counted one at a time, against what is already back.
@@ -249,6 +253,14 @@ def record_return(
             LedgerEntry.dispense_order_id == order.id, LedgerEntry.kind == EntryKind.DISPENSE
         )
     ).one()
+    judged = when_it_happened(
+        session,
+        session.get_one(Study, order.study_id),
+        when,
+        kit=session.get_one(Kit, dispense.kit_id) if dispense.kit_id is not None else None,
+        lot=session.get_one(Lot, dispense.lot_id),
+        what="the return",
+    )
     attribute_changes(session, actor, reason="return recorded")
     subject_return = SubjectReturn(
         study_id=order.study_id,
@@ -273,7 +285,12 @@ def record_return(
         source=Place(StockState.DISPENSED),
         target=Place(StockState.RETURNED, place.id),
         # A return entered on the day it was dispensed still follows the dispense.
-        occurred_at=max(moment_of(returned_on), dispense.occurred_at),
+        occurred_at=(
+            judged.occurred_at
+            if when is not None and when.at is not None
+            else max(moment_of(returned_on), dispense.occurred_at)
+        ),
+        late_reason=judged.late_reason,
         reason="returned by the subject",
         links=Links(subject_return_id=subject_return.id, dispense_order_id=order.id),
     )

@@ -18,7 +18,9 @@ from ids_app.inventory.dispensing import (
     verify_order,
 )
 from ids_app.inventory.late_entries import EventTime, LateEntryRefused, set_late_entry_delay
-from ids_app.inventory.models import DispenseOrder, EntryKind, Kit, LedgerEntry, Lot
+from ids_app.inventory.models import DispenseOrder, EntryKind, HoldReason, Kit, LedgerEntry, Lot
+from ids_app.inventory.quarantine import quarantine_stock
+from ids_app.inventory.returns import record_return
 from ids_app.inventory.transfers import transfer_stock
 from ids_app.studies.models import Prescriber, Product, Study, Subject
 from tests.factories import (
@@ -225,3 +227,59 @@ def test_a_move_entered_late_keeps_its_time_and_reason(db: Database, example: Ex
             when=EventTime(at(2, 7), DOWNTIME),
         )
         assert (entry.occurred_at, entry.late_reason) == (at(2, 7), DOWNTIME)
+
+
+def test_a_hold_and_a_return_entered_late_keep_their_times_and_reason(
+    db: Database, example: Example
+) -> None:
+    with simulated_clock(at(3, 12)):
+        order = enter_dispense(db, example, "1007", *paper_morning(3))
+        with db.unit_of_work() as session:
+            study = session.get_one(Study, example.study.id)
+            kit = session.scalars(select(Kit).where(Kit.kit_number == "1009")).one()
+            hold = quarantine_stock(
+                session,
+                example.people.pharm,
+                study,
+                reason=HoldReason.DAMAGE,
+                details="carton crushed, from the paper log",
+                kit=kit,
+                when=EventTime(at(3, 7, 15), DOWNTIME),
+            )
+            back = record_return(
+                session,
+                example.people.tech,
+                session.get_one(DispenseOrder, order.id),
+                returned_on=(TODAY + dt.timedelta(days=3)),
+                quantity=1,
+                units_counted=30,
+                condition="sealed, subject changed mind",
+                location=example.returns,
+                when=EventTime(at(3, 9, 20), DOWNTIME),
+            )
+            moved = session.scalars(
+                select(LedgerEntry).where(
+                    (LedgerEntry.hold_id == hold.id) | (LedgerEntry.subject_return_id == back.id)
+                )
+            ).all()
+    assert sorted((entry.occurred_at, entry.late_reason) for entry in moved) == [
+        (at(3, 7, 15), DOWNTIME),
+        (at(3, 9, 20), DOWNTIME),
+    ]
+
+
+def test_a_return_cannot_be_entered_before_its_dispense(db: Database, example: Example) -> None:
+    with simulated_clock(at(3, 12)):
+        order = enter_dispense(db, example, "1007", *paper_morning(3))
+        with db.unit_of_work() as session, pytest.raises(LateEntryRefused, match="later record"):
+            record_return(
+                session,
+                example.people.tech,
+                session.get_one(DispenseOrder, order.id),
+                returned_on=(TODAY + dt.timedelta(days=3)),
+                quantity=1,
+                units_counted=30,
+                condition="sealed",
+                location=example.returns,
+                when=EventTime(at(3, 8), DOWNTIME),
+            )
