@@ -9,9 +9,11 @@ from sqlalchemy import select
 
 from ids_app.db import Database, simulated_clock
 from ids_app.inventory.models import DispenseOrder, LedgerEntry
+from ids_app.studies.models import Study
 from ids_app.ui.downtime import DowntimeDialog
 from tests.factories import PASSWORD, Example, make_example, receive_kits
 from tests.inventory.test_late_entries import DOWNTIME, EXPIRES, at
+from tests.ui.conftest import WindowOpener
 
 
 @pytest.fixture
@@ -66,3 +68,18 @@ def test_a_refused_row_is_named_and_nothing_is_entered(
     assert "Nothing of the batch was entered" in dialog.error_label.text()
     with db.read_session() as session:
         assert session.scalar(select(DispenseOrder.id)) is None
+
+
+def test_the_work_menu_opens_the_downtime_form_for_the_open_study(
+    open_window: WindowOpener,
+) -> None:
+    window = open_window("tech")
+    with window.db.read_session() as session:
+        abc = session.scalars(select(Study.id).where(Study.protocol_number == "ABC-123")).one()
+    assert window.open_study(abc)
+    window.trigger("work.downtime")
+    dialog = window.downtime_dialog
+    assert dialog.isVisible()
+    assert dialog.study_id == abc
+    assert dialog.product.count() >= 1
+    dialog.reject()
