@@ -11,9 +11,11 @@ from ids_app.db import Database, simulated_clock
 from ids_app.inventory.models import DispenseOrder, LedgerEntry
 from ids_app.studies.models import Study
 from ids_app.ui.downtime import DowntimeDialog
+from ids_app.ui.setup_dialogs import LateEntryDelayDialog
 from tests.factories import PASSWORD, Example, make_example, receive_kits
 from tests.inventory.test_late_entries import DOWNTIME, EXPIRES, at
 from tests.ui.conftest import WindowOpener
+from tests.ui.test_setup import open_setup
 
 
 @pytest.fixture
@@ -83,3 +85,21 @@ def test_the_work_menu_opens_the_downtime_form_for_the_open_study(
     assert dialog.study_id == abc
     assert dialog.product.count() >= 1
     dialog.reject()
+
+
+def test_a_pharmacist_sets_the_studys_late_entry_delay_in_setup(
+    qtbot: QtBot, open_window: WindowOpener
+) -> None:
+    window = open_window("pharm")
+    tab = open_setup(window, "ABC-123")
+    tab.late_delay_button.click()
+    dialog = tab.dialog
+    assert isinstance(dialog, LateEntryDelayDialog)
+    assert dialog.minutes.value() == 60
+    dialog.minutes.setValue(30)
+    qtbot.keyClicks(dialog.reason, "SOP IDS-12 version 3")
+    qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible()
+    with window.db.read_session() as session:
+        study = session.scalars(select(Study).where(Study.protocol_number == "ABC-123")).one()
+        assert study.late_entry_minutes == 30
