@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ids_app.audit.trail import attribute_changes
-from ids_app.db import moment_of, today, utc_now
+from ids_app.db import moment_of, today
 from ids_app.errors import IdsError, InvalidInput
 from ids_app.inventory.dispensing import dispensed_on, lock_order
 from ids_app.inventory.late_entries import EventTime, when_it_happened
@@ -298,11 +298,18 @@ def record_return(
 
 
 def verify_return(
-    session: Session, monitor: User, subject_return: SubjectReturn, *, password: str
+    session: Session,
+    monitor: User,
+    subject_return: SubjectReturn,
+    *,
+    password: str,
+    when: EventTime | None = None,
 ) -> SubjectReturn:
     """The monitor's independent check of a counted return, signed (21 CFR 11.50).
 
     Until then the return may not go into a destruction or a return shipment (DOMAIN.md).
+    ``when`` is the time the monitor checked it, for a check entered late; it may not come
+    before the return was counted.
     """
     study = session.get_one(Study, subject_return.study_id)
     require(session, monitor, Action.VERIFY_RETURNS, subject_return, study=study)
@@ -313,9 +320,16 @@ def verify_return(
             f"{subject_return.monitor_verified_at.astimezone():%Y-%m-%d}; a return is "
             "verified once."
         )
-    attribute_changes(session, monitor, reason="return verified by the monitor")
+    counted = session.scalar(
+        select(LedgerEntry.occurred_at).where(LedgerEntry.subject_return_id == subject_return.id)
+    )
+    judged = when_it_happened(session, study, when, not_before=counted, what="the monitor's check")
+    why = "return verified by the monitor"
+    if judged.late_reason is not None:
+        why = f"{why} (late entry: {judged.late_reason})"
+    attribute_changes(session, monitor, reason=why)
     subject_return.monitor_verified_by_id = monitor.id
-    subject_return.monitor_verified_at = utc_now()
+    subject_return.monitor_verified_at = judged.occurred_at
     sign_record(session, monitor.username, password, SignatureMeaning.VERIFIED, subject_return)
     return subject_return
 

@@ -186,11 +186,13 @@ def transfer_to_study(
     target_study: Study,
     target_product: Product,
     sponsor_approval_reference: str,
+    when: EventTime | None = None,
 ) -> tuple[LedgerEntry, LedgerEntry]:
     """Move available stock to another protocol's record, with the sponsor's approval.
 
     Only the same agent and strength may move; the stock stays on the same shelf and
-    keeps its lot number and expiry under the target product.
+    keeps its lot number and expiry under the target product. ``when`` is the time it
+    moved, for a transfer entered late; both entries carry it.
     """
     require(session, actor, Action.TRANSFER_TO_STUDY)
     approval = sponsor_approval_reference.strip()
@@ -222,6 +224,7 @@ def transfer_to_study(
     _check_kit(kit, lot, product)
     place = get_location(session, location.id)
     check_storage_fits(place, target_product)
+    judged = when_it_happened(session, source_study, when, kit=kit, lot=lot, what="the transfer")
     attribute_changes(session, actor, reason=f"transfer to {target_study.protocol_number}")
     target_lot = find_or_create_lot(session, target_product, lot.lot_number, lot.expiry)
     target_kit = (
@@ -239,6 +242,8 @@ def transfer_to_study(
         target=Place(StockState.TRANSFERRED_OUT),
         reason=f"transferred to study {target_study.protocol_number}",
         reference=approval,
+        occurred_at=judged.occurred_at,
+        late_reason=judged.late_reason,
     )
     received = move(
         session,
@@ -253,5 +258,7 @@ def transfer_to_study(
         reason=f"transferred from study {source_study.protocol_number}",
         reference=approval,
         links=Links(transfer_of_id=out.id),
+        occurred_at=judged.occurred_at,
+        late_reason=judged.late_reason,
     )
     return out, received

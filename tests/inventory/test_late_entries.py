@@ -18,9 +18,17 @@ from ids_app.inventory.dispensing import (
     verify_order,
 )
 from ids_app.inventory.late_entries import EventTime, LateEntryRefused, set_late_entry_delay
-from ids_app.inventory.models import DispenseOrder, EntryKind, HoldReason, Kit, LedgerEntry, Lot
+from ids_app.inventory.models import (
+    DispenseOrder,
+    EntryKind,
+    HoldReason,
+    Kit,
+    LedgerEntry,
+    Lot,
+    SubjectReturn,
+)
 from ids_app.inventory.quarantine import quarantine_stock
-from ids_app.inventory.returns import record_return
+from ids_app.inventory.returns import record_return, verify_return
 from ids_app.inventory.transfers import transfer_stock
 from ids_app.studies.models import Prescriber, Product, Study, Subject
 from tests.factories import (
@@ -282,4 +290,32 @@ def test_a_return_cannot_be_entered_before_its_dispense(db: Database, example: E
                 condition="sealed",
                 location=example.returns,
                 when=EventTime(at(3, 8), DOWNTIME),
+            )
+
+
+def test_a_monitors_check_cannot_come_before_the_return_was_counted(
+    db: Database, example: Example
+) -> None:
+    with simulated_clock(at(3, 12)):
+        order = enter_dispense(db, example, "1007", *paper_morning(3))
+        with db.unit_of_work() as session:
+            back = record_return(
+                session,
+                example.people.tech,
+                session.get_one(DispenseOrder, order.id),
+                returned_on=(TODAY + dt.timedelta(days=3)),
+                quantity=1,
+                units_counted=30,
+                condition="sealed",
+                location=example.returns,
+                when=EventTime(at(3, 10), DOWNTIME),
+            )
+            back_id = back.id
+        with db.unit_of_work() as session, pytest.raises(LateEntryRefused, match="before the step"):
+            verify_return(
+                session,
+                example.people.monitor,
+                session.get_one(SubjectReturn, back_id),
+                password=PASSWORD,
+                when=EventTime(at(3, 9, 30), DOWNTIME),
             )
