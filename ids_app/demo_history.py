@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from ids_app.db import Database, simulated_clock
 from ids_app.inventory.dispensing import Scanned, create_order, prepare_order, verify_order
 from ids_app.inventory.disposal import DisposalItem, dispose
+from ids_app.inventory.late_entries import EventTime
 from ids_app.inventory.locations import add_location
 from ids_app.inventory.models import (
     DispenseOrder,
@@ -85,6 +86,10 @@ ORAL_SUBJECTS = (
     ("01-003", "EF", 16),
     ("01-004", "JD", 30),
 )
+# One visit dispensed during a system downtime and typed in afterwards from the paper log.
+DOWNTIME_VISIT = ("01-002", 3)
+DOWNTIME_DELAY = 180  # minutes after the dispense it is typed in
+DOWNTIME_REASON = "system downtime 14:00 to 16:30, entered from the paper log"
 INJECTABLE_SUBJECTS = (("101", "RK"), ("102", "LM"), ("103", "ST"))
 
 Step = Callable[[Session], None]
@@ -183,13 +188,25 @@ def _dispense(
     *,
     kit: str | None = None,
     lot: str | None = None,
+    downtime: bool = False,
 ) -> str:
     """Order, prepare (technician), verify (pharmacist): the two-person dispense, each
-    scanning the kit label (or, for bulk stock, the lot's)."""
+    scanning the kit label (or, for bulk stock, the lot's).
+
+    A ``downtime`` dispense happened while the system was down: it is typed in from the
+    paper log three hours later, with its true times and the downtime as the reason, so
+    the binder shows a late entry.
+    """
     key = f"order {protocol} {subject} {visit}"
     label = Scanned(kit or lot or "")
+    typed_later = DOWNTIME_DELAY if downtime else 0
 
-    @t.on(day, 0)
+    def when(minute: int) -> EventTime | None:
+        if not downtime:
+            return None
+        return EventTime(t.start + dt.timedelta(days=day, minutes=minute), DOWNTIME_REASON)
+
+    @t.on(day, typed_later)
     def order(session: Session) -> None:
         demo.ids[key] = create_order(
             session,
@@ -202,9 +219,10 @@ def _dispense(
             product=_product(session, protocol),
             visit=visit,
             assigned_kit_number=kit,
+            when=when(0),
         ).id
 
-    @t.on(day, 10)
+    @t.on(day, typed_later + 10)
     def prepare(session: Session) -> None:
         prepare_order(
             session,
@@ -213,9 +231,10 @@ def _dispense(
             password=demo.password("tech"),
             item=label,
             location=_location(session, location),
+            when=when(10),
         )
 
-    @t.on(day, 25)
+    @t.on(day, typed_later + 25)
     def verify(session: Session) -> None:
         verify_order(
             session,
@@ -223,6 +242,7 @@ def _dispense(
             session.get_one(DispenseOrder, demo.ids[key]),
             password=demo.password("pharm"),
             item=label,
+            when=when(25),
         )
 
     return key
@@ -359,7 +379,15 @@ def _oral_visits(t: Timeline, demo: Demo) -> None:
             if previous is not None:
                 _oral_return(t, demo, previous, day, tablets_left=1 + (visit + first_day) % 4)
             previous = _dispense(
-                t, demo, day, "ABC-123", code, f"Visit {visit}", "IDS Shelf A", kit=next(kits)
+                t,
+                demo,
+                day,
+                "ABC-123",
+                code,
+                f"Visit {visit}",
+                "IDS Shelf A",
+                kit=next(kits),
+                downtime=(code, visit) == DOWNTIME_VISIT,
             )
 
 

@@ -516,6 +516,25 @@ def workflow_screens(demo: Database) -> None:
     settings.reject()
     monitor.close()
 
+    # The downtime form: a morning's paper log, typed in afterwards as late entries.
+    typing = window_for(demo, "tech")
+    typing.open_study(abc)
+    typing.trigger("work.downtime")
+    downtime = typing.downtime_dialog
+    downtime.reason.setText("downtime 06:00 to 09:30, from the paper log")
+    morning = f"{dt.date.today():%Y-%m-%d}"
+    for row, (subject, kit, clock) in enumerate(
+        (("01-003", "1019", "07:40"), ("01-004", "1020", "08:05"))
+    ):
+        for column, text in enumerate(
+            (subject, kit, "Visit 5", f"{morning} {clock}", "T. Tech (JT)", "P. Pharm (PP)")
+        ):
+            downtime.set_cell(row, column, text)
+    downtime.rows.resizeColumnsToContents()
+    save(downtime, "downtime.png")
+    downtime.reject()
+    typing.close()
+
     # The README's main window: a pharmacist's My work.
     pharm_again = window_for(demo, "pharm2")
     save(pharm_again, "main-window.png")

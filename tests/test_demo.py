@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,14 +14,17 @@ from ids_app.audit.verification import verify_chain
 from ids_app.cli import main
 from ids_app.config import sqlite_url
 from ids_app.db import Database
+from ids_app.demo_history import DOWNTIME_REASON
 from ids_app.errors import InvalidInput
 from ids_app.inventory.ledger import study_balances
 from ids_app.inventory.models import (
     DispenseOrder,
     Disposal,
+    EntryKind,
     HoldDecision,
     HoldDecisionKind,
     HoldReason,
+    LedgerEntry,
     OrderState,
     QuarantineHold,
     StockState,
@@ -105,3 +109,13 @@ def test_failed_demo_build_leaves_no_half_made_file(
     target = tmp_path / "demo.sqlite"
     assert main(["demo", "--database", sqlite_url(target)]) == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_has_a_downtime_dispense_entered_late_from_the_paper_log(demo: Database) -> None:
+    with demo.read_session() as session:
+        late = session.scalars(
+            select(LedgerEntry).where(LedgerEntry.late_reason.is_not(None))
+        ).all()
+    assert [entry.kind for entry in late] == [EntryKind.DISPENSE]
+    assert late[0].late_reason == DOWNTIME_REASON
+    assert late[0].recorded_at - late[0].occurred_at > dt.timedelta(hours=2)

@@ -252,7 +252,7 @@ def _inserted(row: AuditRow, names: Names, who: str) -> str:
     values = _values(row.new_value)
     record = row.record_id or ""
     if row.table_name == "ledger_entry":
-        return _movement(values, names)
+        return _movement(values, names) + _late(values)
     if row.table_name == "dispense_order":
         subject = names.subject_of_order(record)
         kit = values.get("assigned_kit_number")
@@ -284,6 +284,16 @@ def _inserted(row: AuditRow, names: Names, who: str) -> str:
         return f"User {values.get('username', record)} created"
     named = next((str(values[key]) for key in NAMING_FIELDS if values.get(key)), record)
     return f"{record_name(row.table_name).capitalize()} {named} added".replace("  ", " ")
+
+
+def _late(values: dict[str, Any]) -> str:
+    """A late entry says so, with when it happened and why it is entered late: inspectors
+    look for late entries (DOMAIN.md, "Late entries")."""
+    reason = values.get("late_reason")
+    if not reason:
+        return ""
+    occurred = str(values.get("occurred_at", ""))
+    return f", a late entry (happened {_moment(occurred) or occurred}): {reason}"
 
 
 def _movement(values: dict[str, Any], names: Names) -> str:

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ids_app.audit.trail import attribute_changes
-from ids_app.db import utc_now
 from ids_app.errors import InvalidInput
+from ids_app.inventory.late_entries import EventTime, when_it_happened
 from ids_app.inventory.ledger import Links, Place, balances, move, product_of
 from ids_app.inventory.locations import get_location
 from ids_app.inventory.models import (
@@ -144,9 +144,16 @@ def open_discrepancies(session: Session, study_id: int) -> list[Discrepancy]:
 
 
 def resolve_discrepancy(
-    session: Session, pharmacist: User, discrepancy: Discrepancy, reason: str, password: str
+    session: Session,
+    pharmacist: User,
+    discrepancy: Discrepancy,
+    reason: str,
+    password: str,
+    when: EventTime | None = None,
 ) -> Discrepancy:
     """Bring the record to what was counted, by an adjustment naming the discrepancy and why.
+
+    ``when`` is the time it was resolved, for a resolution entered late from a paper log.
 
     A shortage takes the missing quantity off the record; a surplus adds what was found.
     The pharmacist signs the adjustment with the password (21 CFR 11.50, 11.200): a
@@ -164,6 +171,14 @@ def resolve_discrepancy(
     count = session.get_one(PhysicalCount, discrepancy.count_id)
     place = Place(discrepancy.state, count.location_id)
     shortage = discrepancy.difference < 0
+    judged = when_it_happened(
+        session,
+        session.get_one(Study, count.study_id),
+        when,
+        kit=session.get_one(Kit, discrepancy.kit_id) if discrepancy.kit_id is not None else None,
+        lot=session.get_one(Lot, discrepancy.lot_id),
+        what="the resolution",
+    )
     adjustment = move(
         session,
         pharmacist,
@@ -176,11 +191,13 @@ def resolve_discrepancy(
         target=None if shortage else place,
         reason=why,
         links=Links(discrepancy_id=discrepancy.id),
+        occurred_at=judged.occurred_at,
+        late_reason=judged.late_reason,
     )
     sign_record(session, pharmacist.username, password, SignatureMeaning.APPROVED, adjustment)
     attribute_changes(session, pharmacist, reason=why)
     discrepancy.status = DiscrepancyState.RESOLVED
     discrepancy.resolved_by_id = pharmacist.id
-    discrepancy.resolved_at = utc_now()
+    discrepancy.resolved_at = judged.occurred_at
     discrepancy.resolution = why
     return discrepancy

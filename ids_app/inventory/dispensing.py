@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ids_app.audit.trail import attribute_changes
 from ids_app.db import today, utc_now
 from ids_app.errors import IdsError, InvalidInput
+from ids_app.inventory.late_entries import EventTime, Judged, when_it_happened
 from ids_app.inventory.ledger import Links, Place, balances, move, quantity_at
 from ids_app.inventory.locations import get_location
 from ids_app.inventory.models import (
@@ -155,11 +156,14 @@ def create_order(
     visit: str,
     quantity: int | None = None,
     assigned_kit_number: str | None = None,
+    when: EventTime | None = None,
 ) -> DispenseOrder:
     """Enter a prescriber's order for one subject's visit.
 
     A kit-tracked product is dispensed one kit per order (an order holds one kit and the
     ledger moves one kit per entry); a bulk product defaults to its rule's quantity.
+    ``when`` is the time it was ordered, for an order entered late from a paper log: the
+    study's and subject's rules are judged on that day.
     """
     require(session, actor, Action.ENTER_ORDERS)
     visit = visit.strip()
@@ -169,7 +173,8 @@ def create_order(
         quantity = 1 if product.is_kit_tracked else product.dispense_quantity
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
         raise InvalidInput("The quantity ordered is a whole number greater than zero.")
-    _check_parties(study, subject, prescriber, product)
+    judged = when_it_happened(session, study, when, what="the order")
+    _check_parties(study, subject, prescriber, product, judged.day)
     assigned = optional_identifier(assigned_kit_number, "assigned kit number")
     if product.is_kit_tracked:
         if quantity != 1:
@@ -180,7 +185,7 @@ def create_order(
             _find_kit(session, study, product, assigned)
     elif assigned is not None:
         raise InvalidInput(f"{product.description} is counted in bulk; it has no kit numbers.")
-    attribute_changes(session, actor, reason="dispense ordered")
+    attribute_changes(session, actor, reason=_audit_reason("dispense ordered", judged))
     order = DispenseOrder(
         study_id=study.id,
         subject_id=subject.id,
@@ -191,6 +196,7 @@ def create_order(
         assigned_kit_number=assigned,
         state=OrderState.PENDING,
         ordered_by_id=actor.id,
+        ordered_at=judged.occurred_at,
     )
     session.add(order)
     session.flush()  # the order is prepared by its id
@@ -205,12 +211,14 @@ def prepare_order(
     password: str,
     item: InHand,
     location: Location,
+    when: EventTime | None = None,
 ) -> DispenseOrder:
     """Record the kit or lot the technician scanned for the order, and sign it as prepared.
 
     The item must be scanned; a number typed instead needs the reason, and both are
     recorded on the order for the verifier. The stock stays on the shelf until a second
-    person verifies (DESIGN.md).
+    person verifies (DESIGN.md). ``when`` is the time it was prepared (a late entry's):
+    expiry and the study's rules are judged on that day.
     """
     require(session, actor, Action.PREPARE_DISPENSES)
     lock_order(session, order)
@@ -219,14 +227,23 @@ def prepare_order(
             f"Order {order.id} is {order.state.value}; only a pending order is prepared."
         )
     study, subject, prescriber, product = _parties(session, order)
-    _check_parties(study, subject, prescriber, product)
     how, reason = _identification(item, "prepared")
     place = get_location(session, location.id)
     pick = _in_hand(session, study, product, order, place, item.code)
-    _check_stock(session, order, subject, product, pick)
-    attribute_changes(session, actor, reason="dispense prepared")
+    judged = when_it_happened(
+        session,
+        study,
+        when,
+        kit=pick.kit,
+        lot=pick.lot,
+        not_before=order.ordered_at,
+        what="the preparation",
+    )
+    _check_parties(study, subject, prescriber, product, judged.day)
+    _check_stock(session, order, subject, product, pick, judged.day)
+    attribute_changes(session, actor, reason=_audit_reason("dispense prepared", judged))
     order.prepared_by_id = actor.id
-    order.prepared_at = utc_now()
+    order.prepared_at = judged.occurred_at
     order.lot_id = pick.lot.id
     order.kit_id = pick.kit.id if pick.kit else None
     order.location_id = pick.location.id
@@ -349,18 +366,31 @@ def verify_order(
     *,
     password: str,
     item: InHand,
+    when: EventTime | None = None,
 ) -> DispenseOrder:
     """The second person's check and signature; the stock leaves the shelf for the subject.
 
     The pharmacist scans the prepared item in hand (or types its number with a reason); it
     must be what was prepared. The stock rules are checked again: time has passed since
-    preparation, and the kit may have expired or been quarantined meanwhile.
+    preparation, and the kit may have expired or been quarantined meanwhile. ``when`` is
+    the time it was verified, for a late entry: the rules are judged on that day, and the
+    dispense's ledger entry carries both times and the late-entry reason.
     """
     require(session, pharmacist, Action.VERIFY_DISPENSES)
     lock_order(session, order)
     how, reason = _identification(item, "verified")
     study = session.get_one(Study, order.study_id)
-    pick = _check_verify(session, pharmacist, order)
+    prepared = _prepared_pick(session, order) if order.state is OrderState.PREPARED else None
+    judged = when_it_happened(
+        session,
+        study,
+        when,
+        kit=prepared.kit if prepared else None,
+        lot=prepared.lot if prepared else None,
+        not_before=order.prepared_at,
+        what="the verification",
+    )
+    pick = _check_verify(session, pharmacist, order, day=judged.day)
     try:
         result = identify_scan(session, study, item.code)
     except UnknownScan as refusal:
@@ -368,7 +398,7 @@ def verify_order(
     mismatch = _verify_problems(session, order, result)
     if mismatch:
         raise DispenseRefused(mismatch[0].message)
-    now = utc_now()
+    now = judged.occurred_at
     move(
         session,
         pharmacist,
@@ -382,8 +412,9 @@ def verify_order(
         occurred_at=now,
         reason="dispensed",
         links=Links(dispense_order_id=order.id),
+        late_reason=judged.late_reason,
     )
-    attribute_changes(session, pharmacist, reason="dispense verified")
+    attribute_changes(session, pharmacist, reason=_audit_reason("dispense verified", judged))
     order.verified_by_id = pharmacist.id
     order.verified_at = now
     order.verified_identified = how
@@ -401,6 +432,7 @@ def verify_order_here(
     username: str,
     password: str,
     item: InHand,
+    when: EventTime | None = None,
 ) -> DispenseOrder:
     """A pharmacist verifies at the workstation someone else is signed in at, with their
     own user name and password, as a witness signs: nobody signs out, and the signature,
@@ -425,7 +457,7 @@ def verify_order_here(
             to=Action.VERIFY_DISPENSES.value,
             record=order,
         )
-    return verify_order(session, pharmacist, order, password=password, item=item)
+    return verify_order(session, pharmacist, order, password=password, item=item, when=when)
 
 
 def reject_order(
@@ -504,6 +536,13 @@ def dispensed_on(order: DispenseOrder) -> dt.date:
     return order.verified_at.astimezone().date()
 
 
+def _audit_reason(doing: str, judged: Judged) -> str:
+    """The audit trail's reason for a step; a late entry says so, with its reason."""
+    if judged.late_reason is None:
+        return doing
+    return f"{doing} (late entry: {judged.late_reason})"
+
+
 def _close(
     session: Session,
     actor: User,
@@ -523,7 +562,12 @@ def _close(
 
 
 def _check_verify(
-    session: Session, user: User, order: DispenseOrder, *, stock: bool = True
+    session: Session,
+    user: User,
+    order: DispenseOrder,
+    *,
+    stock: bool = True,
+    day: dt.date | None = None,
 ) -> Pick:
     """Every check of a verification, in one place for the service, :func:`can_verify` and
     :func:`check_for_verifying` (which marks the stock rules per row itself)."""
@@ -532,20 +576,23 @@ def _check_verify(
         raise DispenseRefused(
             f"{user.full_name} prepared this order; another pharmacist must verify it."
         )
-    return _check_order_verifiable(session, order, stock=stock)
+    return _check_order_verifiable(session, order, stock=stock, day=day)
 
 
-def _check_order_verifiable(session: Session, order: DispenseOrder, *, stock: bool = True) -> Pick:
-    """The checks of a verification that do not depend on who verifies."""
+def _check_order_verifiable(
+    session: Session, order: DispenseOrder, *, stock: bool = True, day: dt.date | None = None
+) -> Pick:
+    """The checks of a verification that do not depend on who verifies, on ``day`` (the
+    day it happened, for a late entry; today otherwise)."""
     if order.state is not OrderState.PREPARED:
         raise DispenseRefused(
             f"Order {order.id} is {order.state.value}; only a prepared order is verified."
         )
     study, subject, prescriber, product = _parties(session, order)
-    _check_parties(study, subject, prescriber, product)
+    _check_parties(study, subject, prescriber, product, day)
     pick = _prepared_pick(session, order)
     if stock:
-        _check_stock(session, order, subject, product, pick)
+        _check_stock(session, order, subject, product, pick, day)
     return pick
 
 
@@ -559,18 +606,23 @@ def _parties(session: Session, order: DispenseOrder) -> tuple[Study, Subject, Pr
 
 
 def _check_parties(
-    study: Study, subject: Subject, prescriber: Prescriber, product: Product
+    study: Study,
+    subject: Subject,
+    prescriber: Prescriber,
+    product: Product,
+    day: dt.date | None = None,
 ) -> None:
     """Study drug goes only to enrolled subjects of an open study under a current IRB
     approval, on an authorized prescriber's order, used only per the protocol (ICH E6,
-    investigational product)."""
+    investigational product). The IRB approval is judged on ``day``, the day the dispense
+    happened (a late entry's), today by default."""
     protocol = study.protocol_number
     if study.status not in DISPENSING_STATUSES:
         raise DispenseRefused(
             f"Study {protocol} is {study.status.value}; study drug is dispensed only while it "
             "is open (or closed to accrual, for subjects already enrolled)."
         )
-    lapsed = approval_lapsed(study, today())
+    lapsed = approval_lapsed(study, day or today())
     if lapsed is not None:
         raise DispenseRefused(lapsed)
     if subject.study_id != study.id:
@@ -737,19 +789,35 @@ def _prepared_pick(session: Session, order: DispenseOrder) -> Pick:
 
 
 def _check_stock(
-    session: Session, order: DispenseOrder, subject: Subject, product: Product, pick: Pick
+    session: Session,
+    order: DispenseOrder,
+    subject: Subject,
+    product: Product,
+    pick: Pick,
+    day: dt.date | None = None,
 ) -> None:
     """Refuse with the first rule the stock breaks (see :func:`_stock_problems`)."""
-    problems = _stock_problems(session, order, subject, product, pick)
+    problems = _stock_problems(session, order, subject, product, pick, day)
     if problems:
         raise DispenseRefused(problems[0].message)
 
 
 def _stock_problems(
-    session: Session, order: DispenseOrder, subject: Subject, product: Product, pick: Pick
+    session: Session,
+    order: DispenseOrder,
+    subject: Subject,
+    product: Product,
+    pick: Pick,
+    day: dt.date | None = None,
 ) -> list[Problem]:
     """No dispense of stock that is elsewhere, held, held for another order, expired,
-    expiring within the days' supply, or of another arm (DESIGN.md, "The ledger")."""
+    expiring within the days' supply, or of another arm (DESIGN.md, "The ledger").
+
+    Expiry is judged on ``day``: the day the dispense happened, for a late entry (a kit
+    valid when dispensed on paper is not expired when typed in later). Stock on hand and
+    holds are the current balance, which is the balance then: a late entry may not come
+    before a later record of the same kit or lot (inventory.late_entries).
+    """
     problems: list[Problem] = []
     location = pick.location
     if not location.dispenses:
@@ -775,7 +843,7 @@ def _stock_problems(
             )
         )
     expiry = pick.lot.expiry
-    day = today()
+    day = day or today()
     last_day = day + dt.timedelta(days=product.days_supply)
     if expiry < day:
         problems.append(

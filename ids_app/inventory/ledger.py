@@ -227,6 +227,7 @@ def move(
     reference: str | None = None,
     links: Links = Links(),
     reverses_id: int | None = None,
+    late_reason: str | None = None,
 ) -> LedgerEntry:
     """Append one movement, refusing an overdraw of ``source``.
 
@@ -278,6 +279,7 @@ def move(
         disposal_id=links.disposal_id,
         discrepancy_id=links.discrepancy_id,
         transfer_of_id=links.transfer_of_id,
+        late_reason=late_reason,
     )
     session.add(entry)
     session.flush()  # the next movement's balance check must see this one

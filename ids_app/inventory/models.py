@@ -370,6 +370,9 @@ class LedgerEntry(Base):
     """One immutable movement of stock. Never updated or deleted (database triggers)."""
 
     __tablename__ = "ledger_entry"
+    # The late-entry reason came after the first reversals were signed: left out of the
+    # hash so those signatures still hold; the audit trail keeps it tamper-evident.
+    __signature_excludes__ = frozenset({"late_reason"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id"))
@@ -395,6 +398,9 @@ class LedgerEntry(Base):
     disposal_id: Mapped[int | None] = mapped_column(ForeignKey("disposal.id"))
     discrepancy_id: Mapped[int | None] = mapped_column(ForeignKey("discrepancy.id"))
     transfer_of_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"))
+    # Why it was entered more than the study's delay after ``occurred_at`` (a downtime's
+    # paper log); None for an entry made at the time (inventory.late_entries).
+    late_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ids_app.audit.trail import attribute_changes
 from ids_app.errors import InvalidInput
+from ids_app.inventory.late_entries import EventTime, Judged, when_it_happened
 from ids_app.inventory.ledger import Balance, Links, Place, balances, move, product_of
 from ids_app.inventory.models import (
     EntryKind,
@@ -86,11 +87,13 @@ def quarantine_stock(
     kit: Kit | None = None,
     lot: Lot | None = None,
     location: Location | None = None,
+    when: EventTime | None = None,
 ) -> QuarantineHold:
     """Hold available stock where it stands until the sponsor rules (DOMAIN.md, excursion).
 
     The scope is one kit, one lot (everywhere, or in one location), or all of the study's
-    stock in one location: what a recall notice or a fridge's excursion names.
+    stock in one location: what a recall notice or a fridge's excursion names. ``when`` is
+    the time the stock was held, for a hold entered late from a paper log.
     """
     require(session, actor, Action.QUARANTINE)
     if kit is not None and (lot is not None or location is not None):
@@ -119,8 +122,9 @@ def quarantine_stock(
     ]
     if not in_scope:
         raise InvalidInput(nothing)
+    judged = [_judged(session, study, when, row, "the hold") for row in in_scope]
     hold = open_hold(session, actor, study.id, reason, details)
-    for row in in_scope:
+    for row, at in zip(in_scope, judged, strict=True):
         move(
             session,
             actor,
@@ -133,8 +137,19 @@ def quarantine_stock(
             target=Place(StockState.QUARANTINED, row.location_id),
             reason=f"quarantined: {hold.details}",
             links=Links(hold_id=hold.id),
+            occurred_at=at.occurred_at,
+            late_reason=at.late_reason,
         )
     return hold
+
+
+def _judged(
+    session: Session, study: Study, when: EventTime | None, row: Balance, what: str
+) -> Judged:
+    """The event time checked against the last record of the balance's kit (or lot)."""
+    kit = session.get_one(Kit, row.kit_id) if row.kit_id is not None else None
+    lot = session.get_one(Lot, row.lot_id)
+    return when_it_happened(session, study, when, kit=kit, lot=lot, what=what)
 
 
 def _held(session: Session, *conditions: ColumnElement[bool]) -> list[tuple[int, Balance]]:
@@ -252,6 +267,7 @@ def decide_hold(
     decision: HoldDecisionKind,
     sponsor_reference: str,
     password: str,
+    when: EventTime | None = None,
 ) -> HoldDecision:
     """Record and sign the sponsor's ruling on one lot under a hold, then carry it out.
 
@@ -280,6 +296,8 @@ def decide_hold(
     remaining = [balance for balance in held_stock(session, hold) if balance.lot_id == lot.id]
     if not remaining:
         raise InvalidInput(f"No stock of lot {lot.lot_number} is held under this hold.")
+    study = session.get_one(Study, hold.study_id)
+    judged = [_judged(session, study, when, row, "the decision") for row in remaining]
     kind, state = DECISION_MOVES[decision]
     why = f"sponsor's decision on hold {hold.id}: {decision.value} ({reference})"
     attribute_changes(session, pharmacist, reason=why)
@@ -289,10 +307,11 @@ def decide_hold(
         decision=decision,
         sponsor_reference=reference,
         decided_by_id=pharmacist.id,
+        decided_at=judged[0].occurred_at,
     )
     session.add(record)
     sign_record(session, pharmacist.username, password, SignatureMeaning.APPROVED, record)
-    for balance in remaining:
+    for balance, at in zip(remaining, judged, strict=True):
         move(
             session,
             pharmacist,
@@ -306,5 +325,7 @@ def decide_hold(
             reason=why,
             reference=reference,
             links=Links(hold_id=hold.id),
+            occurred_at=at.occurred_at,
+            late_reason=at.late_reason,
         )
     return record

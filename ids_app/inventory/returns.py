@@ -18,9 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ids_app.audit.trail import attribute_changes
-from ids_app.db import moment_of, today, utc_now
+from ids_app.db import moment_of, today
 from ids_app.errors import IdsError, InvalidInput
 from ids_app.inventory.dispensing import dispensed_on, lock_order
+from ids_app.inventory.late_entries import EventTime, when_it_happened
 from ids_app.inventory.ledger import Links, Place, move
 from ids_app.inventory.locations import get_location
 from ids_app.inventory.models import (
@@ -30,6 +31,7 @@ from ids_app.inventory.models import (
     LedgerEntry,
     Location,
     LocationKind,
+    Lot,
     OrderState,
     StockState,
     SubjectReturn,
@@ -192,12 +194,14 @@ def record_return(
     units_counted: int,
     condition: str,
     location: Location,
+    when: EventTime | None = None,
 ) -> SubjectReturn:
     """Count in what a subject brought back and put it in a returns location.
 
     ``quantity`` is in ledger units (kits, or tablets for a bulk product); ``units_counted``
     is what is left inside, in dose units, for compliance. The counted units never exceed
     what was dispensed, and the return date is never before the dispense (DOMAIN.md).
+    ``when`` is the moment it came back, for a return entered late from a paper log.
     """
     require(session, actor, Action.RECORD_RETURNS)
     # One order's returns are counted one at a time, against what is already back.
@@ -249,6 +253,14 @@ def record_return(
             LedgerEntry.dispense_order_id == order.id, LedgerEntry.kind == EntryKind.DISPENSE
         )
     ).one()
+    judged = when_it_happened(
+        session,
+        session.get_one(Study, order.study_id),
+        when,
+        kit=session.get_one(Kit, dispense.kit_id) if dispense.kit_id is not None else None,
+        lot=session.get_one(Lot, dispense.lot_id),
+        what="the return",
+    )
     attribute_changes(session, actor, reason="return recorded")
     subject_return = SubjectReturn(
         study_id=order.study_id,
@@ -273,7 +285,12 @@ def record_return(
         source=Place(StockState.DISPENSED),
         target=Place(StockState.RETURNED, place.id),
         # A return entered on the day it was dispensed still follows the dispense.
-        occurred_at=max(moment_of(returned_on), dispense.occurred_at),
+        occurred_at=(
+            judged.occurred_at
+            if when is not None and when.at is not None
+            else max(moment_of(returned_on), dispense.occurred_at)
+        ),
+        late_reason=judged.late_reason,
         reason="returned by the subject",
         links=Links(subject_return_id=subject_return.id, dispense_order_id=order.id),
     )
@@ -281,11 +298,18 @@ def record_return(
 
 
 def verify_return(
-    session: Session, monitor: User, subject_return: SubjectReturn, *, password: str
+    session: Session,
+    monitor: User,
+    subject_return: SubjectReturn,
+    *,
+    password: str,
+    when: EventTime | None = None,
 ) -> SubjectReturn:
     """The monitor's independent check of a counted return, signed (21 CFR 11.50).
 
     Until then the return may not go into a destruction or a return shipment (DOMAIN.md).
+    ``when`` is the time the monitor checked it, for a check entered late; it may not come
+    before the return was counted.
     """
     study = session.get_one(Study, subject_return.study_id)
     require(session, monitor, Action.VERIFY_RETURNS, subject_return, study=study)
@@ -296,9 +320,16 @@ def verify_return(
             f"{subject_return.monitor_verified_at.astimezone():%Y-%m-%d}; a return is "
             "verified once."
         )
-    attribute_changes(session, monitor, reason="return verified by the monitor")
+    counted = session.scalar(
+        select(LedgerEntry.occurred_at).where(LedgerEntry.subject_return_id == subject_return.id)
+    )
+    judged = when_it_happened(session, study, when, not_before=counted, what="the monitor's check")
+    why = "return verified by the monitor"
+    if judged.late_reason is not None:
+        why = f"{why} (late entry: {judged.late_reason})"
+    attribute_changes(session, monitor, reason=why)
     subject_return.monitor_verified_by_id = monitor.id
-    subject_return.monitor_verified_at = utc_now()
+    subject_return.monitor_verified_at = judged.occurred_at
     sign_record(session, monitor.username, password, SignatureMeaning.VERIFIED, subject_return)
     return subject_return
 

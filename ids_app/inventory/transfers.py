@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ids_app.audit.trail import attribute_changes
 from ids_app.errors import InvalidInput
+from ids_app.inventory.late_entries import EventTime, when_it_happened
 from ids_app.inventory.ledger import (
     Links,
     NotEnoughStock,
@@ -77,8 +78,11 @@ def transfer_stock(
     to_location: Location,
     quantity: int,
     state: StockState = StockState.AVAILABLE,
+    when: EventTime | None = None,
 ) -> list[LedgerEntry]:
     """Move stock to another location on site, keeping its state.
+
+    ``when`` is the time it was moved, for a move entered late from a paper log.
 
     The target must keep the product within its storage range (USP <659>; ICH E6: stored
     as the sponsor specifies). Held stock carries its hold along, split by hold when two
@@ -105,6 +109,8 @@ def transfer_stock(
             f"Returned units of lot {lot.lot_number} stay where they were counted back "
             "until they are destroyed or returned to the sponsor."
         )
+    study = session.get_one(Study, product.study_id)
+    judged = when_it_happened(session, study, when, kit=kit, lot=lot, what="the move")
     source = Place(state, from_location.id)
     # Checked whole here: the movement below may be split by hold.
     _check_on_hand(session, lot, kit, source, from_location, quantity)
@@ -133,6 +139,8 @@ def transfer_stock(
                 target=Place(state, target.id),
                 reason=f"moved to {target.name}",
                 links=Links(hold_id=hold_id),
+                occurred_at=judged.occurred_at,
+                late_reason=judged.late_reason,
             )
         )
         left -= share
@@ -178,11 +186,13 @@ def transfer_to_study(
     target_study: Study,
     target_product: Product,
     sponsor_approval_reference: str,
+    when: EventTime | None = None,
 ) -> tuple[LedgerEntry, LedgerEntry]:
     """Move available stock to another protocol's record, with the sponsor's approval.
 
     Only the same agent and strength may move; the stock stays on the same shelf and
-    keeps its lot number and expiry under the target product.
+    keeps its lot number and expiry under the target product. ``when`` is the time it
+    moved, for a transfer entered late; both entries carry it.
     """
     require(session, actor, Action.TRANSFER_TO_STUDY)
     approval = sponsor_approval_reference.strip()
@@ -214,6 +224,7 @@ def transfer_to_study(
     _check_kit(kit, lot, product)
     place = get_location(session, location.id)
     check_storage_fits(place, target_product)
+    judged = when_it_happened(session, source_study, when, kit=kit, lot=lot, what="the transfer")
     attribute_changes(session, actor, reason=f"transfer to {target_study.protocol_number}")
     target_lot = find_or_create_lot(session, target_product, lot.lot_number, lot.expiry)
     target_kit = (
@@ -231,6 +242,8 @@ def transfer_to_study(
         target=Place(StockState.TRANSFERRED_OUT),
         reason=f"transferred to study {target_study.protocol_number}",
         reference=approval,
+        occurred_at=judged.occurred_at,
+        late_reason=judged.late_reason,
     )
     received = move(
         session,
@@ -245,5 +258,7 @@ def transfer_to_study(
         reason=f"transferred from study {source_study.protocol_number}",
         reference=approval,
         links=Links(transfer_of_id=out.id),
+        occurred_at=judged.occurred_at,
+        late_reason=judged.late_reason,
     )
     return out, received

@@ -32,7 +32,7 @@ from ids_app.reports.common import initials, product_info, site_name
 from ids_app.reports.records import AccountabilityRecord, DarfLine
 from ids_app.studies.models import Product
 from ids_app.users.models import SignatureMeaning
-from ids_app.wording import quantity_text
+from ids_app.wording import local_time, quantity_text
 
 if TYPE_CHECKING:
     from ids_app.reports.gather import Lookups
@@ -61,6 +61,18 @@ def returns_change(entry: LedgerEntry) -> int:
     if entry.from_state is StockState.RETURNED:
         change -= entry.quantity
     return change
+
+
+def late_entry_mark(entry: LedgerEntry, look: Lookups) -> str | None:
+    """The mark of a late entry: both times and the reason it was entered late, or None
+    for an entry made at the time (inventory.late_entries)."""
+    if entry.late_reason is None:
+        return None
+    reason = look.blinder.text(entry.late_reason)
+    return (
+        f"Late entry: happened {local_time(entry.occurred_at)}, recorded "
+        f"{local_time(entry.recorded_at)}; {reason}"
+    )
 
 
 class _Describer:
@@ -121,6 +133,9 @@ class _Describer:
         if kind is EntryKind.REVERSAL:
             return f"Reversal of entry {entry.reverses_id}: {text(entry.reason) or '—'}"
         assert_never(kind)
+
+    def late_entry(self, entry: LedgerEntry) -> str | None:
+        return late_entry_mark(entry, self.look)
 
     def transaction_in(self, entry: LedgerEntry, unit: str, scope: _Scope, crossing: int) -> str:
         """The transaction as the record of ``scope`` reads it: a transfer across its edge
@@ -354,6 +369,7 @@ def _record(
                 recorder_initials=look.user_initials(entry.user_id),
                 recorder=look.user_name(entry.user_id),
                 signatures=describer.signatures(entry),
+                late_entry=describer.late_entry(entry),
             )
         )
         balance += change

@@ -42,7 +42,7 @@ from ids_app.inventory.receiving import shipment_reconciliation
 from ids_app.inventory.returns import compliance
 from ids_app.monitoring.models import QueryState
 from ids_app.monitoring.views import query_rows
-from ids_app.reports.accountability import darf_records
+from ids_app.reports.accountability import darf_records, late_entry_mark
 from ids_app.reports.audit_extract import audit_rows
 from ids_app.reports.blinding import Blinder
 from ids_app.reports.common import hold_entries, initials, product_info, put_on_hold, site_name
@@ -469,7 +469,17 @@ def _inventory(session: Session, look: Lookups, as_of: dt.date) -> tuple[Invento
     )
 
 
-def _dispensing(look: Lookups) -> tuple[DispenseRow, ...]:
+def _dispensing(session: Session, look: Lookups) -> tuple[DispenseRow, ...]:
+    late = {
+        entry.dispense_order_id: late_entry_mark(entry, look)
+        for entry in session.scalars(
+            select(LedgerEntry).where(
+                LedgerEntry.study_id == look.study.id,
+                LedgerEntry.kind == EntryKind.DISPENSE,
+                LedgerEntry.late_reason.is_not(None),
+            )
+        )
+    }
     rows = []
     for order in sorted(look.orders.values(), key=lambda o: (o.verified_at or o.ordered_at, o.id)):
         if order.state is not OrderState.DISPENSED or order.verified_at is None:
@@ -502,6 +512,7 @@ def _dispensing(look: Lookups) -> tuple[DispenseRow, ...]:
                 dose_unit=product.dose_unit,
                 prepared=look.signed(order, "dispense_order", order.id, SignatureMeaning.PREPARED),
                 verified=look.signed(order, "dispense_order", order.id, SignatureMeaning.VERIFIED),
+                late_entry=late.get(order.id),
             )
         )
     return tuple(rows)
@@ -808,7 +819,7 @@ def gather_study_record(
     steps.step()
     inventory = _inventory(session, look, as_of)
     steps.step()
-    dispensing, closed = _dispensing(look), _closed_orders(look)
+    dispensing, closed = _dispensing(session, look), _closed_orders(look)
     steps.step()
     returns = _returns(session, look)
     steps.step()

@@ -137,6 +137,10 @@ class DarfLine:
     recorder_initials: str
     recorder: str
     signatures: str
+    # A late entry's mark: both times and why late ("Late entry: happened 2026-03-02 08:30,
+    # recorded 2026-03-02 11:15; downtime…"); None for an entry made at the time. Inspectors look
+    # for late entries, so they are never printed as timely ones (DOMAIN.md).
+    late_entry: str | None = None
 
 
 @dataclass(frozen=True)
@@ -280,6 +284,8 @@ class DispenseRow:
     dose_unit: str
     prepared: str
     verified: str
+    # The dispense's late-entry mark (see DarfLine.late_entry); None when entered at the time.
+    late_entry: str | None = None
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,7 @@ def _accountability_columns(shows_arms: bool) -> list[Column]:
         Column("Recorded by", 16),
         Column("Signatures", 20),
         Column("Ledger entry", 8, "int"),
+        Column("Late entry", 30),
     ]
     return columns
 
@@ -148,6 +149,7 @@ def _accountability(book: Workbook, record: StudyRecord) -> tuple[SheetWriter, d
                 line.recorder,
                 line.signatures,
                 line.entry_id,
+                line.late_entry,
             ]
             sheet.row(values)
     total_rows = {}
@@ -385,6 +387,7 @@ def _dispensing(book: Workbook, record: StudyRecord) -> None:
         Column("Dose unit", 9),
         Column("Prepared by", 44),
         Column("Verified by", 44),
+        Column("Late entry", 30),
     ]
     sheet = SheetWriter(book, "Dispensing", columns)
     for d in record.dispensing:
@@ -410,6 +413,7 @@ def _dispensing(book: Workbook, record: StudyRecord) -> None:
             d.dose_unit,
             d.prepared,
             d.verified,
+            d.late_entry,
         ]
         sheet.row(values)
     _per_product_totals(sheet, [p.description for p in record.products], ["Quantity", "Dose units"])

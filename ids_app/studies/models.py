@@ -62,6 +62,9 @@ class Study(Base):
     irb_approved_on: Mapped[dt.date | None]
     irb_expires_on: Mapped[dt.date | None]
     protocol_version: Mapped[str | None]
+    # Minutes after an event beyond which its entry is a late entry and needs a reason
+    # (inventory.late_entries); None means the site's default.
+    late_entry_minutes: Mapped[int | None]
 
     arms: Mapped[list[Arm]] = relationship(back_populates="study", order_by="Arm.code")
     products: Mapped[list[Product]] = relationship(back_populates="study", order_by="Product.id")

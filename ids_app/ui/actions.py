@@ -96,6 +96,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
         roles=PERMISSIONS["order"],
     ),
     ActionSpec("work.scan", "Go to the scan field", "work", "F2"),
+    ActionSpec(
+        "work.downtime",
+        "Enter a downtime's paper log…",
+        "work",
+        roles=PERMISSIONS["prepare"],
+        tip="Dispenses done on paper while the system was down, as late entries",
+    ),
     ActionSpec("help.about", "About IDS Accountability", "help"),
 )
 

@@ -30,6 +30,7 @@ from ids_app.ui.context import Workspace
 from ids_app.ui.counts import CountsTab
 from ids_app.ui.destruction import DestructionTab
 from ids_app.ui.dispensing import DispensingTab
+from ids_app.ui.downtime import DowntimeDialog
 from ids_app.ui.forms import open_dialog
 from ids_app.ui.guard import show_message
 from ids_app.ui.idle_lock import IdleWatcher, LockScreen
@@ -262,6 +263,7 @@ class MainWindow(QMainWindow):
             "view.refresh": self.refresh,
             "work.new_order": self.new_order,
             "work.scan": self.focus_scan,
+            "work.downtime": self.open_downtime,
             "help.about": self.show_about,
         }
         for key in STUDY_TAB_KEYS:
@@ -409,6 +411,20 @@ class MainWindow(QMainWindow):
         opener = getattr(tab, "new_order", None)
         if callable(opener):
             opener()
+
+    def open_downtime(self) -> DowntimeDialog | None:
+        """The downtime form for the open study: the paper log's dispenses, entered late."""
+        study = self.workspace.study
+        if study is None:
+            self.statusBar().showMessage("Choose a study first (Ctrl+F finds one).", 5000)
+            self.find_study()
+            return None
+        dialog = DowntimeDialog(self.db, self.user, study.id, parent=self)
+        dialog.accepted.connect(self.ws.records_changed.emit)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        self.downtime_dialog = dialog
+        return dialog
 
     def refresh(self) -> None:
         self.study_list.reload()

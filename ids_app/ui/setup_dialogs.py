@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from ids_app.db import today
+from ids_app.inventory.late_entries import late_after, set_late_entry_delay
 from ids_app.inventory.locations import add_location
 from ids_app.inventory.models import LocationKind
 from ids_app.inventory.views import location_choices
@@ -233,6 +234,54 @@ class IrbApprovalDialog(SetupDialog):
                 reason=reason,
             )
             return f"IRB approval of {study.protocol_number} recorded: {approval_text(study)}."
+
+        return self.in_unit_of_work(work)
+
+
+class LateEntryDelayDialog(SetupDialog):
+    """How long after an event its entry counts as late and needs a reason
+    (inventory.late_entries.set_late_entry_delay)."""
+
+    def __init__(self, ws: Workspace, study: StudyRow, parent: QWidget | None = None) -> None:
+        with ws.db.read_session() as session:
+            current = late_after(session.get_one(Study, study.id))
+        minutes = int(current.total_seconds() // 60)
+        super().__init__(
+            ws,
+            title="Late-entry delay",
+            intro=(
+                f"An entry of {study.protocol_number} made more than {minutes} minutes after "
+                "what it records is a late entry: it needs a reason (a downtime, the paper "
+                "log) and is marked in the binder. Say why the delay changes; the reason is "
+                "kept in the audit trail."
+            ),
+            accept_text="Set delay",
+            doing="setting the late-entry delay",
+            parent=parent,
+        )
+        self.setObjectName("lateEntryDelayDialog")
+        self.study_id = study.id
+        self.minutes = QSpinBox()
+        self.minutes.setObjectName("lateEntryMinutes")
+        self.minutes.setRange(1, 7 * 24 * 60)
+        self.minutes.setSuffix(" minutes")
+        self.minutes.setValue(minutes)
+        self.reason = line_field("lateEntryReason", "e.g. SOP IDS-12 version 3")
+        self.form.addRow("&Delay", self.minutes)
+        self.form.addRow("&Reason", self.reason)
+        self.minutes.setFocus()
+
+    def act(self) -> str:
+        minutes, reason = self.minutes.value(), self.reason.text()
+
+        def work(session: Session, user: User) -> str:
+            study = set_late_entry_delay(
+                session, user, session.get_one(Study, self.study_id), minutes, reason
+            )
+            return (
+                f"An entry of {study.protocol_number} is now late {minutes} minutes after "
+                "its event."
+            )
 
         return self.in_unit_of_work(work)
 

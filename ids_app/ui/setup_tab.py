@@ -56,6 +56,7 @@ from ids_app.ui.setup_dialogs import (
     AddSubjectDialog,
     ChangeStatusDialog,
     IrbApprovalDialog,
+    LateEntryDelayDialog,
     RecordArmDialog,
     SetupDialog,
     SubjectStatusDialog,
@@ -130,6 +131,10 @@ class SetupTab(StudyTab):
         self.irb_button = action_button("&IRB approval…", "irbApprovalButton")
         self.irb_button.clicked.connect(self.record_irb_approval)
         self.irb_button.setVisible(self.can_oversee)
+        # inventory.late_entries.set_late_entry_delay: the roles of a status change too.
+        self.late_delay_button = action_button("Late-entry dela&y…", "lateEntryDelayButton")
+        self.late_delay_button.clicked.connect(self.set_late_entry_delay)
+        self.late_delay_button.setVisible(self.can_oversee)
         self.kit_list_button = action_button("Import &kit list…", "importKitListButton")
         self.kit_list_button.clicked.connect(lambda: self.open_kit_list())
         self.kit_list_button.setVisible(self.can_set_up)
@@ -149,6 +154,7 @@ class SetupTab(StudyTab):
                 [
                     self.status_button,
                     self.irb_button,
+                    self.late_delay_button,
                     self.kit_list_button,
                     self.location_button,
                     self.retire_location_button,
@@ -400,6 +406,11 @@ class SetupTab(StudyTab):
         dialog = IrbApprovalDialog(self.ws, self.study, parent=self)
         warn_beside(dialog.form, dialog.reason, self.arm_mask)
         return self._open(dialog)
+
+    def set_late_entry_delay(self) -> SetupDialog | None:
+        if self.study is None:
+            return None
+        return self._open(LateEntryDelayDialog(self.ws, self.study, parent=self))
 
     def add_arm(self) -> SetupDialog | None:
         if self.study is None or not self.show_arms:

@@ -1,0 +1,321 @@
+"""Late entries: a downtime's paper log typed in afterwards, with its true times."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from ids_app.audit.models import AuditEntry
+from ids_app.audit.views import AuditFilter, audit_page
+from ids_app.audit.wording import describe
+from ids_app.db import Database, simulated_clock
+from ids_app.inventory.dispensing import (
+    DispenseRefused,
+    create_order,
+    prepare_order,
+    verify_order,
+)
+from ids_app.inventory.late_entries import EventTime, LateEntryRefused, set_late_entry_delay
+from ids_app.inventory.models import (
+    DispenseOrder,
+    EntryKind,
+    HoldReason,
+    Kit,
+    LedgerEntry,
+    Lot,
+    SubjectReturn,
+)
+from ids_app.inventory.quarantine import quarantine_stock
+from ids_app.inventory.returns import record_return, verify_return
+from ids_app.inventory.transfers import transfer_stock
+from ids_app.studies.models import Prescriber, Product, Study, Subject
+from tests.factories import (
+    PASSWORD,
+    TODAY,
+    Example,
+    make_example,
+    prepared_item,
+    receive_kits,
+    scan_of,
+)
+
+DOWNTIME = "downtime 06:00 to 09:30, from the paper log"
+EXPIRES = TODAY + dt.timedelta(days=40)  # 28 days' supply: dispensable through day 12
+
+
+def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    """A moment ``day`` days from today, on the pharmacy's clock."""
+    return dt.datetime.combine(TODAY + dt.timedelta(days=day), dt.time(hour, minute)).astimezone()
+
+
+@pytest.fixture
+def example(db: Database) -> Example:
+    """The DOMAIN.md study with kits 1001-1020 of lot L2301, expiring in 40 days."""
+    example = make_example(db)
+    receive_kits(db, example, expiry=EXPIRES)
+    return example
+
+
+def enter_dispense(
+    db: Database, example: Example, kit: str, *times: EventTime | None
+) -> DispenseOrder:
+    """Order, preparation and verification of ``kit``, each at the time given."""
+    ordered, prepared, verified = times if times else (None, None, None)
+    with db.unit_of_work() as session:
+        order = create_order(
+            session,
+            example.people.tech,
+            session.get_one(Study, example.study.id),
+            subject=session.get_one(Subject, example.subject.id),
+            prescriber=session.get_one(Prescriber, example.prescriber.id),
+            product=session.get_one(Product, example.product.id),
+            visit="Visit 2",
+            assigned_kit_number=kit,
+            when=ordered,
+        )
+        prepare_order(
+            session,
+            example.people.tech,
+            order,
+            password=PASSWORD,
+            item=scan_of(kit),
+            location=example.shelf,
+            when=prepared,
+        )
+        verify_order(
+            session,
+            example.people.pharm,
+            order,
+            password=PASSWORD,
+            item=prepared_item(session, order),
+            when=verified,
+        )
+        return order
+
+
+def paper_morning(day: int) -> tuple[EventTime, EventTime, EventTime]:
+    """The paper log's order at 08:30, prepared at 08:45 and verified at 09:00 on ``day``."""
+    return (
+        EventTime(at(day, 8, 30), DOWNTIME),
+        EventTime(at(day, 8, 45), DOWNTIME),
+        EventTime(at(day, 9), DOWNTIME),
+    )
+
+
+def test_a_kit_dispensed_on_paper_before_it_expired_is_entered_after_expiry(
+    db: Database, example: Example
+) -> None:
+    with simulated_clock(at(13, 10)):
+        # Typed in now, a dispense of this kit is refused: it expires within the supply.
+        with pytest.raises(DispenseRefused, match="expires on"):
+            enter_dispense(db, example, "1007")
+        order = enter_dispense(db, example, "1007", *paper_morning(10))
+    with db.read_session() as session:
+        entry = session.scalars(
+            select(LedgerEntry).where(LedgerEntry.dispense_order_id == order.id)
+        ).one()
+        assert entry.kind is EntryKind.DISPENSE
+        assert entry.occurred_at == at(10, 9)
+        assert entry.recorded_at == at(13, 10)
+        assert entry.late_reason == DOWNTIME
+        stored = session.get_one(DispenseOrder, order.id)
+        assert (stored.ordered_at, stored.prepared_at, stored.verified_at) == (
+            at(10, 8, 30),
+            at(10, 8, 45),
+            at(10, 9),
+        )
+
+
+def test_a_late_entry_without_a_reason_is_refused(db: Database, example: Example) -> None:
+    with simulated_clock(at(3, 12)), pytest.raises(LateEntryRefused, match="late entry"):
+        enter_dispense(db, example, "1007", EventTime(at(3, 8, 30)), None, None)
+
+
+def test_an_entry_within_the_studys_delay_is_not_late(db: Database, example: Example) -> None:
+    with simulated_clock(at(3, 9, 30)):
+        order = enter_dispense(
+            db, example, "1007", *(EventTime(at(3, 9, m), "not needed") for m in (0, 5, 10))
+        )
+    with db.read_session() as session:
+        entry = session.scalars(
+            select(LedgerEntry).where(LedgerEntry.dispense_order_id == order.id)
+        ).one()
+        assert entry.occurred_at == at(3, 9, 10)
+        assert entry.late_reason is None
+
+
+def test_the_delay_is_the_studys_own_when_it_has_one(db: Database, example: Example) -> None:
+    with db.unit_of_work() as session:
+        set_late_entry_delay(
+            session, example.people.pharm, session.get_one(Study, example.study.id), 15, "SOP 12"
+        )
+    with simulated_clock(at(3, 9, 30)), pytest.raises(LateEntryRefused, match="15 minutes"):
+        enter_dispense(db, example, "1007", EventTime(at(3, 9)), None, None)
+
+
+def test_an_event_in_the_future_is_refused(db: Database, example: Example) -> None:
+    with simulated_clock(at(3, 9)), pytest.raises(LateEntryRefused, match="in the future"):
+        enter_dispense(db, example, "1007", EventTime(at(3, 11), DOWNTIME), None, None)
+
+
+def test_a_late_entry_cannot_come_before_the_kits_last_event(
+    db: Database, example: Example
+) -> None:
+    with simulated_clock(at(5, 10)), db.unit_of_work() as session:
+        kit = session.scalars(select(Kit).where(Kit.kit_number == "1007")).one()
+        transfer_stock(
+            session,
+            example.people.pharm,
+            lot=session.get_one(Lot, kit.lot_id),
+            kit=kit,
+            from_location=example.shelf,
+            to_location=example.quarantine,
+            quantity=1,
+        )
+        transfer_stock(
+            session,
+            example.people.pharm,
+            lot=session.get_one(Lot, kit.lot_id),
+            kit=kit,
+            from_location=example.quarantine,
+            to_location=example.shelf,
+            quantity=1,
+        )
+    with (
+        simulated_clock(at(6, 10)),
+        pytest.raises(LateEntryRefused, match="Kit 1007 already has a later record"),
+    ):
+        enter_dispense(db, example, "1007", *paper_morning(4))
+    with db.read_session() as session:
+        assert session.scalar(select(DispenseOrder.id)) is None  # nothing of it is written
+
+
+def test_a_step_cannot_come_before_the_step_recorded_before_it(
+    db: Database, example: Example
+) -> None:
+    ordered = EventTime(at(3, 9), DOWNTIME)
+    prepared = EventTime(at(3, 8), DOWNTIME)
+    with simulated_clock(at(3, 12)), pytest.raises(LateEntryRefused, match="before the step"):
+        enter_dispense(db, example, "1007", ordered, prepared, None)
+
+
+def test_a_late_entry_says_so_in_the_audit_trail(db: Database, example: Example) -> None:
+    with simulated_clock(at(3, 12)):
+        enter_dispense(db, example, "1007", *paper_morning(3))
+    with db.read_session() as session:
+        reasons = set(session.scalars(select(AuditEntry.reason)))
+    assert f"dispense verified (late entry: {DOWNTIME})" in reasons
+    with db.read_session() as session:
+        rows = audit_page(
+            session,
+            AuditFilter(table_name="ledger_entry"),
+            reader=example.people.pharm,
+            limit=100,
+        )
+        sentences = describe(session, rows)
+    late = [sentence for sentence in sentences if "late entry" in sentence]
+    assert len(late) == 1
+    assert late[0].startswith("Kit 1007 dispensed to 01-004")
+    assert late[0].endswith(f"): {DOWNTIME}")
+
+
+def test_a_move_entered_late_keeps_its_time_and_reason(db: Database, example: Example) -> None:
+    with simulated_clock(at(2, 12)), db.unit_of_work() as session:
+        kit = session.scalars(select(Kit).where(Kit.kit_number == "1003")).one()
+        (entry,) = transfer_stock(
+            session,
+            example.people.pharm,
+            lot=session.get_one(Lot, kit.lot_id),
+            kit=kit,
+            from_location=example.shelf,
+            to_location=example.quarantine,
+            quantity=1,
+            when=EventTime(at(2, 7), DOWNTIME),
+        )
+        assert (entry.occurred_at, entry.late_reason) == (at(2, 7), DOWNTIME)
+
+
+def test_a_hold_and_a_return_entered_late_keep_their_times_and_reason(
+    db: Database, example: Example
+) -> None:
+    with simulated_clock(at(3, 12)):
+        order = enter_dispense(db, example, "1007", *paper_morning(3))
+        with db.unit_of_work() as session:
+            study = session.get_one(Study, example.study.id)
+            kit = session.scalars(select(Kit).where(Kit.kit_number == "1009")).one()
+            hold = quarantine_stock(
+                session,
+                example.people.pharm,
+                study,
+                reason=HoldReason.DAMAGE,
+                details="carton crushed, from the paper log",
+                kit=kit,
+                when=EventTime(at(3, 7, 15), DOWNTIME),
+            )
+            back = record_return(
+                session,
+                example.people.tech,
+                session.get_one(DispenseOrder, order.id),
+                returned_on=(TODAY + dt.timedelta(days=3)),
+                quantity=1,
+                units_counted=30,
+                condition="sealed, subject changed mind",
+                location=example.returns,
+                when=EventTime(at(3, 9, 20), DOWNTIME),
+            )
+            moved = session.scalars(
+                select(LedgerEntry).where(
+                    (LedgerEntry.hold_id == hold.id) | (LedgerEntry.subject_return_id == back.id)
+                )
+            ).all()
+    assert sorted((entry.occurred_at, entry.late_reason) for entry in moved) == [
+        (at(3, 7, 15), DOWNTIME),
+        (at(3, 9, 20), DOWNTIME),
+    ]
+
+
+def test_a_return_cannot_be_entered_before_its_dispense(db: Database, example: Example) -> None:
+    with simulated_clock(at(3, 12)):
+        order = enter_dispense(db, example, "1007", *paper_morning(3))
+        with db.unit_of_work() as session, pytest.raises(LateEntryRefused, match="later record"):
+            record_return(
+                session,
+                example.people.tech,
+                session.get_one(DispenseOrder, order.id),
+                returned_on=(TODAY + dt.timedelta(days=3)),
+                quantity=1,
+                units_counted=30,
+                condition="sealed",
+                location=example.returns,
+                when=EventTime(at(3, 8), DOWNTIME),
+            )
+
+
+def test_a_monitors_check_cannot_come_before_the_return_was_counted(
+    db: Database, example: Example
+) -> None:
+    with simulated_clock(at(3, 12)):
+        order = enter_dispense(db, example, "1007", *paper_morning(3))
+        with db.unit_of_work() as session:
+            back = record_return(
+                session,
+                example.people.tech,
+                session.get_one(DispenseOrder, order.id),
+                returned_on=(TODAY + dt.timedelta(days=3)),
+                quantity=1,
+                units_counted=30,
+                condition="sealed",
+                location=example.returns,
+                when=EventTime(at(3, 10), DOWNTIME),
+            )
+            back_id = back.id
+        with db.unit_of_work() as session, pytest.raises(LateEntryRefused, match="before the step"):
+            verify_return(
+                session,
+                example.people.monitor,
+                session.get_one(SubjectReturn, back_id),
+                password=PASSWORD,
+                when=EventTime(at(3, 9, 30), DOWNTIME),
+            )
