@@ -44,8 +44,6 @@ from ids_app.studies.import_presets import (
     PresetMapping,
     PresetRow,
     fitting_preset,
-    import_presets,
-    save_import_preset,
     spelled_as_in,
 )
 from ids_app.studies.kit_import import (
@@ -72,7 +70,16 @@ from ids_app.studies.tables import (
 from ids_app.studies.views import ProductRow, StudyRow
 from ids_app.ui.context import Workspace
 from ids_app.ui.forms import FormDialog, open_dialog, subheading_label
-from ids_app.ui.guard import attempt
+from ids_app.ui.preset_dialog import (
+    SAVED,
+    SavePresetDialog,
+    add_presets,
+    choose_order,
+    chosen_preset,
+    preset_data,
+    preset_used,
+    read_presets,
+)
 from ids_app.ui.table_models import Column, RowsModel, fit_columns, table_view
 from ids_app.ui.tasks import RunningJob, run_job
 
@@ -91,78 +98,12 @@ DATE_ORDERS = (
     ("Month first: 05/31/2027", DateOrder.MONTH_FIRST),
 )
 AS_WRITTEN = "(as written: an arm's code or name)"
-SAVED = "saved:"  # the mapping list's data for a sponsor's saved preset, before its id
 
 
 def chosen_order(combo: QComboBox) -> DateOrder | None:
     """The day/month order chosen; Qt hands an enum member back as its plain value."""
     data = combo.currentData()
     return DateOrder(data) if data else None
-
-
-def choose_order(combo: QComboBox, order: DateOrder | None) -> None:
-    """Show ``order`` as chosen (compared as :func:`chosen_order` reads it back)."""
-    for index in range(combo.count()):
-        data = combo.itemData(index)
-        if (DateOrder(data) if data else None) == order:
-            combo.setCurrentIndex(index)
-            return
-
-
-class SavePresetDialog(FormDialog):
-    """Name the mapping chosen and save it for the sponsor's next kit list."""
-
-    saved = Signal(int)  # the preset's id
-
-    def __init__(
-        self,
-        ws: Workspace,
-        study: StudyRow,
-        mapping: PresetMapping,
-        name: str,
-        parent: QWidget | None = None,
-    ) -> None:
-        super().__init__(
-            ws.db,
-            title=f"Save as preset — {study.sponsor}",
-            heading="Save the mapping as a preset",
-            intro=(
-                f"The columns, header row and date order chosen are offered first when a kit "
-                f"list of any {study.sponsor} study is opened. Treatments mapped to arms are "
-                "not saved: arms belong to each study. Saving under a preset's name replaces it."
-            ),
-            accept_text="Save preset",
-            reject_text="Cancel",
-            parent=parent,
-        )
-        self.setObjectName("savePresetDialog")
-        self.ws, self.study_id, self.mapping = ws, study.id, mapping
-        self.name = QLineEdit(name)
-        self.name.setObjectName("presetName")
-        self.name.setPlaceholderText("e.g. the sponsor's IWRS kit report")
-        self.form.addRow("&Name", self.name)
-
-    def accept(self) -> None:
-        db, user, study_id, mapping, name = (
-            self.db,
-            self.ws.user,
-            self.study_id,
-            self.mapping,
-            self.name.text(),
-        )
-
-        def save() -> int:
-            with db.unit_of_work() as session:
-                study = session.get_one(Study, study_id)
-                return save_import_preset(
-                    session, user, study, ImportKind.KIT_LIST, name, mapping
-                ).id
-
-        self.clear_error()
-        preset_id = attempt(self, db, "saving the preset", save, show_refusal=self.show_error)
-        if preset_id is not None:
-            self.saved.emit(preset_id)
-            super().accept()
 
 
 class KitListDialog(FormDialog):
@@ -340,22 +281,14 @@ class KitListDialog(FormDialog):
     def fill_presets(self, chosen: str = "") -> None:
         """The sponsor's saved presets first (newest first), then the built-in ones."""
         try:
-            with self.db.read_session() as session:
-                study = session.get_one(Study, self.study_id)
-                self.saved_presets = import_presets(
-                    session, self.ws.user, study, ImportKind.KIT_LIST
-                )
+            self.saved_presets = read_presets(self.ws, self.study_id, ImportKind.KIT_LIST)
         except IdsError as error:
             self.show_error(str(error))
             self.saved_presets = []
         self.preset.blockSignals(True)
         self.preset.clear()
         self.preset.addItem(GUESSED, "")
-        for saved in self.saved_presets:
-            self.preset.addItem(
-                f"{saved.name} (saved for {saved.sponsor} by {saved.saved_by})",
-                f"{SAVED}{saved.id}",
-            )
+        add_presets(self.preset, self.saved_presets)
         for name, preset in KIT_LIST_PRESETS.items():
             # A blinded user is not shown the treatment column's name either.
             shown = f"{name.split(' (')[0]} ({preset.kit_number}, {preset.lot_number}, " + (
@@ -367,10 +300,7 @@ class KitListDialog(FormDialog):
 
     def saved_preset(self) -> PresetRow | None:
         """The sponsor's preset chosen in the mapping list, if one is."""
-        data = self.preset.currentData()
-        if not (isinstance(data, str) and data.startswith(SAVED)):
-            return None
-        return next((p for p in self.saved_presets if f"{SAVED}{p.id}" == data), None)
+        return chosen_preset(self.preset, self.saved_presets)
 
     def preset_mapping(self) -> PresetMapping | None:
         """The mapping chosen, as a preset keeps it: no treatment values, ever."""
@@ -391,7 +321,12 @@ class KitListDialog(FormDialog):
             return None
         current = self.saved_preset()
         dialog = SavePresetDialog(
-            self.ws, self.study, mapping, current.name if current else "", parent=self
+            self.ws,
+            self.study,
+            ImportKind.KIT_LIST,
+            mapping,
+            current.name if current else "",
+            parent=self,
         )
         dialog.saved.connect(self._preset_saved)
         dialog.finished.connect(dialog.deleteLater)
@@ -436,7 +371,7 @@ class KitListDialog(FormDialog):
         saved = guess_header(result, lambda headers: fitting_preset(self.saved_presets, headers))
         if saved is not None:
             self._use_table(saved[0])
-            chosen = f"{SAVED}{saved[1].id}"
+            chosen = preset_data(saved[1])
         else:
             found = guess_header(result, guess_kit_list_mapping)
             self._use_table(found[0] if found else result)
@@ -664,10 +599,7 @@ class KitListDialog(FormDialog):
             self.summary.setText(
                 f"Header found on row {preview.header_line}. {self.summary.text()}"
             )
-        if (saved := self.saved_preset()) is not None:
-            self.summary.setText(
-                f"Mapped by {saved.sponsor}'s preset '{saved.name}'. " + self.summary.text()
-            )
+        self.summary.setText(preset_used(self.saved_preset()) + self.summary.text())
         self.accept_button.setEnabled(self._ready())
         self.accept_button.setText(f"Import {kits} kit{'' if kits == 1 else 's'}")
         self.checked.emit(True)

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from ids_app.db import Database
 from ids_app.studies.import_presets import PresetMapping, save_import_preset
 from ids_app.studies.models import ImportKind, ImportPreset, Study
-from ids_app.ui.kit_list_dialog import KitListDialog, SavePresetDialog
+from ids_app.ui.kit_list_dialog import KitListDialog
+from ids_app.ui.preset_dialog import SavePresetDialog
 from tests.ui.conftest import WindowOpener, sign_in
 from tests.ui.test_kit_list_import import WAIT, open_kit_list
 from tests.ui.test_setup import open_setup
