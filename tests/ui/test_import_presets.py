@@ -1,5 +1,5 @@
-"""Saving a kit list mapping as the sponsor's preset, and the sponsor's next file mapped by it,
-through the real dialog with real CSV and xlsx files."""
+"""Saving a kit list or packing list mapping as the sponsor's preset, and the sponsor's next
+file mapped by it, through the real dialogs with real CSV and xlsx files."""
 
 from __future__ import annotations
 
@@ -15,11 +15,14 @@ from ids_app.db import Database
 from ids_app.studies.import_presets import PresetMapping, save_import_preset
 from ids_app.studies.models import ImportKind, ImportPreset, Study
 from ids_app.ui.kit_list_dialog import KitListDialog
+from ids_app.ui.main_window import MainWindow
 from ids_app.ui.preset_dialog import SavePresetDialog
+from ids_app.ui.receiving import PackingListDialog
 from tests.ui.conftest import WindowOpener, sign_in
 from tests.ui.test_kit_list_import import WAIT, open_kit_list
+from tests.ui.test_receiving import receiving_tab
 from tests.ui.test_setup import open_setup
-from tests.ui.workflows import lot_expiry
+from tests.ui.workflows import import_kits, lot_expiry
 
 pytestmark = pytest.mark.gui
 
@@ -171,3 +174,82 @@ def test_a_preset_from_another_sponsor_is_not_offered(
     assert zenith.preset.itemText(1) == (
         "Zenith depot kit report (saved for Zenith Bio by Jane Roe)"
     )
+
+
+def _packing_dialog(window: MainWindow, path: Path) -> PackingListDialog:
+    dialog = receiving_tab(window, "ABC-123").import_packing_list(path)
+    assert isinstance(dialog, PackingListDialog)
+    return dialog
+
+
+def _choose(dialog: PackingListDialog, columns: dict[str, str]) -> None:
+    for key, column in columns.items():
+        dialog.columns[key].setCurrentIndex(dialog.columns[key].findData(column))
+
+
+def test_a_packing_list_whose_header_is_not_recognised_is_read_from_the_row_chosen(
+    open_window: WindowOpener, tmp_path: Path
+) -> None:
+    window = open_window("tech")
+    import_kits(window.db, "ABC-123", ["1041", "1042"], "L2301")
+    expiry = lot_expiry(window.db, "L2301")
+    path = tmp_path / "zb-packing.csv"
+    path.write_text(
+        "Acme Depot - Shipment ACME-SHP-0043\n"
+        "\n"
+        "Pack,Charge,Best before\n"
+        f"1041,L2301,{expiry:%d-%b-%Y}\n"
+        f"1042,L2301,{expiry:%m/%d/%Y}\n"
+    )
+    dialog = _packing_dialog(window, path)
+    assert dialog.header_row.value() == 1  # no row names a lot and an expiry column
+    dialog.header_row.setValue(3)
+    _choose(dialog, {"kit_number": "Pack", "lot_number": "Charge", "expiry": "Best before"})
+    dialog.date_order.setCurrentIndex(dialog.date_order.findText("Month first: 05/31/2027"))
+    problems = [dialog.errors.item(n).text() for n in range(dialog.errors.count())]
+    assert dialog.result_label.text() == "Header found on row 3. 2 lines read.", problems
+
+
+def test_a_saved_packing_list_preset_maps_the_sponsors_next_packing_list(
+    open_window: WindowOpener, tmp_path: Path
+) -> None:
+    window = open_window("tech")
+    import_kits(window.db, "ABC-123", ["1051", "1052", "1053"], "L2301")
+    expiry = lot_expiry(window.db, "L2301")
+    first = tmp_path / "packing-0044.csv"
+    first.write_text(f"Shipment 0044\nPack,Charge,Best before\n1051,L2301,{expiry:%m/%d/%Y}\n")
+    dialog = _packing_dialog(window, first)
+    dialog.header_row.setValue(2)
+    _choose(dialog, {"kit_number": "Pack", "lot_number": "Charge", "expiry": "Best before"})
+    dialog.date_order.setCurrentIndex(dialog.date_order.findText("Month first: 05/31/2027"))
+    assert dialog.result_label.text() == "Header found on row 2. 1 lines read."
+    saving = dialog.save_preset()
+    assert isinstance(saving, SavePresetDialog)
+    saving.name.setText("Acme depot packing list")
+    saving.accept_button.click()
+    assert dialog.result_label.text() == (
+        "Mapped by Acme Pharma's preset 'Acme depot packing list'. "
+        "Header found on row 2. 1 lines read."
+    )
+    dialog.reject()
+
+    second = tmp_path / "packing-0045.xlsx"
+    workbook = openpyxl.Workbook()
+    for row in (
+        ["Acme Depot"],
+        ["Shipment 0045"],
+        ["Pack", "Charge", "Best before"],
+        [1052, "L2301", f"{expiry:%m/%d/%Y}"],
+        [1053, "L2301", f"{expiry:%m/%d/%Y}"],
+    ):
+        workbook.active.append(row)
+    workbook.save(second)
+    tab = receiving_tab(window, "ABC-123")
+    dialog = tab.import_packing_list(second)
+    assert isinstance(dialog, PackingListDialog)
+    assert dialog.result_label.text() == (
+        "Mapped by Acme Pharma's preset 'Acme depot packing list'. "
+        "Header found on row 3. 2 lines read."
+    )
+    dialog.accept_button.click()
+    assert [line.kit_number for line in tab.expected] == ["1052", "1053"]
