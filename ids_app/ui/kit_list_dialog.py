@@ -241,7 +241,9 @@ class KitListDialog(FormDialog):
 
         self.form.addRow("File", file_row)
         self.form.addRow("&Product", self.product)
-        self.form.addRow("&Mapping", preset_row)
+        mapping_label = QLabel("&Mapping")
+        mapping_label.setBuddy(self.preset)  # a row of two widgets names its buddy itself
+        self.form.addRow(mapping_label, preset_row)
         self.form.addRow("&Header row", self.header_row)
         for key, title in FIELDS:
             if key == "arm" and not show_arms:
@@ -367,6 +369,7 @@ class KitListDialog(FormDialog):
         first row with text."""
         assert isinstance(result, Table)
         self.file_table = result
+        self.fill_presets()  # read again: one may have been saved since the dialog opened
         chosen = ""
         saved = guess_header(result, lambda headers: fitting_preset(self.saved_presets, headers))
         if saved is not None:

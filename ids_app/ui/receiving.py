@@ -184,7 +184,7 @@ class PackingListDialog(FormDialog):
         fill_combo(self.product, [Choice(p.id, p.description) for p in products])
         self.preset = QComboBox()
         self.preset.setObjectName("packingPreset")
-        self.preset.addItem("As the file's column names suggest", "")
+        self.preset.addItem("Guessed from the column names", "")
         add_presets(self.preset, self.saved_presets)
         self.save_preset_button = QPushButton("&Save as preset…")
         self.save_preset_button.setObjectName("savePackingPreset")
@@ -215,7 +215,9 @@ class PackingListDialog(FormDialog):
         self.errors = QListWidget()
         self.errors.setObjectName("packingErrors")
         self.form.addRow("Product", self.product)
-        self.form.addRow("&Mapping", preset_row)
+        mapping_label = QLabel("&Mapping")
+        mapping_label.setBuddy(self.preset)  # a row of two widgets names its buddy itself
+        self.form.addRow(mapping_label, preset_row)
         self.form.addRow("&Header row", self.header_row)
         for title, combo in zip(
             ("Kit number column", "Lot column", "Expiry column", "Quantity column"),
@@ -373,9 +375,20 @@ class PackingListDialog(FormDialog):
         )
 
     def read(self) -> None:
-        self.save_preset_button.setEnabled(self.preset_mapping() is not None)
+        chosen = self.preset_mapping() is not None
+        self.save_preset_button.setEnabled(chosen)
         product_id = self.product.currentData()
         if product_id is None:
+            return
+        if not chosen:
+            self.preview = None
+            self.errors.clear()
+            self.errors.setVisible(False)
+            self.accept_button.setEnabled(False)
+            self.result_label.setText(
+                f"Header found on row {self.table.header_line}. Choose which columns hold "
+                "the lot and the expiry."
+            )
             return
         mapping = self.mapping()
         study_id, table = self.study_id, self.table
