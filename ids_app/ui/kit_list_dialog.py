@@ -72,6 +72,7 @@ from ids_app.ui.context import Workspace
 from ids_app.ui.forms import FormDialog, open_dialog, subheading_label
 from ids_app.ui.preset_dialog import (
     SAVED,
+    ArchivePresetDialog,
     SavePresetDialog,
     add_presets,
     choose_order,
@@ -82,6 +83,7 @@ from ids_app.ui.preset_dialog import (
 )
 from ids_app.ui.table_models import Column, RowsModel, fit_columns, table_view
 from ids_app.ui.tasks import RunningJob, run_job
+from ids_app.users.permissions import Action, may
 
 NO_COLUMN = "(none)"
 GUESSED = "As the file's header suggests"
@@ -145,6 +147,7 @@ class KitListDialog(FormDialog):
         self.show_arms = show_arms
         self.saved_presets: list[PresetRow] = []
         self.save_dialog: SavePresetDialog | None = None
+        self.archive_dialog: ArchivePresetDialog | None = None
         self.table: Table | None = None
         self.file_table: Table | None = None  # as read, before the header row was found
         self.treatment_combos: dict[str, QComboBox] = {}
@@ -186,6 +189,13 @@ class KitListDialog(FormDialog):
         preset_row = QHBoxLayout()
         preset_row.addWidget(self.preset, 1)
         preset_row.addWidget(self.save_preset_button)
+        self.archive_preset_button = QPushButton("Archi&ve preset…")
+        self.archive_preset_button.setObjectName("archiveKitListPreset")
+        self.archive_preset_button.setAutoDefault(False)
+        self.archive_preset_button.clicked.connect(self.archive_preset)
+        self.archive_preset_button.setVisible(may(ws.user.role, Action.ARCHIVE_IMPORT_PRESETS))
+        preset_row.addWidget(self.archive_preset_button)
+        self.preset.currentIndexChanged.connect(lambda _i: self._preset_chosen())
         self.fill_presets()
         self.columns: dict[str, QComboBox] = {}
         for key, _title in FIELDS:
@@ -299,6 +309,26 @@ class KitListDialog(FormDialog):
             self.preset.addItem(name if self.show_arms else shown, name)
         self.preset.setCurrentIndex(max(self.preset.findData(chosen), 0))
         self.preset.blockSignals(False)
+        self._preset_chosen()
+
+    def _preset_chosen(self) -> None:
+        self.archive_preset_button.setEnabled(self.saved_preset() is not None)
+
+    def archive_preset(self) -> ArchivePresetDialog | None:
+        """A pharmacist or administrator stops the chosen saved preset being offered."""
+        preset = self.saved_preset()
+        if preset is None or self.job is not None:
+            return None
+        dialog = ArchivePresetDialog(self.ws, preset, parent=self)
+        dialog.archived.connect(lambda _id: self._preset_archived())
+        dialog.finished.connect(dialog.deleteLater)
+        self.archive_dialog = dialog
+        open_dialog(dialog)
+        return dialog
+
+    def _preset_archived(self) -> None:
+        self.fill_presets()
+        self.apply_preset()
 
     def saved_preset(self) -> PresetRow | None:
         """The sponsor's preset chosen in the mapping list, if one is."""
@@ -743,7 +773,6 @@ class KitListDialog(FormDialog):
             self.file_button,
             self.product,
             self.preset,
-            self.save_preset_button,
             self.date_format,
             self.date_order,
             self.header_row,
@@ -754,6 +783,8 @@ class KitListDialog(FormDialog):
         for widget in inputs:
             widget.setEnabled(enabled)
         self.accept_button.setEnabled(enabled and self._ready())
+        self.save_preset_button.setEnabled(enabled and self.preset_mapping() is not None)
+        self.archive_preset_button.setEnabled(enabled and self.saved_preset() is not None)
 
     def _settle_focus(self) -> None:
         if self.job is None and self.isVisible():

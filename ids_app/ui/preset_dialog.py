@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QComboBox, QLineEdit, QWidget
 from ids_app.studies.import_presets import (
     PresetMapping,
     PresetRow,
+    archive_import_preset,
     import_presets,
     save_import_preset,
 )
@@ -116,4 +117,45 @@ class SavePresetDialog(FormDialog):
         preset_id = attempt(self, db, "saving the preset", save, show_refusal=self.show_error)
         if preset_id is not None:
             self.saved.emit(preset_id)
+            super().accept()
+
+
+class ArchivePresetDialog(FormDialog):
+    """Stop offering a saved preset, with the reason; it stays on record."""
+
+    archived = Signal(int)  # the preset's id
+
+    def __init__(self, ws: Workspace, preset: PresetRow, parent: QWidget | None = None) -> None:
+        super().__init__(
+            ws.db,
+            title=f"Archive preset — {preset.sponsor}",
+            heading=f"Archive the preset '{preset.name}'",
+            intro=(
+                f"It is no longer offered for {preset.sponsor}'s {preset.kind.value}s. It is "
+                "kept on record with who archived it, when and why; imports it mapped are "
+                "unchanged."
+            ),
+            accept_text="Archive preset",
+            reject_text="Cancel",
+            parent=parent,
+        )
+        self.setObjectName("archivePresetDialog")
+        self.ws, self.preset_id = ws, preset.id
+        self.reason = QLineEdit()
+        self.reason.setObjectName("archiveReason")
+        self.reason.setPlaceholderText("e.g. the sponsor changed its IWRS vendor")
+        self.form.addRow("&Reason", self.reason)
+
+    def accept(self) -> None:
+        db, user, preset_id, reason = self.db, self.ws.user, self.preset_id, self.reason.text()
+
+        def archive() -> int:
+            with db.unit_of_work() as session:
+                archive_import_preset(session, user, preset_id, reason)
+            return preset_id
+
+        self.clear_error()
+        done = attempt(self, db, "archiving the preset", archive, show_refusal=self.show_error)
+        if done is not None:
+            self.archived.emit(done)
             super().accept()

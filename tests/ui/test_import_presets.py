@@ -16,7 +16,7 @@ from ids_app.studies.import_presets import PresetMapping, save_import_preset
 from ids_app.studies.models import ImportKind, ImportPreset, Study
 from ids_app.ui.kit_list_dialog import KitListDialog
 from ids_app.ui.main_window import MainWindow
-from ids_app.ui.preset_dialog import SavePresetDialog
+from ids_app.ui.preset_dialog import ArchivePresetDialog, SavePresetDialog
 from ids_app.ui.receiving import PackingListDialog
 from tests.ui.conftest import WindowOpener, sign_in
 from tests.ui.test_kit_list_import import WAIT, open_kit_list
@@ -253,3 +253,40 @@ def test_a_saved_packing_list_preset_maps_the_sponsors_next_packing_list(
     )
     dialog.accept_button.click()
     assert [line.kit_number for line in tab.expected] == ["1052", "1053"]
+
+
+def test_a_pharmacist_archives_a_preset_and_the_next_file_is_no_longer_mapped_by_it(
+    qtbot: QtBot, open_window: WindowOpener, tmp_path: Path
+) -> None:
+    window = open_window("pharm")
+    _save_preset(window.db, "pharm", "ABC-123", "Acme depot kit report")
+    expiry = lot_expiry(window.db, "L2301").isoformat()
+    path = tmp_path / "depot.csv"
+    path.write_text(
+        f"Acme depot kit report\nPack,Batch,Use by,Randomised To\n40061,L2301,{expiry},A\n"
+    )
+    dialog = open_kit_list(window)
+    with qtbot.waitSignal(dialog.checked, timeout=WAIT):
+        dialog.load(path)
+    assert dialog.archive_preset_button.isEnabled()
+    archiving = dialog.archive_preset()
+    assert isinstance(archiving, ArchivePresetDialog)
+    archiving.accept_button.click()
+    assert archiving.error_text == "Say why the preset is archived."
+    archiving.reason.setText("Acme changed its depot")
+    with qtbot.waitSignal(dialog.checked, timeout=WAIT):
+        archiving.accept_button.click()
+    offered = [dialog.preset.itemText(index) for index in range(dialog.preset.count())]
+    assert not any("Acme depot kit report" in text for text in offered)
+    assert not dialog.archive_preset_button.isEnabled()
+    with window.db.read_session() as session:
+        kept = session.scalars(select(ImportPreset)).one()
+    assert kept.archived_at is not None
+
+
+def test_a_technician_is_not_offered_to_archive_a_preset(
+    qtbot: QtBot, open_window: WindowOpener
+) -> None:
+    dialog = open_kit_list(open_window("tech"))
+    assert not dialog.archive_preset_button.isVisibleTo(dialog)
+    assert dialog.save_preset_button.isVisibleTo(dialog)
