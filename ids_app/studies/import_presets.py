@@ -32,6 +32,7 @@ from ids_app.audit.trail import attribute_changes
 from ids_app.db import utc_now
 from ids_app.errors import InvalidInput, NotFound
 from ids_app.studies.models import ImportKind, ImportPreset, Study
+from ids_app.studies.services import is_unblinded
 from ids_app.studies.tables import DateOrder
 from ids_app.users.models import User
 from ids_app.users.permissions import Action, require
@@ -167,6 +168,7 @@ def save_import_preset(
             f"{existing.sponsor}'s {kind.value} preset '{existing.name}' was archived; "
             "save the mapping under another name."
         )
+    columns = _keep_unseen_arm(session, actor, study, existing, columns)
     values = {
         "columns": columns,
         "header_line": mapping.header_line,
@@ -188,6 +190,22 @@ def save_import_preset(
         preset.saved_at = utc_now()
     session.flush()
     return preset
+
+
+def _keep_unseen_arm(
+    session: Session, actor: User, study: Study, existing: ImportPreset | None, columns: str
+) -> str:
+    """A blinded user never sees or chooses the treatment column, so their save keeps the
+    one the preset had: replacing it without would import the next list with no arms."""
+    if existing is None or existing.kind is not ImportKind.KIT_LIST:
+        return columns
+    if is_unblinded(session, actor, study):
+        return columns
+    kept = json.loads(existing.columns).get("arm")
+    chosen = json.loads(columns)
+    if kept is None or "arm" in chosen:
+        return columns
+    return json.dumps({**chosen, "arm": kept}, ensure_ascii=False, sort_keys=True)
 
 
 def archive_import_preset(session: Session, actor: User, preset_id: int, reason: str) -> None:

@@ -188,3 +188,16 @@ def test_a_preset_without_its_name_or_needed_columns_is_refused(
 ) -> None:
     with pytest.raises(InvalidInput, match=message):
         _save(db, example.people.tech, example.study.id, name, mapping)
+
+
+def test_a_blinded_technicians_save_keeps_the_treatment_column_they_cannot_see(
+    db: Database, example: Example
+) -> None:
+    _save(db, example.people.unblinded, example.study.id)
+    without_arm = PresetMapping({k: v for k, v in IWRS.columns.items() if k != "arm"})
+    _save(db, example.people.tech, example.study.id, mapping=without_arm)
+    (preset,) = _presets(db, example.people.tech, example.study.id)
+    assert preset.column("arm") == "Randomised To"
+    _save(db, example.people.unblinded, example.study.id, mapping=without_arm)
+    (preset,) = _presets(db, example.people.tech, example.study.id)
+    assert preset.column("arm") is None  # the unblinded may take it out
