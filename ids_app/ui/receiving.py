@@ -83,6 +83,7 @@ from ids_app.ui.guard import attempt
 from ids_app.ui.kit_list_dialog import DATE_ORDERS, chosen_order
 from ids_app.ui.preset_dialog import (
     SAVED,
+    ArchivePresetDialog,
     SavePresetDialog,
     add_presets,
     choose_order,
@@ -95,6 +96,7 @@ from ids_app.ui.scan import ScanPanel
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.table_models import Column, RowsModel, fit_columns, selected_row, table_view
 from ids_app.users.models import User
+from ids_app.users.permissions import Action, may
 
 NO_COLUMN = "(none)"
 
@@ -174,6 +176,7 @@ class PackingListDialog(FormDialog):
         self.file_table = table  # as read, before the header row was found
         self.preview: PackingListPreview | None = None
         self.save_dialog: SavePresetDialog | None = None
+        self.archive_dialog: ArchivePresetDialog | None = None
         try:
             self.saved_presets = read_presets(ws, study.id, ImportKind.PACKING_LIST)
         except IdsError as error:
@@ -193,6 +196,12 @@ class PackingListDialog(FormDialog):
         preset_row = QHBoxLayout()
         preset_row.addWidget(self.preset, 1)
         preset_row.addWidget(self.save_preset_button)
+        self.archive_preset_button = QPushButton("Archi&ve preset…")
+        self.archive_preset_button.setObjectName("archivePackingPreset")
+        self.archive_preset_button.setAutoDefault(False)
+        self.archive_preset_button.clicked.connect(self.archive_preset)
+        self.archive_preset_button.setVisible(may(ws.user.role, Action.ARCHIVE_IMPORT_PRESETS))
+        preset_row.addWidget(self.archive_preset_button)
         self.header_row = QSpinBox()
         self.header_row.setObjectName("packingHeaderRow")
         self.header_row.setToolTip("The row of the file that holds the column names.")
@@ -347,6 +356,27 @@ class PackingListDialog(FormDialog):
         return dialog
 
     def _preset_saved(self, preset_id: int) -> None:
+        self._offer_presets(f"{SAVED}{preset_id}")
+        self.read()
+
+    def archive_preset(self) -> ArchivePresetDialog | None:
+        """A pharmacist or administrator stops the chosen saved preset being offered."""
+        preset = chosen_preset(self.preset, self.saved_presets)
+        if preset is None:
+            return None
+        dialog = ArchivePresetDialog(self.ws, preset, parent=self)
+        dialog.archived.connect(lambda _id: self._preset_archived())
+        dialog.finished.connect(dialog.deleteLater)
+        self.archive_dialog = dialog
+        open_dialog(dialog)
+        return dialog
+
+    def _preset_archived(self) -> None:
+        self._offer_presets("")
+        self.apply_preset()
+
+    def _offer_presets(self, chosen: str) -> None:
+        """Read the sponsor's presets again and offer them, ``chosen`` selected."""
         try:
             self.saved_presets = read_presets(self.ws, self.study_id, ImportKind.PACKING_LIST)
         except IdsError as error:
@@ -356,9 +386,8 @@ class PackingListDialog(FormDialog):
         while self.preset.count() > 1:
             self.preset.removeItem(1)
         add_presets(self.preset, self.saved_presets)
-        self.preset.setCurrentIndex(max(self.preset.findData(f"{SAVED}{preset_id}"), 0))
+        self.preset.setCurrentIndex(max(self.preset.findData(chosen), 0))
         self.preset.blockSignals(False)
-        self.read()
 
     def mapping(self) -> PackingListMapping:
         def column(key: str) -> str | None:
@@ -377,6 +406,8 @@ class PackingListDialog(FormDialog):
     def read(self) -> None:
         chosen = self.preset_mapping() is not None
         self.save_preset_button.setEnabled(chosen)
+        saved = chosen_preset(self.preset, self.saved_presets)
+        self.archive_preset_button.setEnabled(saved is not None)
         product_id = self.product.currentData()
         if product_id is None:
             return

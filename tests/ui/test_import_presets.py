@@ -290,3 +290,32 @@ def test_a_technician_is_not_offered_to_archive_a_preset(
     dialog = open_kit_list(open_window("tech"))
     assert not dialog.archive_preset_button.isVisibleTo(dialog)
     assert dialog.save_preset_button.isVisibleTo(dialog)
+
+
+def test_a_pharmacist_archives_a_packing_list_preset_from_the_packing_list(
+    open_window: WindowOpener, tmp_path: Path
+) -> None:
+    window = open_window("pharm")
+    user = sign_in(window.db, "pharm")
+    with window.db.unit_of_work() as session:
+        study = session.scalars(select(Study).where(Study.protocol_number == "ABC-123")).one()
+        save_import_preset(
+            session,
+            user,
+            study,
+            ImportKind.PACKING_LIST,
+            "Acme depot packing list",
+            PresetMapping({"kit_number": "Pack", "lot_number": "Charge", "expiry": "Best before"}),
+        )
+    import_kits(window.db, "ABC-123", ["1071"], "L2301")
+    path = tmp_path / "packing.csv"
+    path.write_text(f"Pack,Charge,Best before\n1071,L2301,{lot_expiry(window.db, 'L2301')}\n")
+    dialog = _packing_dialog(window, path)
+    assert dialog.result_label.text().startswith("Mapped by Acme Pharma's preset")
+    archiving = dialog.archive_preset()
+    assert isinstance(archiving, ArchivePresetDialog)
+    archiving.reason.setText("the depot changed its export")
+    archiving.accept_button.click()
+    assert dialog.preset.count() == 1
+    assert dialog.result_label.text().startswith("Header found on row 1.")
+    assert not dialog.archive_preset_button.isEnabled()
