@@ -201,3 +201,22 @@ def test_a_blinded_technicians_save_keeps_the_treatment_column_they_cannot_see(
     _save(db, example.people.unblinded, example.study.id, mapping=without_arm)
     (preset,) = _presets(db, example.people.tech, example.study.id)
     assert preset.column("arm") is None  # the unblinded may take it out
+
+
+def test_a_shipments_logger_layout_is_saved_for_the_sponsor_with_its_own_columns(
+    db: Database, example: Example
+) -> None:
+    logger = PresetMapping({"time": "Date/Time", "temperature": "Probe °C"}, header_line=3)
+    _save(db, example.people.tech, example.study.id, "Acme shipper", logger, ImportKind.LOGGER_FILE)
+    (preset,) = _presets(db, example.people.tech, example.study.id, ImportKind.LOGGER_FILE)
+    assert preset.fits(["Date / Time", "probe °c"]) is False
+    assert preset.fits(["date/time", "Probe  °C", "Serial"]) is True
+    with pytest.raises(InvalidInput, match="A logger file has no field 'kit_number'"):
+        _save(
+            db,
+            example.people.tech,
+            example.study.id,
+            "Acme shipper",
+            PresetMapping({**logger.columns, "kit_number": "Kit"}),
+            ImportKind.LOGGER_FILE,
+        )
