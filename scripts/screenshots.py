@@ -48,10 +48,11 @@ from ids_app.migrations.schema import prepare_database
 from ids_app.monitoring import services as monitoring
 from ids_app.monitoring.models import MonitorQuery, RecordKind, VisitMode
 from ids_app.monitoring.records import record_rows
+from ids_app.studies.import_presets import PresetMapping, save_import_preset
 from ids_app.studies.kit_import import KitListMapping, import_kit_list
-from ids_app.studies.models import Prescriber, Study, Subject
+from ids_app.studies.models import ImportKind, Prescriber, Study, Subject
 from ids_app.studies.services import get_study
-from ids_app.studies.tables import Table, TableRow
+from ids_app.studies.tables import DateOrder, Table, TableRow
 from ids_app.ui.app import APP_TITLE
 from ids_app.ui.counts import CountsTab
 from ids_app.ui.destruction import DestructionTab
@@ -278,6 +279,31 @@ def sample_kit_list(expiry: dt.date) -> Path:
     return path
 
 
+def sponsor_preset_kit_list(db: Database, expiry: dt.date) -> Path:
+    """Acme's depot layout saved as a preset, and its next export (title lines, US dates)
+    that the preset maps by itself."""
+    user = sign_in(db, "pharm")
+    with db.unit_of_work() as session:
+        study = session.scalars(select(Study).where(Study.protocol_number == "ABC-123")).one()
+        save_import_preset(
+            session,
+            user,
+            study,
+            ImportKind.KIT_LIST,
+            "Acme depot kit report",
+            PresetMapping(
+                {"kit_number": "Pack", "lot_number": "Batch", "expiry": "Use by"},
+                header_line=3,
+                date_order=DateOrder.MONTH_FIRST,
+            ),
+        )
+    path = FOLDER / "Acme depot kit report December.csv"
+    rows = [f"{kit},L2301,{expiry:%m/%d/%Y}" for kit in range(2101, 2106)]
+    lines = ["Acme depot kit report", "Printed 12/01/2026", "Pack,Batch,Use by", *rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def monitoring_visit(db: Database, study_id: int) -> None:
     """A monitor's open visit: dispenses reviewed, a note, a query the site answered and
     one still waiting for the site."""
@@ -398,6 +424,12 @@ def workflow_screens(demo: Database) -> None:
     kit_list.load(sample_kit_list(expiry))
     settle_until(lambda: kit_list.job is None and kit_list.preview is not None)
     save(kit_list, "kit-list-import.png")
+    kit_list.reject()
+    kit_list = setup.open_kit_list()
+    assert isinstance(kit_list, KitListDialog)
+    kit_list.load(sponsor_preset_kit_list(demo, expiry))
+    settle_until(lambda: kit_list.job is None and kit_list.preview is not None)
+    save(kit_list, "kit-list-preset.png")
     kit_list.reject()
     setup.products_view.selectRow(0)
     correction = setup.correct_product()

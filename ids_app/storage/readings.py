@@ -41,8 +41,10 @@ from ids_app.studies.tables import (
     Table,
     TableRow,
     TableUnreadable,
+    UnreadableDate,
     cell_text,
     headed_by,
+    parse_date,
     read_table,
 )
 from ids_app.users.models import User
@@ -59,6 +61,8 @@ DAILY_ENTRY_LATENESS = dt.timedelta(days=7)
 
 ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}")
 NUMERIC_TIME = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}[ T]+\d{1,2}:\d{2}")
+# Logger software that writes the month in words: 31-May-2027 14:05, 31 May 2027 14:05:30.
+WORDED_TIME = re.compile(r"(\d{1,2}[- ]?[A-Za-z]{3,9}\.?[- ]?\d{4}) (\d{1,2}):(\d{2})(?::(\d{2}))?")
 OFFSET_ZONE = re.compile(r"(?:UTC|GMT)?\s*([+-])(\d{1,2}):?(\d{2})?", re.IGNORECASE)
 VALUE = re.compile(r"([+-]?\d+(?:[.,]\d+)?)\s*(°?\s*[CF])?", re.IGNORECASE)
 FORMAT_WORDS = {
@@ -493,6 +497,8 @@ def _parse_time(value: str | dt.datetime, time_format: str | None) -> dt.datetim
             return dt.datetime.fromisoformat(value)
         except ValueError:
             raise _LineProblem(f"Time '{value}' is not a moment of the calendar.") from None
+    if worded := WORDED_TIME.fullmatch(value):
+        return _worded_time(value, worded)
     if NUMERIC_TIME.fullmatch(value):
         raise _LineProblem(
             f"Time '{value}' is ambiguous (day and month order); set the time format in "
@@ -502,6 +508,15 @@ def _parse_time(value: str | dt.datetime, time_format: str | None) -> dt.datetim
         f"'{value}' is not a date and time; write it as 2026-11-03 14:05 or set the time "
         "format in the mapping."
     )
+
+
+def _worded_time(value: str, match: re.Match[str]) -> dt.datetime:
+    """31-May-2027 14:05: the day read as the kit list reads it, then the time of day."""
+    try:
+        day = parse_date(match[1])
+        return dt.datetime.combine(day, dt.time(int(match[2]), int(match[3]), int(match[4] or 0)))
+    except (UnreadableDate, ValueError):
+        raise _LineProblem(f"Time '{value}' is not a moment of the calendar.") from None
 
 
 def _to_utc(

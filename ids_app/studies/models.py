@@ -190,3 +190,38 @@ class ProductCorrection(Base):
     reason: Mapped[str] = mapped_column(Text)
     corrected_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     corrected_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
+class ImportKind(enum.StrEnum):
+    """The sponsor's or logger's files a column mapping is saved for."""
+
+    KIT_LIST = "kit list"
+    PACKING_LIST = "packing list"
+    LOGGER_FILE = "logger file"
+
+
+class ImportPreset(Base):
+    """A column mapping saved for the next file of the same kind from the same sponsor.
+
+    ``columns`` is JSON: each field the import reads (``kit_number``, ``expiry``, …) to
+    the column name the sponsor's export uses. Saving again under the same name updates
+    the row (the audit trail keeps every earlier value); archiving hides it from the
+    import dialogs and keeps it, since records are never deleted. It never holds treatment
+    values: see :mod:`ids_app.studies.import_presets`.
+    """
+
+    __tablename__ = "import_preset"
+    __table_args__ = (UniqueConstraint("kind", "sponsor", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[ImportKind]
+    sponsor: Mapped[str]
+    name: Mapped[str]
+    columns: Mapped[str] = mapped_column(Text)
+    header_line: Mapped[int | None]
+    date_order: Mapped[str | None]
+    date_format: Mapped[str | None]
+    saved_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    saved_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    archived_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    archived_at: Mapped[dt.datetime | None]

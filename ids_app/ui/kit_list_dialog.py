@@ -10,6 +10,11 @@ Reading, checking and importing run off the GUI thread (ui/tasks.py; the desktop
 item 10): a
 progress bar counts the rows, Cancel stops the work at its next step, and the inputs that
 would change the work are disabled meanwhile. A cancelled import rolls back whole.
+
+The sponsor's saved presets (``studies.import_presets``) come first in the mapping list:
+when a file is opened, the newest one whose columns the file has maps it, the summary
+names it, and "Save as preset…" keeps the mapping chosen for the sponsor's next file. A
+preset holds no treatment-to-arm choices, so a blinded user loads none.
 """
 
 from __future__ import annotations
@@ -35,6 +40,12 @@ from PySide6.QtWidgets import (
 
 from ids_app.errors import IdsError
 from ids_app.reports.progress import CancelCheck, ProgressCallback
+from ids_app.studies.import_presets import (
+    PresetMapping,
+    PresetRow,
+    fitting_preset,
+    spelled_as_in,
+)
 from ids_app.studies.kit_import import (
     KIT_LIST_PRESETS,
     PREVIEW_CANCELLED,
@@ -47,7 +58,7 @@ from ids_app.studies.kit_import import (
     preview_kit_list,
     treatment_values,
 )
-from ids_app.studies.models import Product, Study
+from ids_app.studies.models import ImportKind, Product, Study
 from ids_app.studies.tables import (
     DateOrder,
     Table,
@@ -58,9 +69,21 @@ from ids_app.studies.tables import (
 )
 from ids_app.studies.views import ProductRow, StudyRow
 from ids_app.ui.context import Workspace
-from ids_app.ui.forms import FormDialog, subheading_label
+from ids_app.ui.forms import FormDialog, open_dialog, subheading_label
+from ids_app.ui.preset_dialog import (
+    SAVED,
+    ArchivePresetDialog,
+    SavePresetDialog,
+    add_presets,
+    choose_order,
+    chosen_preset,
+    preset_data,
+    preset_used,
+    read_presets,
+)
 from ids_app.ui.table_models import Column, RowsModel, fit_columns, table_view
 from ids_app.ui.tasks import RunningJob, run_job
+from ids_app.users.permissions import Action, may
 
 NO_COLUMN = "(none)"
 GUESSED = "As the file's header suggests"
@@ -119,8 +142,12 @@ class KitListDialog(FormDialog):
         self.setObjectName("kitListDialog")
         self.setMinimumWidth(760)
         self.ws = ws
+        self.study = study
         self.study_id = study.id
         self.show_arms = show_arms
+        self.saved_presets: list[PresetRow] = []
+        self.save_dialog: SavePresetDialog | None = None
+        self.archive_dialog: ArchivePresetDialog | None = None
         self.table: Table | None = None
         self.file_table: Table | None = None  # as read, before the header row was found
         self.treatment_combos: dict[str, QComboBox] = {}
@@ -154,13 +181,22 @@ class KitListDialog(FormDialog):
         self.header_row.setToolTip("The row of the file that holds the column names.")
         self.preset = QComboBox()
         self.preset.setObjectName("kitListPreset")
-        self.preset.addItem(GUESSED, "")
-        for name, preset in KIT_LIST_PRESETS.items():
-            # A blinded user is not shown the treatment column's name either.
-            shown = f"{name.split(' (')[0]} ({preset.kit_number}, {preset.lot_number}, " + (
-                f"{preset.expiry})"
-            )
-            self.preset.addItem(name if show_arms else shown, name)
+        self.save_preset_button = QPushButton("&Save as preset…")
+        self.save_preset_button.setObjectName("saveKitListPreset")
+        self.save_preset_button.setAutoDefault(False)
+        self.save_preset_button.setEnabled(False)
+        self.save_preset_button.clicked.connect(self.save_preset)
+        preset_row = QHBoxLayout()
+        preset_row.addWidget(self.preset, 1)
+        preset_row.addWidget(self.save_preset_button)
+        self.archive_preset_button = QPushButton("Archi&ve preset…")
+        self.archive_preset_button.setObjectName("archiveKitListPreset")
+        self.archive_preset_button.setAutoDefault(False)
+        self.archive_preset_button.clicked.connect(self.archive_preset)
+        self.archive_preset_button.setVisible(may(ws.user.role, Action.ARCHIVE_IMPORT_PRESETS))
+        preset_row.addWidget(self.archive_preset_button)
+        self.preset.currentIndexChanged.connect(lambda _i: self._preset_chosen())
+        self.fill_presets()
         self.columns: dict[str, QComboBox] = {}
         for key, _title in FIELDS:
             combo = QComboBox()
@@ -215,7 +251,9 @@ class KitListDialog(FormDialog):
 
         self.form.addRow("File", file_row)
         self.form.addRow("&Product", self.product)
-        self.form.addRow("&Mapping", self.preset)
+        mapping_label = QLabel("&Mapping")
+        mapping_label.setBuddy(self.preset)  # a row of two widgets names its buddy itself
+        self.form.addRow(mapping_label, preset_row)
         self.form.addRow("&Header row", self.header_row)
         for key, title in FIELDS:
             if key == "arm" and not show_arms:
@@ -250,6 +288,88 @@ class KitListDialog(FormDialog):
         self.summary.setText("Choose the kit list file.")
         self.file_button.setFocus()
 
+    # the presets ---------------------------------------------------------------------------
+
+    def fill_presets(self, chosen: str = "") -> None:
+        """The sponsor's saved presets first (newest first), then the built-in ones."""
+        try:
+            self.saved_presets = read_presets(self.ws, self.study_id, ImportKind.KIT_LIST)
+        except IdsError as error:
+            self.show_error(str(error))
+            self.saved_presets = []
+        self.preset.blockSignals(True)
+        self.preset.clear()
+        self.preset.addItem(GUESSED, "")
+        add_presets(self.preset, self.saved_presets)
+        for name, preset in KIT_LIST_PRESETS.items():
+            # A blinded user is not shown the treatment column's name either.
+            shown = f"{name.split(' (')[0]} ({preset.kit_number}, {preset.lot_number}, " + (
+                f"{preset.expiry})"
+            )
+            self.preset.addItem(name if self.show_arms else shown, name)
+        self.preset.setCurrentIndex(max(self.preset.findData(chosen), 0))
+        self.preset.blockSignals(False)
+        self._preset_chosen()
+
+    def _preset_chosen(self) -> None:
+        self.archive_preset_button.setEnabled(self.saved_preset() is not None)
+
+    def archive_preset(self) -> ArchivePresetDialog | None:
+        """A pharmacist or administrator stops the chosen saved preset being offered."""
+        preset = self.saved_preset()
+        if preset is None or self.job is not None:
+            return None
+        dialog = ArchivePresetDialog(self.ws, preset, parent=self)
+        dialog.archived.connect(lambda _id: self._preset_archived())
+        dialog.finished.connect(dialog.deleteLater)
+        self.archive_dialog = dialog
+        open_dialog(dialog)
+        return dialog
+
+    def _preset_archived(self) -> None:
+        self.fill_presets()
+        self.apply_preset()
+
+    def saved_preset(self) -> PresetRow | None:
+        """The sponsor's preset chosen in the mapping list, if one is."""
+        return chosen_preset(self.preset, self.saved_presets)
+
+    def preset_mapping(self) -> PresetMapping | None:
+        """The mapping chosen, as a preset keeps it: no treatment values, ever."""
+        mapping = self.mapping()
+        if mapping is None or self.table is None:
+            return None
+        columns = {"kit_number": mapping.kit_number, "lot_number": mapping.lot_number}
+        columns["expiry"] = mapping.expiry
+        if mapping.arm is not None:
+            columns["arm"] = mapping.arm
+        return PresetMapping(
+            columns, self.table.header_line, mapping.date_order, mapping.date_format
+        )
+
+    def save_preset(self) -> SavePresetDialog | None:
+        mapping = self.preset_mapping()
+        if mapping is None or self.job is not None:
+            return None
+        current = self.saved_preset()
+        dialog = SavePresetDialog(
+            self.ws,
+            self.study,
+            ImportKind.KIT_LIST,
+            mapping,
+            current.name if current else "",
+            parent=self,
+        )
+        dialog.saved.connect(self._preset_saved)
+        dialog.finished.connect(dialog.deleteLater)
+        self.save_dialog = dialog
+        open_dialog(dialog)
+        return dialog
+
+    def _preset_saved(self, preset_id: int) -> None:
+        self.fill_presets(f"{SAVED}{preset_id}")
+        self.refresh_preview()  # the summary names the preset now chosen
+
     # the file ----------------------------------------------------------------------------
 
     def choose_file(self) -> None:
@@ -274,14 +394,22 @@ class KitListDialog(FormDialog):
         self._start("reading the kit list", read, self._read, self._check_refused)
 
     def _read(self, result: object) -> None:
-        """Take as the header the first row whose names a preset recognises (title lines
-        above it are skipped), else the first row with text."""
+        """Take as the header the first row holding a saved preset's columns, else one whose
+        names a built-in preset recognises (title lines above it are skipped), else the
+        first row with text."""
         assert isinstance(result, Table)
         self.file_table = result
-        found = guess_header(result, guess_kit_list_mapping)
-        self._use_table(found[0] if found else result)
+        self.fill_presets()  # read again: one may have been saved since the dialog opened
+        chosen = ""
+        saved = guess_header(result, lambda headers: fitting_preset(self.saved_presets, headers))
+        if saved is not None:
+            self._use_table(saved[0])
+            chosen = preset_data(saved[1])
+        else:
+            found = guess_header(result, guess_kit_list_mapping)
+            self._use_table(found[0] if found else result)
         self.preset.blockSignals(True)
-        self.preset.setCurrentIndex(0)
+        self.preset.setCurrentIndex(max(self.preset.findData(chosen), 0))
         self.preset.blockSignals(False)
         self.apply_preset()
 
@@ -323,6 +451,10 @@ class KitListDialog(FormDialog):
     def apply_preset(self) -> None:
         if self.table is None or self.file_table is None:
             return
+        saved = self.saved_preset()
+        if saved is not None:
+            self._apply_saved(saved)
+            return
         name = self.preset.currentData()
         if name:
             headed = headed_by(self.file_table, KIT_LIST_PRESETS[name].columns)
@@ -337,14 +469,44 @@ class KitListDialog(FormDialog):
                 "expiry": mapping.expiry,
                 "arm": mapping.arm,
             }
-            for key, combo in self.columns.items():
-                combo.blockSignals(True)
-                combo.setCurrentIndex(max(combo.findData(wanted[key]), 0))
-                combo.blockSignals(False)
+            self._choose_columns(wanted)
             if mapping.date_format:
                 self.date_format.setText(mapping.date_format)
         self.fill_treatments()
         self.refresh_preview()
+
+    def _apply_saved(self, preset: PresetRow) -> None:
+        """Map the file as ``preset`` does: its header row when that row holds its columns,
+        else the first row that does; its columns, date order and format."""
+        assert self.file_table is not None
+        assert self.table is not None
+        table: Table | None = None
+        line = preset.mapping.header_line
+        if line is not None and any(number == line for number, _ in self.file_table.lines):
+            at_line = self.file_table.headed_at(line)
+            table = at_line if preset.fits(at_line.headers) else None
+        if table is None:
+            found = guess_header(self.file_table, lambda h: preset if preset.fits(h) else None)
+            table = found[0] if found else None
+        if table is not None and table.header_line != self.table.header_line:
+            self._use_table(table)
+        headers = self.table.headers
+        wanted = {key: spelled_as_in(headers, preset.column(key)) for key in self.columns}
+        if not self.show_arms:
+            wanted["arm"] = None
+        self._choose_columns(wanted)
+        self.date_order.blockSignals(True)
+        choose_order(self.date_order, preset.mapping.date_order)
+        self.date_order.blockSignals(False)
+        self.date_format.setText(preset.mapping.date_format or "")
+        self.fill_treatments()
+        self.refresh_preview()
+
+    def _choose_columns(self, wanted: dict[str, str | None]) -> None:
+        for key, combo in self.columns.items():
+            combo.blockSignals(True)
+            combo.setCurrentIndex(max(combo.findData(wanted[key]), 0))
+            combo.blockSignals(False)
 
     def fill_treatments(self) -> None:
         """One choice of arm per treatment value in the file, for the unblinded only: the
@@ -413,6 +575,7 @@ class KitListDialog(FormDialog):
         self.clear_error()
         self.preview = None
         self.accept_button.setEnabled(False)
+        self.save_preset_button.setEnabled(self.preset_mapping() is not None)
         self.kits.set_rows([])
         self._show_errors([])
         table, mapping, product_id = self.table, self.mapping(), self.product.currentData()
@@ -469,6 +632,7 @@ class KitListDialog(FormDialog):
             self.summary.setText(
                 f"Header found on row {preview.header_line}. {self.summary.text()}"
             )
+        self.summary.setText(preset_used(self.saved_preset()) + self.summary.text())
         self.accept_button.setEnabled(self._ready())
         self.accept_button.setText(f"Import {kits} kit{'' if kits == 1 else 's'}")
         self.checked.emit(True)
@@ -619,6 +783,8 @@ class KitListDialog(FormDialog):
         for widget in inputs:
             widget.setEnabled(enabled)
         self.accept_button.setEnabled(enabled and self._ready())
+        self.save_preset_button.setEnabled(enabled and self.preset_mapping() is not None)
+        self.archive_preset_button.setEnabled(enabled and self.saved_preset() is not None)
 
     def _settle_focus(self) -> None:
         if self.job is None and self.isVisible():

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from ids_app.db import Database, today
+from ids_app.errors import IdsError
 from ids_app.inventory.models import (
     DISPENSING_KINDS,
     LocationKind,
@@ -59,9 +60,15 @@ from ids_app.inventory.views import (
     reconciliation_summary,
     shipment_rows,
 )
-from ids_app.studies.models import Product, Study
-from ids_app.studies.tables import Table, guess_header, read_table
-from ids_app.studies.views import Choice, ProductRow, product_rows
+from ids_app.studies.import_presets import (
+    PresetMapping,
+    PresetRow,
+    fitting_preset,
+    spelled_as_in,
+)
+from ids_app.studies.models import ImportKind, Product, Study
+from ids_app.studies.tables import Table, TableUnreadable, guess_header, read_table
+from ids_app.studies.views import Choice, ProductRow, StudyRow, product_rows
 from ids_app.ui.context import Workspace
 from ids_app.ui.dispensing import fill_combo
 from ids_app.ui.forms import (
@@ -74,10 +81,22 @@ from ids_app.ui.forms import (
 )
 from ids_app.ui.guard import attempt
 from ids_app.ui.kit_list_dialog import DATE_ORDERS, chosen_order
+from ids_app.ui.preset_dialog import (
+    SAVED,
+    ArchivePresetDialog,
+    SavePresetDialog,
+    add_presets,
+    choose_order,
+    chosen_preset,
+    preset_data,
+    preset_used,
+    read_presets,
+)
 from ids_app.ui.scan import ScanPanel
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.table_models import Column, RowsModel, fit_columns, selected_row, table_view
 from ids_app.users.models import User
+from ids_app.users.permissions import Action, may
 
 NO_COLUMN = "(none)"
 
@@ -121,49 +140,76 @@ class ReconRow:
 
 
 class PackingListDialog(FormDialog):
-    """Choose which column holds what; the preview lists every line that cannot be read."""
+    """Choose which column holds what; the preview lists every line that cannot be read.
+
+    The sponsor's saved packing-list presets come first: the newest whose columns the
+    file has maps it, and the result names it. The header row can be chosen when no
+    row reads as one (a depot that writes neither "lot" nor "exp" in its header).
+    """
 
     chosen = Signal(object)
 
     def __init__(
         self,
-        db: Database,
-        study_id: int,
+        ws: Workspace,
+        study: StudyRow,
         products: list[ProductRow],
         table: Table,
         parent: QWidget | None = None,
     ) -> None:
-        # Depot lists put a title above the header: the header names the lot and expiry.
-        found = guess_header(table, packing_columns)
-        table = found[0] if found else table
         super().__init__(
-            db,
+            ws.db,
             title=f"Packing list — {table.source}",
             heading="Read the depot's packing list",
             intro=(
-                f"{table.source}: {len(table.rows)} lines. {table.header_found} Choose the "
-                "product and which column holds what; the lines are checked against the kit "
-                "list and the lots on record."
+                f"{table.source}: choose the product and which column holds what; the lines "
+                "are checked against the kit list and the lots on record."
             ),
             accept_text="Use the readable lines",
             reject_text="Cancel",
             parent=parent,
         )
         self.setObjectName("packingListDialog")
-        self.study_id = study_id
-        self.table = table
+        self.ws = ws
+        self.study = study
+        self.study_id = study.id
+        self.file_table = table  # as read, before the header row was found
         self.preview: PackingListPreview | None = None
+        self.save_dialog: SavePresetDialog | None = None
+        self.archive_dialog: ArchivePresetDialog | None = None
+        try:
+            self.saved_presets = read_presets(ws, study.id, ImportKind.PACKING_LIST)
+        except IdsError as error:
+            self.show_error(str(error))
+            self.saved_presets = []
         self.product = QComboBox()
         self.product.setObjectName("packingProduct")
         fill_combo(self.product, [Choice(p.id, p.description) for p in products])
+        self.preset = QComboBox()
+        self.preset.setObjectName("packingPreset")
+        self.preset.addItem("Guessed from the column names", "")
+        add_presets(self.preset, self.saved_presets)
+        self.save_preset_button = QPushButton("&Save as preset…")
+        self.save_preset_button.setObjectName("savePackingPreset")
+        self.save_preset_button.setAutoDefault(False)
+        self.save_preset_button.clicked.connect(self.save_preset)
+        preset_row = QHBoxLayout()
+        preset_row.addWidget(self.preset, 1)
+        preset_row.addWidget(self.save_preset_button)
+        self.archive_preset_button = QPushButton("Archi&ve preset…")
+        self.archive_preset_button.setObjectName("archivePackingPreset")
+        self.archive_preset_button.setAutoDefault(False)
+        self.archive_preset_button.clicked.connect(self.archive_preset)
+        self.archive_preset_button.setVisible(may(ws.user.role, Action.ARCHIVE_IMPORT_PRESETS))
+        preset_row.addWidget(self.archive_preset_button)
+        self.header_row = QSpinBox()
+        self.header_row.setObjectName("packingHeaderRow")
+        self.header_row.setToolTip("The row of the file that holds the column names.")
+        self.header_row.setRange(1, max(table.lines[-1][0] if table.lines else 1, 1))
         self.columns: dict[str, QComboBox] = {}
         for key in ("kit_number", "lot_number", "expiry", "quantity"):
             combo = QComboBox()
             combo.setObjectName(f"column_{key}")
-            combo.addItem(NO_COLUMN, None)
-            for header in table.headers:
-                combo.addItem(header, header)
-            combo.setCurrentIndex(max(combo.findData(guess_column(key, table.headers)), 0))
             self.columns[key] = combo
         self.date_format = QLineEdit()
         self.date_format.setObjectName("dateFormat")
@@ -178,6 +224,10 @@ class PackingListDialog(FormDialog):
         self.errors = QListWidget()
         self.errors.setObjectName("packingErrors")
         self.form.addRow("Product", self.product)
+        mapping_label = QLabel("&Mapping")
+        mapping_label.setBuddy(self.preset)  # a row of two widgets names its buddy itself
+        self.form.addRow(mapping_label, preset_row)
+        self.form.addRow("&Header row", self.header_row)
         for title, combo in zip(
             ("Kit number column", "Lot column", "Expiry column", "Quantity column"),
             self.columns.values(),
@@ -188,10 +238,156 @@ class PackingListDialog(FormDialog):
         self.form.addRow("Date format", self.date_format)
         self.form.addRow(self.result_label)
         self.form.addRow(self.errors)
+        self.table = table
+        self._open_file()
         for combo in (self.product, self.date_order, *self.columns.values()):
             combo.currentIndexChanged.connect(lambda _i: self.read())
+        self.preset.currentIndexChanged.connect(lambda _i: self.apply_preset())
+        self.header_row.valueChanged.connect(self.choose_header_row)
         self.date_format.editingFinished.connect(self.read)
         self.read()
+
+    def _open_file(self) -> None:
+        """Map by the newest saved preset whose columns the file has; else take as the
+        header the first row naming a lot and an expiry column (depot lists put a title
+        above it), and guess the columns from their names."""
+        saved = guess_header(
+            self.file_table, lambda headers: fitting_preset(self.saved_presets, headers)
+        )
+        if saved is not None:
+            self.preset.setCurrentIndex(max(self.preset.findData(preset_data(saved[1])), 0))
+            self._use_table(saved[0])
+            self._apply_saved(saved[1])
+            return
+        found = guess_header(self.file_table, packing_columns)
+        self._use_table(found[0] if found else self.file_table)
+        self._guess_columns()
+
+    def _use_table(self, table: Table) -> None:
+        self.table = table
+        self.header_row.blockSignals(True)
+        self.header_row.setValue(table.header_line)
+        self.header_row.blockSignals(False)
+        for combo in self.columns.values():
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem(NO_COLUMN, None)
+            for header in table.headers:
+                combo.addItem(header, header)
+            combo.blockSignals(False)
+
+    def _choose_columns(self, wanted: dict[str, str | None]) -> None:
+        for key, combo in self.columns.items():
+            combo.blockSignals(True)
+            combo.setCurrentIndex(max(combo.findData(wanted[key]), 0))
+            combo.blockSignals(False)
+
+    def _guess_columns(self) -> None:
+        headers = self.table.headers
+        self._choose_columns({key: guess_column(key, headers) for key in self.columns})
+
+    def _apply_saved(self, preset: PresetRow) -> None:
+        headers = self.table.headers
+        self._choose_columns(
+            {key: spelled_as_in(headers, preset.column(key)) for key in self.columns}
+        )
+        self.date_order.blockSignals(True)
+        choose_order(self.date_order, preset.mapping.date_order)
+        self.date_order.blockSignals(False)
+        self.date_format.setText(preset.mapping.date_format or "")
+
+    def apply_preset(self) -> None:
+        """Map the file as the preset chosen does, its header row included."""
+        preset = chosen_preset(self.preset, self.saved_presets)
+        if preset is None:
+            self._guess_columns()
+        else:
+            found = guess_header(self.file_table, lambda h: preset if preset.fits(h) else None)
+            if found is not None and found[0].header_line != self.table.header_line:
+                self._use_table(found[0])
+            self._apply_saved(preset)
+        self.read()
+
+    def choose_header_row(self, row: int) -> None:
+        """Read the file with its header on the row chosen (or the next row with text)."""
+        if row == self.table.header_line:
+            return
+        self.clear_error()
+        try:
+            table = self.file_table.headed_at(row)
+        except TableUnreadable as error:
+            self.show_error(str(error))
+            return
+        self._use_table(table)
+        self.preset.blockSignals(True)
+        self.preset.setCurrentIndex(0)
+        self.preset.blockSignals(False)
+        self._guess_columns()
+        self.read()
+
+    def preset_mapping(self) -> PresetMapping | None:
+        mapping = self.mapping()
+        if not (mapping.lot_number and mapping.expiry):
+            return None
+        optional = {"kit_number": mapping.kit_number, "quantity": mapping.quantity}
+        columns = {"lot_number": mapping.lot_number, "expiry": mapping.expiry}
+        columns.update({key: column for key, column in optional.items() if column})
+        return PresetMapping(
+            columns, self.table.header_line, mapping.date_order, mapping.date_format
+        )
+
+    def save_preset(self) -> SavePresetDialog | None:
+        mapping = self.preset_mapping()
+        if mapping is None:
+            return None
+        current = chosen_preset(self.preset, self.saved_presets)
+        dialog = SavePresetDialog(
+            self.ws,
+            self.study,
+            ImportKind.PACKING_LIST,
+            mapping,
+            current.name if current else "",
+            parent=self,
+        )
+        dialog.saved.connect(self._preset_saved)
+        dialog.finished.connect(dialog.deleteLater)
+        self.save_dialog = dialog
+        open_dialog(dialog)
+        return dialog
+
+    def _preset_saved(self, preset_id: int) -> None:
+        self._offer_presets(f"{SAVED}{preset_id}")
+        self.read()
+
+    def archive_preset(self) -> ArchivePresetDialog | None:
+        """A pharmacist or administrator stops the chosen saved preset being offered."""
+        preset = chosen_preset(self.preset, self.saved_presets)
+        if preset is None:
+            return None
+        dialog = ArchivePresetDialog(self.ws, preset, parent=self)
+        dialog.archived.connect(lambda _id: self._preset_archived())
+        dialog.finished.connect(dialog.deleteLater)
+        self.archive_dialog = dialog
+        open_dialog(dialog)
+        return dialog
+
+    def _preset_archived(self) -> None:
+        self._offer_presets("")
+        self.apply_preset()
+
+    def _offer_presets(self, chosen: str) -> None:
+        """Read the sponsor's presets again and offer them, ``chosen`` selected."""
+        try:
+            self.saved_presets = read_presets(self.ws, self.study_id, ImportKind.PACKING_LIST)
+        except IdsError as error:
+            self.show_error(str(error))
+            return
+        self.preset.blockSignals(True)
+        while self.preset.count() > 1:
+            self.preset.removeItem(1)
+        add_presets(self.preset, self.saved_presets)
+        self.preset.setCurrentIndex(max(self.preset.findData(chosen), 0))
+        self.preset.blockSignals(False)
 
     def mapping(self) -> PackingListMapping:
         def column(key: str) -> str | None:
@@ -208,8 +404,22 @@ class PackingListDialog(FormDialog):
         )
 
     def read(self) -> None:
+        chosen = self.preset_mapping() is not None
+        self.save_preset_button.setEnabled(chosen)
+        saved = chosen_preset(self.preset, self.saved_presets)
+        self.archive_preset_button.setEnabled(saved is not None)
         product_id = self.product.currentData()
         if product_id is None:
+            return
+        if not chosen:
+            self.preview = None
+            self.errors.clear()
+            self.errors.setVisible(False)
+            self.accept_button.setEnabled(False)
+            self.result_label.setText(
+                f"Header found on row {self.table.header_line}. Choose which columns hold "
+                "the lot and the expiry."
+            )
             return
         mapping = self.mapping()
         study_id, table = self.study_id, self.table
@@ -235,7 +445,8 @@ class PackingListDialog(FormDialog):
         self.errors.addItems([str(error) for error in preview.errors])
         self.errors.setVisible(bool(preview.errors))
         self.result_label.setText(
-            (f"Header found on row {preview.header_line}. " if preview.header_line else "")
+            preset_used(chosen_preset(self.preset, self.saved_presets))
+            + (f"Header found on row {preview.header_line}. " if preview.header_line else "")
             + f"{len(preview.expected)} lines read"
             + (f"; {len(preview.errors)} problems:" if preview.errors else ".")
         )
@@ -684,7 +895,7 @@ class ReceivingTab(StudyTab):
         )
         if table is None:
             return None
-        dialog = PackingListDialog(self.ws.db, self.study.id, self.products, table, parent=self)
+        dialog = PackingListDialog(self.ws, self.study, self.products, table, parent=self)
         dialog.chosen.connect(self.set_packing_list)
         self.packing_dialog = dialog
         open_dialog(dialog)

@@ -44,6 +44,8 @@ class Action(enum.StrEnum):
     CHANGE_SUBJECT_STATUS = "change a subject's status"
     RECORD_SUBJECT_ARM = "record a subject's arm"
     IMPORT_KIT_LISTS = "import kit lists"
+    SAVE_IMPORT_PRESETS = "save a sponsor's import mapping as a preset"
+    ARCHIVE_IMPORT_PRESETS = "archive an import preset"
     ADD_LOCATIONS = "add storage locations"
     SET_EXCURSION_RULE = "set the excursion rule"
     RECEIVE = "receive shipments"
@@ -113,6 +115,10 @@ PERMISSIONS: dict[Action, Rule] = {
     Action.CHANGE_SUBJECT_STATUS: Rule((_TECH, _PHARM, _ADMIN), "with a reason"),
     Action.RECORD_SUBJECT_ARM: Rule((_TECH, _PHARM, _ADMIN), _UNBLINDED),
     Action.IMPORT_KIT_LISTS: Rule((_TECH, _PHARM, _ADMIN), "with arms: " + _UNBLINDED),
+    Action.SAVE_IMPORT_PRESETS: Rule(
+        (_TECH, _PHARM, _ADMIN), "never a treatment-to-arm mapping (arms are per study)"
+    ),
+    Action.ARCHIVE_IMPORT_PRESETS: Rule((_PHARM, _ADMIN), "with a reason; the preset is kept"),
     Action.ADD_LOCATIONS: Rule((_PHARM, _ADMIN)),
     Action.SET_EXCURSION_RULE: Rule((_PHARM, _ADMIN)),
     Action.RECEIVE: Rule((_TECH, _PHARM)),

@@ -465,3 +465,34 @@ def test_a_logger_export_with_device_lines_above_its_header_is_imported(
     assert [draft.line for draft in preview.readings] == [5, 6]
     import_log(db, example.people.tech, example.fridge, path)
     assert _taken(db) == [(at(0), 4.5), (at(15), 4.8)]
+
+
+def test_a_logger_time_with_the_month_in_words_is_read_without_a_time_format(
+    db: Database, example: Example, tmp_path: Path
+) -> None:
+    path = _write(tmp_path, "worded.csv", "Time,Temperature\n03-Nov-2025 02:10,5.2\n")
+    import_log(db, example.people.tech, example.fridge, path)
+    assert _taken(db) == [(dt.datetime(2025, 11, 3, 2, 10, tzinfo=dt.UTC), 5.2)]
+
+
+def test_a_us_logger_time_is_read_in_the_order_its_time_format_states(
+    db: Database, example: Example, tmp_path: Path
+) -> None:
+    path = _write(tmp_path, "us.csv", "Time,Temperature\n11/03/2025 02:10,5.2\n")
+    mapping = LoggerMapping(**{**UTC_MAPPING.__dict__, "time_format": "%m/%d/%Y %H:%M"})
+    import_log(db, example.people.tech, example.fridge, path, mapping)
+    assert _taken(db) == [(dt.datetime(2025, 11, 3, 2, 10, tzinfo=dt.UTC), 5.2)]
+
+
+def test_a_logger_header_no_layout_knows_is_found_below_device_lines_by_its_columns(
+    db: Database, example: Example, tmp_path: Path
+) -> None:
+    path = _write(
+        tmp_path,
+        "vendor.csv",
+        f"TempTrak export\nUnit,Fridge 1\n\nReading time,Probe\n{at(0):%Y-%m-%d %H:%M},4.5\n",
+    )
+    assert guess_header(read_logger_file(path).table, guess_logger_mapping) is None
+    mapping = LoggerMapping("Reading time", "Probe", unit=TemperatureUnit.CELSIUS, time_zone="UTC")
+    preview = _preview(db, example, path, mapping)
+    assert (preview.header_line, preview.errors) == (4, [])

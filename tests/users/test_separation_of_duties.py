@@ -69,11 +69,17 @@ from ids_app.reports.exports import record_export
 from ids_app.reports.labels import LabelSettings, gather_label
 from ids_app.storage.excursions import set_minimum_duration
 from ids_app.storage.readings import record_daily_reading
+from ids_app.studies.import_presets import (
+    PresetMapping,
+    archive_import_preset,
+    save_import_preset,
+)
 from ids_app.studies.irb import record_irb_approval
 from ids_app.studies.kit_import import KitListMapping, import_kit_list
 from ids_app.studies.models import (
     Arm,
     Blinding,
+    ImportKind,
     Prescriber,
     Product,
     ProductRole,
@@ -339,6 +345,15 @@ def _build(db: Database, folder: Path) -> World:
             problem="The label copy is missing",
             request="File the label copy",
         ).id
+    with db.unit_of_work() as session:
+        ids["preset"] = save_import_preset(
+            session,
+            ex.people.tech,
+            session.get_one(Study, ex.study.id),
+            ImportKind.KIT_LIST,
+            "Acme IWRS",
+            KIT_PRESET,
+        ).id
     kit_list = folder / "kits.csv"
     kit_list.write_text("Kit Number,Lot Number,Expiry Date\n2001,L9901,2027-12-31\n")
     people = {
@@ -350,6 +365,11 @@ def _build(db: Database, folder: Path) -> World:
         "administrator": ex.people.admin,
     }
     return World(db, ex, folder, people, ids)
+
+
+KIT_PRESET = PresetMapping(
+    {"kit_number": "Kit Number", "lot_number": "Lot Number", "expiry": "Expiry Date"}
+)
 
 
 def _user_id(session: Session, username: str) -> int:
@@ -484,6 +504,16 @@ SERVICES: dict[str, tuple[Action, Attempt]] = {
             read_table(w.folder / "kits.csv"),
             KitListMapping("Kit Number", "Lot Number", "Expiry Date"),
         ),
+    ),
+    "save_import_preset": (
+        Action.SAVE_IMPORT_PRESETS,
+        lambda s, u, w: save_import_preset(
+            s, u, _study(s, w), ImportKind.KIT_LIST, "Acme IWRS v2", KIT_PRESET
+        ),
+    ),
+    "archive_import_preset": (
+        Action.ARCHIVE_IMPORT_PRESETS,
+        lambda s, u, w: archive_import_preset(s, u, w.ids["preset"], "vendor changed"),
     ),
     "add_location": (
         Action.ADD_LOCATIONS,
