@@ -296,7 +296,13 @@ def measure(sizes: list[int], runs: int, floor_up_to: int, out: Path, keep: Path
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument(
+        "--rows",
+        type=int,
+        nargs="*",
+        default=list(SIZES),
+        help="ledger rows of each size; none (with --keep): write the table from the file alone",
+    )
     parser.add_argument("--runs", type=int, default=RUNS)
     parser.add_argument(
         "--floor-up-to",
