@@ -181,13 +181,14 @@ def _extrapolated(size: Size, measured: list[Size], cores: int) -> str | None:
         return None
     base = max(floors, key=lambda known: known.binder[0].rows)
     scale = size.binder[0].rows / base.binder[0].rows
+    cpu = _median(base.floor, "cpu_s") * scale
     wall = _median(base.floor, "wall_s") * scale
     peak = _median(base.floor, "peak_mib") * scale
     return (
         f"{size.ledger_rows:,} rows: floor {size.floor_missing}; extrapolated (not measured) "
         f"linearly from the {base.ledger_rows:,}-row floor by long-table rows ({scale:.1f} times): "
-        f"about {wall:,.0f} s wall ({wall / cores:,.0f} s ÷ {cores} cores) and "
-        f"{peak / 1024:,.0f} GiB peak in one process"
+        f"about {cpu:,.0f} s CPU ({cpu / cores:,.0f} s ÷ {cores} cores; {wall:,.0f} s wall at "
+        f"that run's load) and {peak / 1024:,.0f} GiB peak in one process"
     )
 
 
