@@ -3,6 +3,10 @@
 Rows are written with bulk inserts, not through the services: building a million
 movements one unit of work at a time would take hours and measure nothing we need.
 The timed operations then go through the real services on top of this history.
+
+With ``trail=True`` the generated rows also carry the audit entries and signatures the
+services would have written (``bench/trail.py``), so reports print a real extract and
+signature log and ``ids-app verify`` passes on the database.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from bench.trail import last_ids, write_trail
 from ids_app.db import Database
 from ids_app.inventory.models import (
     DispenseOrder,
@@ -99,6 +104,7 @@ def _dispensed_order(
     location_id: int,
     subject_id: int,
     user_id: int,
+    verifier_id: int,
     at: dt.datetime,
 ) -> dict[str, Any]:
     return {
@@ -118,7 +124,7 @@ def _dispensed_order(
         "lot_id": lot_id,
         "kit_id": kit_id,
         "location_id": location_id,
-        "verified_by_id": user_id,
+        "verified_by_id": verifier_id,
         "verified_at": at,
         "closed_by_id": None,
         "closed_at": None,
@@ -126,8 +132,23 @@ def _dispensed_order(
     }
 
 
-def generate(db: Database, *, studies: int, rows_per_study: int, user_id: int) -> Generated:
-    """Fill ``db`` with ``studies`` open studies, each with about ``rows_per_study`` entries."""
+def generate(
+    db: Database,
+    *,
+    studies: int,
+    rows_per_study: int,
+    user_id: int,
+    verifier_id: int | None = None,
+    trail: bool = False,
+) -> Generated:
+    """Fill ``db`` with ``studies`` open studies, each with about ``rows_per_study`` entries.
+
+    ``user_id`` receives, orders and prepares; ``verifier_id`` (a pharmacist) verifies each
+    dispense, as a second person must. ``trail``: write the audit entries and signatures
+    the services would have written for every generated row (bench/trail.py).
+    """
+    verifier = user_id if verifier_id is None else verifier_id
+    before = last_ids(db) if trail else {}
     rng = random.Random(20261130)
     shelf, returns = _locations(db)
     now = dt.datetime.now(dt.UTC)
@@ -288,6 +309,7 @@ def generate(db: Database, *, studies: int, rows_per_study: int, user_id: int) -
                         shelf,
                         rng.choice(subject_ids),
                         user_id,
+                        verifier,
                         now,
                     )
                 )
@@ -324,4 +346,6 @@ def generate(db: Database, *, studies: int, rows_per_study: int, user_id: int) -
     _flush(db, DispenseOrder, orders)
     total += len(ledger)
     _flush(db, LedgerEntry, ledger)
+    if trail:
+        write_trail(db, before, at=now, set_up_by=user_id)
     return Generated(made, shelf, returns, total)

@@ -191,8 +191,10 @@ def _database(folder: Path, rows: int) -> tuple[Path, int]:
     path = folder / f"workbook-{rows}.sqlite"
     db = Database(sqlite_url(path))
     prepare_database(db)
-    tech, _pharm = _people(db)
-    made = generate(db, studies=1, rows_per_study=rows, user_id=tech.id)
+    tech, pharm = _people(db)
+    made = generate(
+        db, studies=1, rows_per_study=rows, user_id=tech.id, verifier_id=pharm.id, trail=True
+    )
     with db.engine.begin() as conn:
         reset_sequences(conn)
     db.dispose()
@@ -205,11 +207,12 @@ def _markdown(sizes: list[Size], runs: int) -> str:
         "",
         f"Written by `python -m bench.workbook`; {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}; medians of {runs} fresh processes each. "
-        "One generated study (bench/generate.py). The floor appends the same record's rows "
-        "as plain values to an openpyxl write-only workbook (no styles, types, formulas or "
-        "print setup). Writing time excludes gathering the record, which both pay alike; "
-        "CPU is the writing process's CPU time, which other work on a shared machine moves "
-        "far less than the wall clock (the aim is judged on it); "
+        "One generated study (bench/generate.py) with the audit entries and signatures "
+        "the services would have written (bench/trail.py). The floor appends the same "
+        "record's rows as plain values to an openpyxl write-only workbook (no styles, types, "
+        "formulas or print setup). Writing time excludes gathering the record, which both "
+        "pay alike; CPU is the writing process's CPU time, which other work on a shared "
+        "machine moves far less than the wall clock (the aim is judged on it); "
         "peak RSS is the whole process's, after gathering is the RSS once the record was "
         f"in memory. Aim: the workbook within {AIM_TIMES_FLOOR} times the floor's time, and "
         "memory flat in rows beyond the record itself.",

@@ -201,6 +201,16 @@ def _shown(
     return _readable(old, entry.field, names), _readable(new, entry.field, names), reason
 
 
+ENTRIES_A_BATCH = 5_000
+
+
+class _Interned(dict[str, str]):
+    """One string object for each distinct text, however many rows repeat it."""
+
+    def __call__(self, text: str) -> str:
+        return self.setdefault(text, text)
+
+
 def audit_rows(
     session: Session, study: Study, period: Period, blinder: Blinder
 ) -> tuple[AuditRow, ...]:
@@ -218,17 +228,22 @@ def audit_rows(
         query = query.where(AuditEntry.at < period.ends)
     rows = []
     names = reference_names(session, study)
-    for entry in session.scalars(query.order_by(AuditEntry.id)):
+    # A large study has hundreds of thousands of entries: read a batch at a time, so only
+    # the rows are held, and each name once (the same few users, tables and fields recur).
+    same = _Interned()
+    for entry in session.scalars(
+        query.order_by(AuditEntry.id).execution_options(yield_per=ENTRIES_A_BATCH)
+    ):
         old, new, reason = _shown(entry, blinder, names)
         rows.append(
             AuditRow(
                 entry_id=entry.id,
                 at=entry.at,
-                username=entry.username,
-                action=entry.action,
-                table_name=field_name(entry.table_name),
+                username=same(entry.username),
+                action=same(entry.action),
+                table_name=same(field_name(entry.table_name)),
                 record_id=entry.record_id,
-                field=None if entry.field is None else field_name(entry.field),
+                field=None if entry.field is None else same(field_name(entry.field)),
                 old_value=old,
                 new_value=new,
                 reason=reason,

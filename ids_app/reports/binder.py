@@ -1,9 +1,10 @@
 """The audit binder: a study's whole accountability record as one paginated PDF.
 
 Sections follow DESIGN.md ("Reports"). Each is a template under ``templates/binder/``.
-The binder is laid out in pieces (pieces.py): a section each, and the long tables (the
-accountability record, inventory, dispensing log, returns, audit-trail extract) in runs of
-``PIECE_ROWS`` rows, each on its own pages, so memory stays bounded whatever the study's
+The binder is laid out in pieces (pieces.py): a section each, and the rows that grow with
+the study (the accountability record, signature log, shipments, inventory, dispensing log,
+returns, holds, disposals, counts, corrections, audit-trail extract) in runs of about
+``PIECE_ROWS`` table rows, each on its own pages, so memory stays bounded whatever the study's
 size and a large binder uses every core. The cover and contents are laid out last, when
 every section's first page is known; "Page X of Y" is drawn over every page at the join.
 Every page carries the protocol number, the edition and "Page X of Y".
@@ -162,12 +163,20 @@ class BinderPiece:
     rows_follow: bool = False
 
 
-def _runs(rows: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], bool, bool]]:
-    """(run, continues, follows) for consecutive runs of ``PIECE_ROWS`` rows; one empty run
-    for no rows."""
-    starts = range(0, max(len(rows), 1), PIECE_ROWS)
-    for start in starts:
-        yield rows[start : start + PIECE_ROWS], start > 0, start + PIECE_ROWS < len(rows)
+def _runs(
+    rows: tuple[Any, ...], weight: Callable[[Any], int] = lambda _row: 1
+) -> Iterator[tuple[tuple[Any, ...], bool, bool]]:
+    """(run, continues, follows) for consecutive runs of rows weighing ``PIECE_ROWS`` at
+    most (a row's weight: the table rows it prints; a heavier row has a run to itself);
+    one empty run for no rows."""
+    start, held = 0, 0
+    for end, row in enumerate(rows):
+        heavy = weight(row)
+        if end > start and held + heavy > PIECE_ROWS:
+            yield rows[start:end], start > 0, True
+            start, held = end, 0
+        held += heavy
+    yield rows[start:], start > 0, False
 
 
 def _section_pieces(section: Section, number: int, record: StudyRecord) -> Iterator[BinderPiece]:
@@ -184,31 +193,71 @@ def _section_pieces(section: Section, number: int, record: StudyRecord) -> Itera
     if cut is None or (section.id == "audit" and len(record.audit) > PRINTED_AUDIT_ENTRIES):
         yield BinderPiece(section, number, record)
         return
-    rows_of, with_rows = cut
-    for rows, continues, follows in _runs(rows_of(record)):
-        view = with_rows(record, rows)
+    for rows, continues, follows in _runs(cut.rows_of(record), cut.weight):
+        view = cut.with_rows(record, rows)
         yield BinderPiece(section, number, view, not continues, continues, follows)
 
 
-# The sections whose one table grows with the study, beside the accountability record:
-# how to read their rows, and the record as a piece shows a run of them.
 Rows = tuple[Any, ...]
-LONG_TABLES: dict[
-    str, tuple[Callable[[StudyRecord], Rows], Callable[[StudyRecord, Rows], StudyRecord]]
-] = {
-    "inventory": (
+
+
+@dataclass(frozen=True)
+class LongTable:
+    """A section's rows that grow with the study: how to read them, the record as a piece
+    shows a run of them, and how many table rows one of them prints (a shipment: its
+    heading and each of its lines)."""
+
+    rows_of: Callable[[StudyRecord], Rows]
+    with_rows: Callable[[StudyRecord, Rows], StudyRecord]
+    weight: Callable[[Any], int] = lambda _row: 1
+
+
+# The sections whose rows grow with the study, beside the accountability record. A section
+# of items (shipments, holds, disposals, counts) is cut between items; the staff section's
+# signature log is cut by signature, the staff table staying on its first piece.
+LONG_TABLES: dict[str, LongTable] = {
+    "staff": LongTable(
+        lambda record: record.signatures,
+        lambda record, rows: dataclasses.replace(record, signatures=rows),
+    ),
+    "shipments": LongTable(
+        lambda record: record.shipments,
+        lambda record, rows: dataclasses.replace(record, shipments=rows),
+        lambda shipment: 4 + len(shipment.lines),
+    ),
+    "inventory": LongTable(
         lambda record: record.inventory,
         lambda record, rows: dataclasses.replace(record, inventory=rows),
     ),
-    "dispensing": (
+    "dispensing": LongTable(
         lambda record: record.dispensing,
         lambda record, rows: dataclasses.replace(record, dispensing=rows),
     ),
-    "returns": (
+    "returns": LongTable(
         lambda record: record.returns,
         lambda record, rows: dataclasses.replace(record, returns=rows),
     ),
-    "audit": (
+    "quarantine": LongTable(
+        lambda record: record.holds,
+        lambda record, rows: dataclasses.replace(record, holds=rows),
+        lambda hold: 6 + len(hold.held) + len(hold.decisions),
+    ),
+    "disposal": LongTable(
+        lambda record: record.disposals,
+        lambda record, rows: dataclasses.replace(record, disposals=rows),
+        lambda disposal: 5 + len(disposal.lines),
+    ),
+    "counts": LongTable(
+        lambda record: record.counts,
+        lambda record, rows: dataclasses.replace(record, counts=rows),
+        lambda count: 2 + len(count.discrepancies),
+    ),
+    "corrections": LongTable(
+        lambda record: record.corrections,
+        lambda record, rows: dataclasses.replace(record, corrections=rows),
+        lambda _correction: 3,
+    ),
+    "audit": LongTable(
         lambda record: record.audit,
         lambda record, rows: dataclasses.replace(record, audit=rows),
     ),
@@ -268,7 +317,7 @@ def binder_html(
 
 def _long_rows(record: StudyRecord) -> int:
     return sum(len(darf.lines) for darf in record.accountability) + sum(
-        len(rows_of(record)) for rows_of, _ in LONG_TABLES.values()
+        len(table.rows_of(record)) for table in LONG_TABLES.values()
     )
 
 

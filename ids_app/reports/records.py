@@ -466,7 +466,7 @@ class QueryInfo:
     steps: tuple[QueryStepInfo, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AuditRow:
     entry_id: int
     at: dt.datetime

@@ -25,8 +25,9 @@ from sqlalchemy import select
 
 from ids_app.audit.models import AuditEntry
 from ids_app.reports import binder, pieces
-from ids_app.reports.binder import SECTIONS
+from ids_app.reports.binder import LONG_TABLES, SECTIONS, binder_pieces
 from ids_app.reports.exports import BinderResult, export_audit_binder
+from ids_app.reports.gather import gather_study_record
 from ids_app.reports.progress import ReportCancelled
 from tests.reports.conftest import ORAL, Demo, pdf_pages
 
@@ -108,6 +109,44 @@ def test_the_outline_leads_to_each_section(cut: Cut) -> None:
     for number, section in enumerate(SECTIONS, start=1):
         page = marks[f"{number}. {section.title}"]
         assert f"{number}. {section.title}" in cut.pages[page]
+
+
+def test_the_signature_log_runs_on_across_pieces_under_its_one_heading(cut: Cut) -> None:
+    text = " ".join(cut.pages)
+    assert text.count("Every electronic signature on this study's records") == 1
+    assert text.count("Study staff") == 1
+    logged = [page for page in cut.pages if "Signature manifestation Record signed" in page]
+    assert len(logged) > 1, "the demo's signature log runs past one piece"
+
+
+CUT_BY_ITEM = ("staff", "shipments", "quarantine", "disposal", "counts", "corrections")
+
+
+def test_every_growing_section_is_cut_whole_rows_in_order_opening_once(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The signature log, shipments, holds, disposals, counts and corrections are laid out
+    in runs like the long tables: every row once, in order; only the first run opens the
+    section, every run but the last says more follows."""
+    monkeypatch.setattr(binder, "PIECE_ROWS", 6)
+    with demo.db.read_session() as session:
+        record = gather_study_record(session, demo.user("pharm"), ORAL)
+    by_section: dict[str, list[binder.BinderPiece]] = {}
+    for piece in binder_pieces(record):
+        by_section.setdefault(piece.section.id, []).append(piece)
+    cut_in_runs = []
+    for section in CUT_BY_ITEM:
+        table = LONG_TABLES[section]
+        runs = by_section[section]
+        printed = [row for piece in runs for row in table.rows_of(piece.record)]
+        assert printed == list(table.rows_of(record)), section
+        assert [piece.opens_section for piece in runs] == [True] + [False] * (len(runs) - 1)
+        assert [piece.continues_rows for piece in runs] == [False] + [True] * (len(runs) - 1)
+        assert [piece.rows_follow for piece in runs] == [True] * (len(runs) - 1) + [False]
+        if len(runs) > 1:
+            cut_in_runs.append(section)
+    assert "staff" in cut_in_runs
+    assert "shipments" in cut_in_runs
 
 
 def _exports(demo: Demo) -> list[str | None]:
