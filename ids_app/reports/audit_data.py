@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ids_app.reports.cells import cell_value
-from ids_app.reports.records import AuditRow
+from ids_app.reports.records import AuditEntries, AuditRow
 
 AUDIT_DATA_COLUMNS = (
     "Entry",
@@ -73,7 +73,7 @@ def _row(entry: AuditRow) -> list[object]:
     ]
 
 
-def write_audit_data(rows: tuple[AuditRow, ...], name: str, target: Path) -> AuditDataFile:
+def write_audit_data(rows: AuditEntries, name: str, target: Path) -> AuditDataFile:
     """Write every row of the extract to ``target`` (a staged file published as ``name``)."""
     with target.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, quoting=csv.QUOTE_NONNUMERIC)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import String, and_, cast, literal, or_, select
@@ -33,7 +34,7 @@ from ids_app.inventory.models import (
 )
 from ids_app.reports.blinding import Blinder
 from ids_app.reports.period import Period
-from ids_app.reports.records import AuditRow
+from ids_app.reports.records import AuditEntries, AuditRow
 from ids_app.studies.blinding import ARM_HIDDEN
 from ids_app.studies.models import Arm, Prescriber, Product, Study, StudyStaff, Subject
 from ids_app.users.models import Signature, User
@@ -211,10 +212,14 @@ class _Interned(dict[str, str]):
         return self.setdefault(text, text)
 
 
-def audit_rows(
-    session: Session, study: Study, period: Period, blinder: Blinder
-) -> tuple[AuditRow, ...]:
+def audit_rows(session: Session, study: Study, period: Period, blinder: Blinder) -> AuditEntries:
     """The study's audit entries in the period, oldest first, as the edition may show them."""
+    return AuditEntries(_shown_rows(session, study, period, blinder))
+
+
+def _shown_rows(
+    session: Session, study: Study, period: Period, blinder: Blinder
+) -> Iterator[AuditRow]:
     belongs = or_(
         *(
             and_(AuditEntry.table_name == table, AuditEntry.record_id.in_(ids))
@@ -226,28 +231,25 @@ def audit_rows(
         query = query.where(AuditEntry.at >= period.starts)
     if period.ends is not None:
         query = query.where(AuditEntry.at < period.ends)
-    rows = []
     names = reference_names(session, study)
-    # A large study has hundreds of thousands of entries: read a batch at a time, so only
-    # the rows are held, and each name once (the same few users, tables and fields recur).
+    # A large study has hundreds of thousands of entries: read a batch at a time and hand
+    # each row on to the extract's file, each name held once (the same few users, tables
+    # and fields recur).
     same = _Interned()
     for entry in session.scalars(
         query.order_by(AuditEntry.id).execution_options(yield_per=ENTRIES_A_BATCH)
     ):
         old, new, reason = _shown(entry, blinder, names)
-        rows.append(
-            AuditRow(
-                entry_id=entry.id,
-                at=entry.at,
-                username=same(entry.username),
-                action=same(entry.action),
-                table_name=same(field_name(entry.table_name)),
-                record_id=entry.record_id,
-                field=None if entry.field is None else same(field_name(entry.field)),
-                old_value=old,
-                new_value=new,
-                reason=reason,
-                hash=entry.hash,
-            )
+        yield AuditRow(
+            entry_id=entry.id,
+            at=entry.at,
+            username=same(entry.username),
+            action=same(entry.action),
+            table_name=same(field_name(entry.table_name)),
+            record_id=entry.record_id,
+            field=None if entry.field is None else same(field_name(entry.field)),
+            old_value=old,
+            new_value=new,
+            reason=reason,
+            hash=entry.hash,
         )
-    return tuple(rows)

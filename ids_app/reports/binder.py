@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ from ids_app.reports.pieces import (
     worker_pool,
     workers_for,
 )
-from ids_app.reports.records import AuditRow, Printing, StudyRecord
+from ids_app.reports.records import AuditEntries, AuditRow, Printing, StudyRecord
 from ids_app.reports.rendering import render_html
 
 
@@ -114,7 +114,7 @@ class AuditTally:
     last: int
 
 
-def audit_tally(rows: tuple[AuditRow, ...]) -> list[AuditTally]:
+def audit_tally(rows: Iterable[AuditRow]) -> list[AuditTally]:
     """The extract in one table: entries per record and action, with their range."""
     counts: Counter[tuple[str, str]] = Counter()
     first: dict[tuple[str, str], int] = {}
@@ -258,8 +258,8 @@ LONG_TABLES: dict[str, LongTable] = {
         lambda _correction: 3,
     ),
     "audit": LongTable(
-        lambda record: record.audit,
-        lambda record, rows: dataclasses.replace(record, audit=rows),
+        lambda record: tuple(record.audit),
+        lambda record, rows: dataclasses.replace(record, audit=AuditEntries(rows)),
     ),
 }
 

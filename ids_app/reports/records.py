@@ -12,9 +12,13 @@ import enum
 import functools
 import hashlib
 import json
+import pickle
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 
 class Edition(enum.StrEnum):
@@ -486,6 +490,68 @@ class AuditRow:
         return self.hash[:12]
 
 
+# Rows written to the extract's file at a time, and so the most read back at once.
+AUDIT_ROWS_A_BATCH = 5_000
+
+
+class AuditEntries:
+    """The audit-trail extract's rows, kept in a temporary file rather than in memory.
+
+    A 100,000-row study's extract is some 600,000 entries, about 400 MiB as objects: held
+    in the gathered record it alone took the binder past its memory aim. Every reader
+    (the data file, the workbook's sheet, the binder's tally, the monitor-visit count)
+    goes through the rows once, in order, so they are pickled in batches and read back a
+    batch at a time; only the batches' places stay in memory. The file is anonymous
+    (removed by the system when closed) and closed when the record is collected.
+    """
+
+    def __init__(self, rows: Iterable[AuditRow]) -> None:
+        # Open as long as the record lives: every reader comes back to it.
+        self._file: IO[bytes] = tempfile.TemporaryFile(prefix="ids-audit-extract-")  # noqa: SIM115
+        self._batches: list[tuple[int, int]] = []
+        self._count = 0
+        self._reading = threading.Lock()
+        batch: list[AuditRow] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == AUDIT_ROWS_A_BATCH:
+                self._write(batch)
+                batch = []
+        if batch:
+            self._write(batch)
+        self._file.flush()
+
+    def _write(self, batch: list[AuditRow]) -> None:
+        data = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+        self._batches.append((self._file.tell(), len(data)))
+        self._file.write(data)
+        self._count += len(batch)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+    def __iter__(self) -> Iterator[AuditRow]:
+        for offset, length in self._batches:
+            with self._reading:  # two readers at once each keep their own place
+                self._file.seek(offset)
+                data = self._file.read(length)
+            rows: list[AuditRow] = pickle.loads(data)
+            yield from rows
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AuditEntries):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"AuditEntries({self._count} rows)"
+
+
 def span_text(seconds: int | None) -> str:
     """A duration as people say it: "45 min", "2 h 40 min", "3 d 4 h"."""
     if seconds is None:
@@ -699,7 +765,7 @@ class StudyRecord:
     disposals: tuple[DisposalRow, ...]
     counts: tuple[CountRow, ...]
     corrections: tuple[CorrectionRow, ...]
-    audit: tuple[AuditRow, ...]
+    audit: AuditEntries
     temperature: TemperatureRecord
     # The monitor's queries raised in the period or still open (monitoring.views).
     queries: tuple[QueryInfo, ...] = ()
@@ -751,7 +817,7 @@ def _json(value: Any) -> bytes:
 
 
 def _nested(value: Any) -> bool:
-    return isinstance(value, tuple | list) or (
+    return isinstance(value, tuple | list | AuditEntries) or (
         dataclasses.is_dataclass(value) and not isinstance(value, type)
     )
 
@@ -759,7 +825,7 @@ def _nested(value: Any) -> bool:
 def _feed(hasher: Any, value: Any) -> None:
     """Feed ``hasher`` the bytes of ``_json(value)``, one row (a dataclass without nested
     records) at a time: JSON's objects and arrays are their members' JSON joined."""
-    if isinstance(value, tuple | list):
+    if isinstance(value, tuple | list | AuditEntries):
         hasher.update(b"[")
         for index, item in enumerate(value):
             if index:
