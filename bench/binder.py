@@ -275,7 +275,8 @@ def measure(sizes: list[int], runs: int, floor_up_to: int, out: Path, keep: Path
             f"{ledger_rows:,} ledger rows: binder {_median(binder, 'wall_s'):.0f} s, "
             f"{binder[0].pages:,} pages, peak {_median(binder, 'peak_mib'):.0f} MiB "
             f"(worker {_median(binder, 'worker_peak_mib'):.0f} MiB)"
-            + (f"; floor {_median(floor, 'wall_s'):.0f} s" if floor else f"; floor {missing}"),
+            + "; floor "
+            + (f"{_median(floor, 'wall_s'):.0f} s" if floor else size.floor_missing),
             flush=True,
         )
         measured.append(size)
