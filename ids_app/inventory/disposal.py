@@ -16,10 +16,11 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ids_app.audit.trail import attribute_changes
-from ids_app.db import moment_of, today
+from ids_app.db import today
 from ids_app.errors import IdsError, InvalidInput
 from ids_app.inventory.authorizations import authorization_refusal
 from ids_app.inventory.expiry import SHELF_STATES, is_expired
+from ids_app.inventory.late_entries import EventTime, happened_on
 from ids_app.inventory.ledger import Links, Place, balances, move, product_of
 from ids_app.inventory.models import (
     Disposal,
@@ -214,8 +215,12 @@ def dispose(
     witness_password: str,
     courier: str | None = None,
     tracking_number: str | None = None,
+    when: EventTime | None = None,
 ) -> Disposal:
     """Destroy stock or send it back to the sponsor, as the sponsor authorized (312.59).
+
+    ``when`` is the time it was done, on ``performed_on``, for a destruction typed in later
+    from its paper record: the movements are recorded then, marked late with its reason.
 
     The person who performs it signs with their password, and the witness, another active
     user, signs at the same workstation with theirs: both are electronic signatures on the
@@ -241,6 +246,17 @@ def dispose(
     ):
         raise InvalidInput(f"Disposal {number} is already on record for {study.protocol_number}.")
     merged = _merged(items)
+    judged = happened_on(session, study, performed_on, when, what="the disposal")
+    for item in merged:
+        happened_on(
+            session,
+            study,
+            performed_on,
+            when,
+            kit=session.get(Kit, item.kit_id) if item.kit_id is not None else None,
+            lot=session.get(Lot, item.lot_id) if item.kit_id is None else None,
+            what="the disposal",
+        )
     verb = "returned to the sponsor" if to_sponsor else "destroyed"
     for item in merged:
         refusal = _refusal(session, study, item, performed_on, verb)
@@ -297,7 +313,8 @@ def dispose(
             quantity=item.quantity,
             source=Place(item.state, item.location_id),
             target=end,
-            occurred_at=moment_of(performed_on),
+            occurred_at=judged.occurred_at,
+            late_reason=judged.late_reason,
             reason=f"{kind.value}, disposal {number}",
             reference=authorization,
             links=Links(disposal_id=disposal.id),

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ids_app.audit.trail import attribute_changes
-from ids_app.db import utc_now
+from ids_app.db import moment_of, utc_now
 from ids_app.errors import IdsError, InvalidInput
 from ids_app.inventory.models import Kit, LedgerEntry, Lot
 from ids_app.studies.models import Study
@@ -141,6 +141,31 @@ def when_it_happened(
             "cannot go before it. Enter the paper log in the order things happened."
         )
     return Judged(at, reason)
+
+
+def happened_on(
+    session: Session,
+    study: Study,
+    day: dt.date,
+    when: EventTime | None,
+    *,
+    kit: Kit | None = None,
+    lot: Lot | None = None,
+    what: str = "this",
+) -> Judged:
+    """The time of an event whose record also keeps its date (a shipment's date received, a
+    destruction's date performed): without a time given it is the date's usual moment and
+    never marked late (as before there were late entries); with one, it is judged as any
+    event time, and must fall on that date, so the record never says two different days."""
+    if when is None or when.at is None:
+        return Judged(moment_of(day), None)
+    judged = when_it_happened(session, study, when, kit=kit, lot=lot, what=what)
+    if judged.day != day:
+        raise LateEntryRefused(
+            f"The date of {what} ({day:%Y-%m-%d}) and the time it happened "
+            f"({_local(judged.occurred_at)}) are on different days; correct one of them."
+        )
+    return judged
 
 
 def _last_event(

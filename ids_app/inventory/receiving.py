@@ -16,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from ids_app.audit.trail import attribute_changes
-from ids_app.db import moment_of, today
+from ids_app.db import today
 from ids_app.errors import InvalidInput, NotFound
+from ids_app.inventory.late_entries import EventTime, Judged, happened_on
 from ids_app.inventory.ledger import Links, Place, move
 from ids_app.inventory.locations import check_storage_fits, get_location
 from ids_app.inventory.models import (
@@ -79,6 +80,7 @@ class ShipmentReceipt:
     condition: ShipmentCondition = ShipmentCondition.GOOD
     temperature_monitor: TemperatureMonitor = TemperatureMonitor.IN_RANGE
     notes: str | None = None
+    received_at: EventTime | None = None
 
 
 @dataclass(frozen=True)
@@ -270,10 +272,17 @@ def _check_line_shape(product: Product, line: ReceivedLine) -> None:
 def receive_shipment(
     session: Session, actor: User, study: Study, receipt: ShipmentReceipt
 ) -> Shipment:
-    """Record a shipment and put its stock on the shelf, or in quarantine when it must be."""
+    """Record a shipment and put its stock on the shelf, or in quarantine when it must be.
+
+    ``receipt.received_at`` is the time it was received, for a receipt typed in later from
+    the paper log: its lines are then recorded at that time, marked late with its reason.
+    """
     require(session, actor, Action.RECEIVE, study)
     receipt = _with_known_states(receipt)
     _check_receipt(session, study, receipt)
+    judged = happened_on(
+        session, study, receipt.received_on, receipt.received_at, what="the receipt"
+    )
     location = get_location(session, receipt.location_id)
     if not location.dispenses and location.kind is not LocationKind.QUARANTINE:
         raise InvalidInput(f"{location.name} is not a storage location for new stock.")
@@ -305,7 +314,7 @@ def receive_shipment(
                 quantity=expected.quantity,
             )
         )
-    _put_away(session, actor, study, shipment, receipt)
+    _put_away(session, actor, study, shipment, receipt, judged)
     return shipment
 
 
@@ -322,7 +331,12 @@ def expired_on_arrival(receipt: ShipmentReceipt) -> list[ReceivedLine]:
 
 
 def _put_away(
-    session: Session, actor: User, study: Study, shipment: Shipment, receipt: ShipmentReceipt
+    session: Session,
+    actor: User,
+    study: Study,
+    shipment: Shipment,
+    receipt: ShipmentReceipt,
+    judged: Judged,
 ) -> None:
     expired = expired_on_arrival(receipt)
     expiry_hold = None
@@ -359,7 +373,6 @@ def _put_away(
             shipment_id=shipment.id,
         )
     location = get_location(session, receipt.location_id)
-    occurred = moment_of(receipt.received_on)
     for line in receipt.lines:
         product = _product(session, study, line.product_id)
         _check_line_shape(product, line)
@@ -370,6 +383,16 @@ def _put_away(
             if product.is_kit_tracked
             else None
         )
+        if kit is None:
+            # More of a bulk lot already on site: a late receipt may not go before its records.
+            happened_on(
+                session,
+                study,
+                receipt.received_on,
+                receipt.received_at,
+                lot=lot,
+                what="the receipt",
+            )
         hold = (
             excursion_hold
             or (damage_hold if (damaged_box or line.damaged) else None)
@@ -386,7 +409,8 @@ def _put_away(
             quantity=line.quantity,
             source=None,
             target=Place(state, location.id),
-            occurred_at=occurred,
+            occurred_at=judged.occurred_at,
+            late_reason=judged.late_reason,
             reason="received" if hold is None else f"received into quarantine: {hold.details}",
             links=Links(shipment_id=shipment.id, hold_id=hold.id if hold else None),
         )

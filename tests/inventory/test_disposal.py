@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from ids_app.audit.models import AuditEntry
-from ids_app.db import Database
+from ids_app.db import Database, simulated_clock
 from ids_app.errors import IdsError, InvalidInput, PermissionDenied
 from ids_app.inventory.dispensing import create_order, prepare_order, verify_order
 from ids_app.inventory.disposal import (
@@ -22,6 +22,7 @@ from ids_app.inventory.disposal import (
     dispose,
     verify_disposal,
 )
+from ids_app.inventory.late_entries import EventTime, LateEntryRefused
 from ids_app.inventory.ledger import study_balances
 from ids_app.inventory.models import (
     DispenseOrder,
@@ -155,6 +156,7 @@ def _dispose(
     courier: str | None = None,
     tracking: str | None = None,
     performed_on: dt.date = TODAY,
+    when: EventTime | None = None,
 ) -> Disposal:
     with db.unit_of_work() as session:
         return dispose(
@@ -172,6 +174,7 @@ def _dispose(
             witness_password=witness_password,
             courier=courier,
             tracking_number=tracking,
+            when=when,
         )
 
 
@@ -218,6 +221,40 @@ def test_a_verified_returned_kit_is_destroyed_with_a_witness(
         example.people.tech.id,
         example.people.pharm.id,
     )
+
+
+def _on(day: dt.date, hour: int) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour)).astimezone()
+
+
+def test_a_destruction_entered_late_keeps_its_time_and_reason(
+    db: Database, example: Example
+) -> None:
+    _returned_kit(db, example, "1007", verify=True)
+    item = _kit_item(db, "1007", example.returns, RETURNED)
+    tomorrow = TODAY + dt.timedelta(days=1)
+    paper = EventTime(_on(tomorrow, 7), "downtime 06:00 to 09:30, from the destruction log")
+    with simulated_clock(_on(tomorrow, 11)):
+        disposal = _dispose(db, example, [item], performed_on=tomorrow, when=paper)
+    with db.read_session() as session:
+        (entry,) = session.scalars(
+            select(LedgerEntry).where(LedgerEntry.disposal_id == disposal.id)
+        ).all()
+    assert (entry.occurred_at, entry.late_reason) == (_on(tomorrow, 7), paper.late_reason)
+    assert entry.recorded_at == _on(tomorrow, 11)
+
+
+def test_a_late_destruction_cannot_come_before_the_kits_return(
+    db: Database, example: Example
+) -> None:
+    _returned_kit(db, example, "1007", verify=True)
+    item = _kit_item(db, "1007", example.returns, RETURNED)
+    before = _count(db, LedgerEntry)
+    yesterday = TODAY - dt.timedelta(days=1)
+    paper = EventTime(_on(yesterday, 7), "downtime, from the destruction log")
+    with pytest.raises(LateEntryRefused, match="Kit 1007 already has a later record"):
+        _dispose(db, example, [item], performed_on=yesterday, when=paper)
+    assert _nothing_written(db, before)
 
 
 def test_cannot_destroy_unverified_returns(db: Database, example: Example) -> None:

@@ -28,6 +28,7 @@ from ids_app.inventory.models import (
     SubjectReturn,
 )
 from ids_app.inventory.quarantine import quarantine_stock
+from ids_app.inventory.receiving import ShipmentReceipt, receive_shipment
 from ids_app.inventory.returns import record_return, verify_return
 from ids_app.inventory.transfers import transfer_stock
 from ids_app.studies.models import Prescriber, Product, Study, Subject
@@ -35,6 +36,7 @@ from tests.factories import (
     PASSWORD,
     TODAY,
     Example,
+    kit_lines,
     make_example,
     prepared_item,
     receive_kits,
@@ -319,3 +321,55 @@ def test_a_monitors_check_cannot_come_before_the_return_was_counted(
                 password=PASSWORD,
                 when=EventTime(at(3, 9, 30), DOWNTIME),
             )
+
+
+def _paper_receipt(example: Example, day: int, when: EventTime | None) -> ShipmentReceipt:
+    """Shipment SHP-0002 (kits 1021-1024) as the paper receiving log has it, on ``day``."""
+    return ShipmentReceipt(
+        shipment_number="SHP-0002",
+        sender="Acme Depot",
+        carrier="World Courier",
+        received_on=TODAY + dt.timedelta(days=day),
+        location_id=example.shelf.id,
+        lines=kit_lines(example, range(1021, 1025), expiry=EXPIRES),
+        received_at=when,
+    )
+
+
+def _receive(db: Database, example: Example, receipt: ShipmentReceipt) -> None:
+    with db.unit_of_work() as session:
+        receive_shipment(
+            session, example.people.tech, session.get_one(Study, example.study.id), receipt
+        )
+
+
+def test_a_shipment_received_during_a_downtime_keeps_its_time_and_reason(
+    db: Database, example: Example
+) -> None:
+    with simulated_clock(at(1, 10)):
+        _receive(db, example, _paper_receipt(example, 1, EventTime(at(1, 7, 15), DOWNTIME)))
+    with db.read_session() as session:
+        entries = session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.kind == EntryKind.RECEIVE)
+            .order_by(LedgerEntry.id)
+        ).all()[-4:]
+    assert {(e.occurred_at, e.late_reason) for e in entries} == {(at(1, 7, 15), DOWNTIME)}
+    assert all(e.recorded_at == at(1, 10) for e in entries)
+
+
+def test_a_receipt_entered_late_without_a_reason_is_refused_and_nothing_is_received(
+    db: Database, example: Example
+) -> None:
+    with simulated_clock(at(1, 10)), pytest.raises(LateEntryRefused, match="late entry"):
+        _receive(db, example, _paper_receipt(example, 1, EventTime(at(1, 7, 15))))
+    with db.read_session() as session:
+        assert session.scalar(select(Kit.id).where(Kit.kit_number == "1021")) is None
+
+
+def test_a_receipt_whose_time_is_not_on_its_date_is_refused(db: Database, example: Example) -> None:
+    with (
+        simulated_clock(at(2, 10)),
+        pytest.raises(LateEntryRefused, match="on different days"),
+    ):
+        _receive(db, example, _paper_receipt(example, 2, EventTime(at(1, 7, 15), DOWNTIME)))
