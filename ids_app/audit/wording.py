@@ -282,17 +282,19 @@ def _inserted(row: AuditRow, names: Names, who: str) -> str:
         )
     if row.table_name == "app_user":
         return f"User {values.get('username', record)} created"
+    if row.table_name == "physical_count":
+        return f"Count {record} recorded" + _late(values, "counted_at")
     named = next((str(values[key]) for key in NAMING_FIELDS if values.get(key)), record)
     return f"{record_name(row.table_name).capitalize()} {named} added".replace("  ", " ")
 
 
-def _late(values: dict[str, Any]) -> str:
+def _late(values: dict[str, Any], happened: str = "occurred_at") -> str:
     """A late entry says so, with when it happened and why it is entered late: inspectors
     look for late entries (DOMAIN.md, "Late entries")."""
     reason = values.get("late_reason")
     if not reason:
         return ""
-    occurred = str(values.get("occurred_at", ""))
+    occurred = str(values.get(happened, ""))
     return f", a late entry (happened {_moment(occurred) or occurred}): {reason}"
 
 

@@ -8,15 +8,16 @@ reason, by an adjustment that names it, so the correction is visible beside the 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ids_app.audit.trail import attribute_changes
 from ids_app.errors import InvalidInput
-from ids_app.inventory.late_entries import EventTime, when_it_happened
+from ids_app.inventory.late_entries import EventTime, LateEntryRefused, when_it_happened
 from ids_app.inventory.ledger import Links, Place, balances, move, product_of
 from ids_app.inventory.locations import get_location
 from ids_app.inventory.models import (
@@ -35,6 +36,7 @@ from ids_app.studies.models import Study
 from ids_app.users.models import SignatureMeaning, User
 from ids_app.users.permissions import PERMISSIONS, Action, require
 from ids_app.users.signatures import sign_record
+from ids_app.wording import local_time
 
 # A monitor's count at a visit is the typical one (DESIGN.md, monitoring visit).
 COUNT_ROLES = PERMISSIONS[Action.RECORD_COUNTS].roles
@@ -83,14 +85,25 @@ def _counted(session: Session, study: Study, counted: list[CountedLine]) -> Coun
 
 
 def record_count(
-    session: Session, actor: User, study: Study, location: Location, counted: list[CountedLine]
+    session: Session,
+    actor: User,
+    study: Study,
+    location: Location,
+    counted: list[CountedLine],
+    *,
+    when: EventTime | None = None,
 ) -> PhysicalCount:
     """Record a count of one study's stock in one location; each difference is a discrepancy.
 
-    Stock on the record but not counted counts as none found.
+    Stock on the record but not counted counts as none found. ``when`` is the time it was
+    counted, for a count typed in later from its paper sheet: it may not come before any
+    recorded movement of the study's stock at that location, so the balances it is held
+    against are the balances as they stood when it was counted.
     """
     require(session, actor, Action.RECORD_COUNTS, study=study)
     place = get_location(session, location.id)
+    judged = when_it_happened(session, study, when, what="the count")
+    _check_nothing_moved_since(session, study, place, judged.occurred_at)
     found = _counted(session, study, counted)
     on_record = {
         (row.lot_id, row.kit_id, row.state): row.quantity
@@ -98,7 +111,13 @@ def record_count(
         if row.location_id == place.id and row.state in ON_SITE_STATES
     }
     attribute_changes(session, actor, reason=f"physical count at {place.name}")
-    count = PhysicalCount(study_id=study.id, location_id=place.id, counted_by_id=actor.id)
+    count = PhysicalCount(
+        study_id=study.id,
+        location_id=place.id,
+        counted_by_id=actor.id,
+        counted_at=judged.occurred_at,
+        late_reason=judged.late_reason,
+    )
     session.add(count)
     session.flush()  # its discrepancies refer to it
     for key in sorted(set(found) | set(on_record), key=lambda k: (k[0], k[1] or 0, k[2])):
@@ -118,6 +137,24 @@ def record_count(
             )
         )
     return count
+
+
+def _check_nothing_moved_since(
+    session: Session, study: Study, place: Location, counted_at: dt.datetime
+) -> None:
+    e = LedgerEntry
+    last = session.scalar(
+        select(func.max(e.occurred_at)).where(
+            e.study_id == study.id,
+            or_(e.from_location_id == place.id, e.to_location_id == place.id),
+        )
+    )
+    if last is not None and counted_at < last:
+        raise LateEntryRefused(
+            f"Stock of {study.protocol_number} at {place.name} already has a later record "
+            f"({local_time(last)}); a count at {local_time(counted_at)} cannot go before it. "
+            "Enter the paper log in the order things happened."
+        )
 
 
 def discrepancies_of(session: Session, count: PhysicalCount) -> list[Discrepancy]:
@@ -177,6 +214,7 @@ def resolve_discrepancy(
         when,
         kit=session.get_one(Kit, discrepancy.kit_id) if discrepancy.kit_id is not None else None,
         lot=session.get_one(Lot, discrepancy.lot_id),
+        not_before=count.counted_at,
         what="the resolution",
     )
     adjustment = move(

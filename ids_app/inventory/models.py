@@ -336,6 +336,10 @@ class PhysicalCount(Base):
     location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
     counted_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     counted_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    # When the count was typed in (None for counts before migration 0014, recorded as
+    # counted) and, for a count entered late from its paper sheet, why (late_entries).
+    recorded_at: Mapped[dt.datetime | None] = mapped_column(default=utc_now)
+    late_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class DiscrepancyState(enum.StrEnum):

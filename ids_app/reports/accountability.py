@@ -10,6 +10,7 @@ checklist: "drug returned by a patient is not added back to the dispensable bala
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, assert_never
@@ -66,12 +67,18 @@ def returns_change(entry: LedgerEntry) -> int:
 def late_entry_mark(entry: LedgerEntry, look: Lookups) -> str | None:
     """The mark of a late entry: both times and the reason it was entered late, or None
     for an entry made at the time (inventory.late_entries)."""
-    if entry.late_reason is None:
+    return late_mark(entry.occurred_at, entry.recorded_at, entry.late_reason, look)
+
+
+def late_mark(
+    happened: dt.datetime, recorded: dt.datetime | None, reason: str | None, look: Lookups
+) -> str | None:
+    """A late record's mark (a movement's or a count's), the same words wherever it prints."""
+    if reason is None:
         return None
-    reason = look.blinder.text(entry.late_reason)
     return (
-        f"Late entry: happened {local_time(entry.occurred_at)}, recorded "
-        f"{local_time(entry.recorded_at)}; {reason}"
+        f"Late entry: happened {local_time(happened)}, recorded "
+        f"{local_time(recorded or happened)}; {look.blinder.text(reason)}"
     )
 
 

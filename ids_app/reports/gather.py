@@ -42,7 +42,7 @@ from ids_app.inventory.receiving import shipment_reconciliation
 from ids_app.inventory.returns import compliance
 from ids_app.monitoring.models import QueryState
 from ids_app.monitoring.views import query_rows
-from ids_app.reports.accountability import darf_records, late_entry_mark
+from ids_app.reports.accountability import darf_records, late_entry_mark, late_mark
 from ids_app.reports.audit_extract import audit_rows
 from ids_app.reports.blinding import Blinder
 from ids_app.reports.common import hold_entries, initials, product_info, put_on_hold, site_name
@@ -712,6 +712,7 @@ def _counts(session: Session, look: Lookups) -> tuple[CountRow, ...]:
                     )
                     for d in found
                 ),
+                late_entry=late_mark(count.counted_at, count.recorded_at, count.late_reason, look),
             )
         )
     return tuple(rows)

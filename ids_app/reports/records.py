@@ -422,6 +422,8 @@ class CountRow:
     location: str
     counted_by: str
     discrepancies: tuple[DiscrepancyRow, ...]
+    # A count typed in later from its paper sheet: its late-entry mark (see DarfLine).
+    late_entry: str | None = None
 
 
 @dataclass(frozen=True)

@@ -773,6 +773,7 @@ def _discrepancies(book: Workbook, record: StudyRecord) -> None:
             Column("Resolution", 36),
             Column("Resolved by", 16),
             Column("Resolved at", 16, "time"),
+            Column("Late entry", 30),
         ],
     )
     for c in record.counts:
@@ -794,6 +795,7 @@ def _discrepancies(book: Workbook, record: StudyRecord) -> None:
                     d.resolution,
                     d.resolved_by,
                     excel_time(d.resolved_at),
+                    c.late_entry,
                 ]
             )
     _per_product_totals(sheet, [p.description for p in record.products], ["Difference"])

@@ -11,6 +11,12 @@ from ids_app.audit.models import AuditEntry
 from ids_app.audit.views import AuditFilter, audit_page
 from ids_app.audit.wording import describe
 from ids_app.db import Database, simulated_clock
+from ids_app.inventory.counts import (
+    CountedLine,
+    discrepancies_of,
+    record_count,
+    resolve_discrepancy,
+)
 from ids_app.inventory.dispensing import (
     DispenseRefused,
     create_order,
@@ -25,6 +31,8 @@ from ids_app.inventory.models import (
     Kit,
     LedgerEntry,
     Lot,
+    PhysicalCount,
+    StockState,
     SubjectReturn,
 )
 from ids_app.inventory.quarantine import quarantine_stock
@@ -373,3 +381,75 @@ def test_a_receipt_whose_time_is_not_on_its_date_is_refused(db: Database, exampl
         pytest.raises(LateEntryRefused, match="on different days"),
     ):
         _receive(db, example, _paper_receipt(example, 2, EventTime(at(1, 7, 15), DOWNTIME)))
+
+
+def count_on_paper(
+    db: Database, example: Example, when: EventTime, missing: str = "1020"
+) -> PhysicalCount:
+    """The shelf counted from the paper count sheet: every kit found but ``missing``."""
+    with db.unit_of_work() as session:
+        kits = session.scalars(select(Kit).where(Kit.kit_number != missing)).all()
+        return record_count(
+            session,
+            example.people.monitor,
+            session.get_one(Study, example.study.id),
+            example.shelf,
+            [CountedLine(kit.lot_id, kit.id, StockState.AVAILABLE, 1) for kit in kits],
+            when=when,
+        )
+
+
+def test_a_count_from_the_paper_sheet_keeps_its_time_and_reason(
+    db: Database, example: Example
+) -> None:
+    with simulated_clock(at(1, 10)):
+        count = count_on_paper(db, example, EventTime(at(1, 7), DOWNTIME))
+    with db.read_session() as session:
+        stored = session.get_one(PhysicalCount, count.id)
+        (missing,) = discrepancies_of(session, stored)
+        rows = audit_page(
+            session, AuditFilter(table_name="physical_count"), reader=example.people.pharm, limit=9
+        )
+        (sentence,) = describe(session, rows)
+    assert (stored.counted_at, stored.recorded_at, stored.late_reason) == (
+        at(1, 7),
+        at(1, 10),
+        DOWNTIME,
+    )
+    assert (missing.ledger_quantity, missing.counted_quantity) == (1, 0)
+    assert sentence.startswith(f"Count {count.id} recorded, a late entry (happened ")
+    assert sentence.endswith(f"): {DOWNTIME}")
+
+
+def test_a_late_count_cannot_go_before_a_movement_at_its_location(
+    db: Database, example: Example
+) -> None:
+    with simulated_clock(at(1, 10)):
+        enter_dispense(db, example, "1007", *paper_morning(1))
+        with pytest.raises(LateEntryRefused, match="IDS Shelf A already has a later record"):
+            count_on_paper(db, example, EventTime(at(1, 7), DOWNTIME))
+    with db.read_session() as session:
+        assert session.scalar(select(PhysicalCount.id)) is None
+
+
+def test_a_count_entered_late_without_a_reason_is_refused(db: Database, example: Example) -> None:
+    with simulated_clock(at(1, 10)), pytest.raises(LateEntryRefused, match="late entry"):
+        count_on_paper(db, example, EventTime(at(1, 7)))
+
+
+def test_a_discrepancy_cannot_be_resolved_before_it_was_counted(
+    db: Database, example: Example
+) -> None:
+    with simulated_clock(at(1, 10)):
+        count = count_on_paper(db, example, EventTime(at(1, 7), DOWNTIME))
+        with db.unit_of_work() as session:
+            (missing,) = discrepancies_of(session, session.get_one(PhysicalCount, count.id))
+            with pytest.raises(LateEntryRefused, match="before the step recorded before it"):
+                resolve_discrepancy(
+                    session,
+                    example.people.pharm,
+                    missing,
+                    "found broken in the bin",
+                    PASSWORD,
+                    when=EventTime(at(1, 6), DOWNTIME),
+                )
