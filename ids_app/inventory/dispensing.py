@@ -44,6 +44,7 @@ from ids_app.studies.models import (
     Subject,
     SubjectStatus,
 )
+from ids_app.studies.subject_history import status_on
 from ids_app.users.models import SignatureMeaning, User
 from ids_app.users.permissions import PERMISSIONS, Action, refuse, require
 from ids_app.users.services import SignInRefused, find_user
@@ -174,7 +175,7 @@ def create_order(
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
         raise InvalidInput("The quantity ordered is a whole number greater than zero.")
     judged = when_it_happened(session, study, when, what="the order")
-    _check_parties(study, subject, prescriber, product, judged.day)
+    _check_parties(session, study, subject, prescriber, product, judged.day)
     assigned = optional_identifier(assigned_kit_number, "assigned kit number")
     if product.is_kit_tracked:
         if quantity != 1:
@@ -239,7 +240,7 @@ def prepare_order(
         not_before=order.ordered_at,
         what="the preparation",
     )
-    _check_parties(study, subject, prescriber, product, judged.day)
+    _check_parties(session, study, subject, prescriber, product, judged.day)
     _check_stock(session, order, subject, product, pick, judged.day)
     attribute_changes(session, actor, reason=_audit_reason("dispense prepared", judged))
     order.prepared_by_id = actor.id
@@ -269,7 +270,7 @@ def check_for_preparing(
     study, subject, prescriber, product = _parties(session, order)
     typed = item.reason if isinstance(item, Typed) else None
     try:
-        _check_parties(study, subject, prescriber, product)
+        _check_parties(session, study, subject, prescriber, product)
         result = identify_scan(session, study, item.code)
     except (DispenseRefused, UnknownScan) as refusal:
         row = Row.KIT if isinstance(refusal, UnknownScan) else Row.PRODUCT
@@ -589,7 +590,7 @@ def _check_order_verifiable(
             f"Order {order.id} is {order.state.value}; only a prepared order is verified."
         )
     study, subject, prescriber, product = _parties(session, order)
-    _check_parties(study, subject, prescriber, product, day)
+    _check_parties(session, study, subject, prescriber, product, day)
     pick = _prepared_pick(session, order)
     if stock:
         _check_stock(session, order, subject, product, pick, day)
@@ -606,6 +607,7 @@ def _parties(session: Session, order: DispenseOrder) -> tuple[Study, Subject, Pr
 
 
 def _check_parties(
+    session: Session,
     study: Study,
     subject: Subject,
     prescriber: Prescriber,
@@ -614,23 +616,30 @@ def _check_parties(
 ) -> None:
     """Study drug goes only to enrolled subjects of an open study under a current IRB
     approval, on an authorized prescriber's order, used only per the protocol (ICH E6,
-    investigational product). The IRB approval is judged on ``day``, the day the dispense
-    happened (a late entry's), today by default."""
+    investigational product). The IRB approval and the subject's enrolment are judged on
+    ``day``, the day the dispense happened (a late entry's), today by default."""
     protocol = study.protocol_number
     if study.status not in DISPENSING_STATUSES:
         raise DispenseRefused(
             f"Study {protocol} is {study.status.value}; study drug is dispensed only while it "
             "is open (or closed to accrual, for subjects already enrolled)."
         )
-    lapsed = approval_lapsed(study, day or today())
+    on = day or today()
+    lapsed = approval_lapsed(study, on)
     if lapsed is not None:
         raise DispenseRefused(lapsed)
     if subject.study_id != study.id:
         raise DispenseRefused(f"Subject {subject.subject_code} is not in study {protocol}.")
-    if subject.status is not SubjectStatus.ENROLLED:
+    status = status_on(session, subject, on)
+    if status is not SubjectStatus.ENROLLED:
+        was = (
+            f"is {subject.status.value}"
+            if on == today()
+            else f"was {status.value if status else 'not yet on record'} on {on:%Y-%m-%d}"
+        )
         raise DispenseRefused(
-            f"Subject {subject.subject_code} is {subject.status.value}, not enrolled; study "
-            "drug is dispensed only to enrolled subjects."
+            f"Subject {subject.subject_code} {was}, not enrolled; study drug is dispensed only "
+            "to enrolled subjects."
         )
     if prescriber.study_id != study.id:
         raise DispenseRefused(f"{prescriber.name} is not a prescriber for study {protocol}.")

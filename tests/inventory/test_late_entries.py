@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from ids_app.audit.models import AuditEntry
 from ids_app.audit.views import AuditFilter, audit_page
 from ids_app.audit.wording import describe
-from ids_app.db import Database, simulated_clock
+from ids_app.db import Database, simulated_clock, today
 from ids_app.inventory.counts import (
     CountedLine,
     discrepancies_of,
@@ -31,6 +32,7 @@ from ids_app.inventory.models import (
     Kit,
     LedgerEntry,
     Lot,
+    OrderState,
     PhysicalCount,
     StockState,
     SubjectReturn,
@@ -39,7 +41,8 @@ from ids_app.inventory.quarantine import quarantine_stock
 from ids_app.inventory.receiving import ShipmentReceipt, receive_shipment
 from ids_app.inventory.returns import record_return, verify_return
 from ids_app.inventory.transfers import transfer_stock
-from ids_app.studies.models import Prescriber, Product, Study, Subject
+from ids_app.studies.models import Arm, Prescriber, Product, Study, Subject, SubjectStatus
+from ids_app.studies.services import add_subject, set_subject_status
 from tests.factories import (
     PASSWORD,
     TODAY,
@@ -453,3 +456,49 @@ def test_a_discrepancy_cannot_be_resolved_before_it_was_counted(
                     PASSWORD,
                     when=EventTime(at(1, 6), DOWNTIME),
                 )
+
+
+def _subject_status(db: Database, example: Example, subject_id: int, status: SubjectStatus) -> None:
+    with db.unit_of_work() as session:
+        set_subject_status(
+            session,
+            example.people.pharm,
+            session.get_one(Subject, subject_id),
+            status,
+            "per the investigator's note",
+            on=today(),
+        )
+
+
+def test_a_dispense_on_paper_before_the_subject_was_discontinued_is_entered(
+    db: Database, example: Example
+) -> None:
+    with simulated_clock(at(3, 12)):
+        _subject_status(db, example, example.subject.id, SubjectStatus.DISCONTINUED)
+        with pytest.raises(DispenseRefused, match="01-004 is discontinued, not enrolled"):
+            enter_dispense(db, example, "1007")
+        order = enter_dispense(db, example, "1007", *paper_morning(2))
+    assert order.state is OrderState.DISPENSED
+
+
+def test_a_dispense_on_paper_before_the_subject_was_enrolled_is_refused(
+    db: Database, example: Example
+) -> None:
+    with db.unit_of_work() as session:
+        newcomer = add_subject(
+            session,
+            example.people.unblinded,
+            session.get_one(Study, example.study.id),
+            "01-009",
+            "KL",
+            arm=session.get_one(Arm, example.drug_arm.id),
+        )
+    with simulated_clock(at(3, 12)):
+        _subject_status(db, example, newcomer.id, SubjectStatus.ENROLLED)
+        late = dataclasses.replace(example, subject=newcomer)
+        with pytest.raises(
+            DispenseRefused,
+            match=f"01-009 was screening on {TODAY + dt.timedelta(days=2):%Y-%m-%d}, not enrolled",
+        ):
+            enter_dispense(db, late, "1007", *paper_morning(2))
+        assert enter_dispense(db, late, "1007").state is OrderState.DISPENSED
