@@ -12,6 +12,7 @@ late-entry reason, so the record says who did the work and who typed it in.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -25,8 +26,10 @@ from ids_app.inventory.dispensing import (
     verify_order_here,
 )
 from ids_app.inventory.late_entries import EventTime
-from ids_app.inventory.models import DispenseOrder, Location
+from ids_app.inventory.ledger import balances
+from ids_app.inventory.models import DispenseOrder, LedgerEntry, Location, StockState
 from ids_app.studies.models import Prescriber, Product, Study, Subject
+from ids_app.studies.views import Choice
 from ids_app.users.models import User
 
 # How the item was identified: read from the paper log, not scanned now.
@@ -146,3 +149,22 @@ def _enter(
         item=Typed(row.item_code, FROM_PAPER),
         when=when,
     )
+
+
+def source_location_choices(session: Session, study_id: int, product_id: int) -> list[Choice]:
+    """The dispensing locations a paper dispense may have come from, where the product's
+    dispensable stock is first (most of it first): a form that offers the first location
+    by name would otherwise send a hurried technician's batch to an empty shelf."""
+    on_hand: Counter[int] = Counter()
+    for row in balances(
+        session, LedgerEntry.study_id == study_id, LedgerEntry.product_id == product_id
+    ):
+        if row.state is StockState.AVAILABLE and row.location_id is not None:
+            on_hand[row.location_id] += row.quantity
+    places = [
+        place
+        for place in session.scalars(select(Location).order_by(Location.name))
+        if place.dispenses
+    ]
+    places.sort(key=lambda place: -on_hand[place.id])  # stable: by name within equal stock
+    return [Choice(place.id, place.name) for place in places]

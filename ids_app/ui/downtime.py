@@ -23,8 +23,11 @@ from sqlalchemy import select
 
 from ids_app.db import Database
 from ids_app.errors import InvalidInput
-from ids_app.inventory.downtime import PaperDispense, enter_downtime_dispenses
-from ids_app.inventory.models import Location
+from ids_app.inventory.downtime import (
+    PaperDispense,
+    enter_downtime_dispenses,
+    source_location_choices,
+)
 from ids_app.studies.models import Prescriber, Product, Study
 from ids_app.ui.forms import FormDialog, password_field
 from ids_app.ui.guard import attempt
@@ -92,9 +95,8 @@ class DowntimeDialog(FormDialog):
                 )
             ):
                 self.prescriber.addItem(prescriber.name, prescriber.id)
-            for location in session.scalars(select(Location).order_by(Location.name)):
-                if location.dispenses:
-                    self.location.addItem(location.name, location.id)
+        self._offer_locations()
+        self.product.currentIndexChanged.connect(self._offer_locations)
         self.rows = QTableWidget(3, len(COLUMNS))
         self.rows.setObjectName("downtimeRows")
         self.rows.setHorizontalHeaderLabels(COLUMNS)
@@ -119,6 +121,18 @@ class DowntimeDialog(FormDialog):
         self.form.addRow("Pharmacist's pass&word", self.pharmacist_password)
         self.setMinimumWidth(900)
         self.reason.setFocus()
+
+    def _offer_locations(self) -> None:
+        """Where the chosen product's stock is, first: the likely place it came from."""
+        self.location.clear()
+        if self.product.currentData() is None:
+            return
+        with self.db.read_session() as session:
+            choices = source_location_choices(
+                session, self.study_id, int(self.product.currentData())
+            )
+        for choice in choices:
+            self.location.addItem(choice.text, choice.id)
 
     def _cell(self, row: int, column: int) -> str:
         item = self.rows.item(row, column)

@@ -103,3 +103,15 @@ def test_a_pharmacist_sets_the_studys_late_entry_delay_in_setup(
     with window.db.read_session() as session:
         study = session.scalars(select(Study).where(Study.protocol_number == "ABC-123")).one()
         assert study.late_entry_minutes == 30
+
+
+def test_the_form_offers_first_the_location_where_the_products_stock_is(
+    qtbot: QtBot, db: Database, example: Example
+) -> None:
+    dialog = DowntimeDialog(db, example.people.tech, example.study.id)
+    qtbot.addWidget(dialog)
+    offered = [dialog.location.itemText(i) for i in range(dialog.location.count())]
+    # IDS Fridge 1 comes first by name, but the kits are on IDS Shelf A.
+    assert offered[0] == "IDS Shelf A"
+    assert "IDS Fridge 1" in offered
+    assert dialog.location.currentText() == "IDS Shelf A"
