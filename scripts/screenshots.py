@@ -41,7 +41,7 @@ from ids_app.db import Database, today
 from ids_app.demo import DEMO_ADMIN, DEMO_USERS, build_demo
 from ids_app.inventory.dispensing import Scanned, create_order, prepare_order
 from ids_app.inventory.locations import find_location
-from ids_app.inventory.models import DispenseOrder, HoldReason, Kit, Lot, SubjectReturn
+from ids_app.inventory.models import DispenseOrder, HoldReason, Kit, Lot, Shipment, SubjectReturn
 from ids_app.inventory.quarantine import quarantine_stock
 from ids_app.inventory.returns import record_return, verify_return
 from ids_app.migrations.schema import prepare_database
@@ -567,6 +567,23 @@ def workflow_screens(demo: Database) -> None:
     downtime.reject()
     typing.close()
 
+    # A shipment's transit logger, mapped by hand before it is saved as the sponsor's preset.
+    shipping = window_for(demo, "tech")
+    shipping.open_study(xyz, "receiving")
+    receiving = shipping.workspace.current_tab()
+    assert isinstance(receiving, ReceivingTab)
+    numbers = [row.number for row in receiving.history.rows]
+    receiving.history_view.selectRow(numbers.index("ZB-0001"))
+    transit = receiving.open_transit_log(shipper_log(demo, "ZB-0001"))
+    assert transit is not None
+    transit.time_column.setText("Logged at")
+    transit.temperature_column.setText("Probe (°C)")
+    transit.device.setText("TT-4-00172")
+    transit.read()
+    save(transit, "transit-log.png")
+    transit.reject()
+    shipping.close()
+
     # The README's main window: a pharmacist's My work.
     pharm_again = window_for(demo, "pharm2")
     save(pharm_again, "main-window.png")
@@ -647,6 +664,23 @@ def bench_screens(demo: Database) -> None:
     save(dialog, f"verify-here-refused-{name}.png")
     dialog.reject()
     tech.close()
+
+
+def shipper_log(demo: Database, number: str) -> Path:
+    """A depot's shipper logger export for ``number``: device lines above its header, a
+    reading an hour for the day before the shipment arrived."""
+    with demo.read_session() as session:
+        arrived = session.scalars(
+            select(Shipment.received_on).where(Shipment.shipment_number == number)
+        ).one()
+    start = dt.datetime.combine(arrived - dt.timedelta(days=1), dt.time(6))
+    lines = ["Device: ShipSafe TT-4", "Serial: TT-4-00172", "", "Logged at,Probe (°C)"]
+    lines += [
+        f"{start + dt.timedelta(hours=n):%Y-%m-%d %H:%M},{4.6 + (n % 5) / 10}" for n in range(12)
+    ]
+    path = FOLDER / f"{number}-shipper.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 def main() -> int:

@@ -457,6 +457,7 @@ def expiring_rows(
 
 @dataclass(frozen=True)
 class ShipmentRow:
+    shipment_id: int
     number: str
     sender: str
     carrier: str
@@ -489,6 +490,7 @@ def shipment_rows(session: Session, study_id: int) -> list[ShipmentRow]:
             )
         rows.append(
             ShipmentRow(
+                shipment.id,
                 shipment.shipment_number,
                 shipment.sender,
                 shipment.carrier,

@@ -43,7 +43,9 @@ from ids_app.storage.readings import (
 )
 from ids_app.studies.models import Product
 from ids_app.users.models import User
-from ids_app.users.permissions import Action, require
+from ids_app.users.permissions import PERMISSIONS, Action, require
+
+TRANSIT_LOG_ROLES = PERMISSIONS[Action.ATTACH_TRANSIT_LOG].roles
 
 
 @dataclass(frozen=True)
@@ -188,3 +190,20 @@ def _hold_received(
         return []
     details = describe(excursion, f"in transit, shipment {shipment.shipment_number}")
     return quarantine_balances(session, actor, excursion, targets, details, shipment_id=shipment.id)
+
+
+def transit_log_files(session: Session, study_id: int) -> dict[int, str]:
+    """Each of the study's shipments that has its logger file attached: the file's name and
+    how many readings it gave, for the shipments list to say."""
+    log = TemperatureLogFile
+    rows = session.execute(
+        select(log.shipment_id, log.file_name, log.reading_count)
+        .join(Shipment, Shipment.id == log.shipment_id)
+        .where(Shipment.study_id == study_id)
+        .order_by(log.id)
+    )
+    return {
+        shipment_id: f"{file_name} ({count} readings)"
+        for shipment_id, file_name, count in rows
+        if shipment_id is not None
+    }

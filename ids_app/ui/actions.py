@@ -16,6 +16,7 @@ from ids_app.inventory.quarantine import QUARANTINE_ROLES
 from ids_app.inventory.receiving import RECEIVING_ROLES
 from ids_app.inventory.returns import RETURN_ROLES
 from ids_app.inventory.transfers import TRANSFER_ROLES
+from ids_app.storage.transit import TRANSIT_LOG_ROLES
 from ids_app.studies.services import SETUP_ROLES
 from ids_app.users.models import Role, User
 
@@ -34,6 +35,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # reports.labels.LABEL_ROLES: technicians and pharmacists print dispensing labels.
     "print_label": frozenset({Role.TECHNICIAN, Role.PHARMACIST}),
     "receive": frozenset(RECEIVING_ROLES),
+    "attach_transit_log": frozenset(TRANSIT_LOG_ROLES),
     "record_return": frozenset(RETURN_ROLES),
     "verify_return": frozenset({Role.MONITOR}),
     "quarantine": frozenset(QUARANTINE_ROLES),

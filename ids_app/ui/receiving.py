@@ -60,6 +60,8 @@ from ids_app.inventory.views import (
     reconciliation_summary,
     shipment_rows,
 )
+from ids_app.storage.readings import read_logger_file
+from ids_app.storage.transit import transit_log_files
 from ids_app.studies.import_presets import (
     PresetMapping,
     PresetRow,
@@ -95,6 +97,7 @@ from ids_app.ui.preset_dialog import (
 from ids_app.ui.scan import ScanPanel
 from ids_app.ui.study_tab import StudyTab
 from ids_app.ui.table_models import Column, RowsModel, fit_columns, selected_row, table_view
+from ids_app.ui.transit_log import TransitLogDialog
 from ids_app.users.models import User
 from ids_app.users.permissions import Action, may
 
@@ -736,13 +739,35 @@ class ReceivingTab(StudyTab):
                 Column("Put away at", lambda r: r.location),
                 Column("By", lambda r: r.received_by),
                 Column("Packing list", lambda r: r.reconciliation),
+                Column("Transit logger", lambda r: self.transit_files.get(r.shipment_id, "—")),
             ],
             parent=self,
         )
+        self.transit_files: dict[int, str] = {}
+        self.transit_dialog: TransitLogDialog | None = None
         self.history_view = table_view(self.history, name="shipmentsTable")
         self.history_view.setMinimumHeight(60)
+        self.transit_button = QPushButton("Attach transit &logger file…")
+        self.transit_button.setObjectName("attachTransitLog")
+        self.transit_button.setToolTip(
+            "The logger that travelled in the shipper: its readings are judged against each "
+            "product's range, and an excursion holds the stock it exposed."
+        )
+        self.transit_button.setEnabled(False)
+        self.transit_button.setVisible(ws.can("attach_transit_log"))
+        self.transit_button.clicked.connect(self.choose_transit_log)
+        self.history_view.selectionModel().selectionChanged.connect(
+            lambda *_: self.transit_button.setEnabled(self._chosen_shipment() is not None)
+        )
+        self.transit_message = InlineMessage("transitMessage")
         history_box = QGroupBox("Shipments received")
-        QVBoxLayout(history_box).addWidget(self.history_view)
+        history_layout = QVBoxLayout(history_box)
+        history_layout.addWidget(self.history_view)
+        history_actions = QHBoxLayout()
+        history_actions.addWidget(self.transit_button)
+        history_actions.addWidget(self.transit_message, 1)
+        history_actions.addStretch(1)
+        history_layout.addLayout(history_actions)
 
         work = QSplitter(Qt.Orientation.Horizontal)
         work.setChildrenCollapsible(False)
@@ -784,17 +809,20 @@ class ReceivingTab(StudyTab):
         study_id = self.study.id
         kinds = [*DISPENSING_KINDS, LocationKind.QUARANTINE]
 
-        def read(session: Session) -> tuple[list[ProductRow], list[Choice], list[ShipmentRow]]:
+        def read(
+            session: Session,
+        ) -> tuple[list[ProductRow], list[Choice], list[ShipmentRow], dict[int, str]]:
             return (
                 product_rows(session, study_id),
                 location_choices(session, kinds),
                 shipment_rows(session, study_id),
+                transit_log_files(session, study_id),
             )
 
         found = self.ws.read(self, "reading the shipments", read)
         if found is None:
             return
-        self.products, locations, shipments = found
+        self.products, locations, shipments, self.transit_files = found
         fill_combo(
             self.product,
             [Choice(p.id, p.description) for p in self.products],
@@ -900,6 +928,44 @@ class ReceivingTab(StudyTab):
         self.packing_dialog = dialog
         open_dialog(dialog)
         return dialog
+
+    def _chosen_shipment(self) -> ShipmentRow | None:
+        row = selected_row(self.history_view)
+        return row if isinstance(row, ShipmentRow) else None
+
+    def choose_transit_log(self) -> None:
+        path, _filter = QFileDialog.getOpenFileName(
+            self, "Transit logger file", "", "Logger exports (*.csv *.txt *.xlsx);;All files (*)"
+        )
+        if path:
+            self.open_transit_log(Path(path))
+
+    def open_transit_log(self, path: Path) -> TransitLogDialog | None:
+        """Read the chosen shipment's logger file and open its mapping with the preview."""
+        shipment = self._chosen_shipment()
+        if self.study is None or shipment is None:
+            return None
+        self.transit_message.clear_message()
+        export = attempt(
+            self,
+            self.ws.db,
+            "reading the logger file",
+            lambda: read_logger_file(path),
+            show_refusal=self.transit_message.show_error,
+        )
+        if export is None:
+            return None
+        dialog = TransitLogDialog(
+            self.ws, self.study, shipment.shipment_id, shipment.number, export, parent=self
+        )
+        dialog.attached.connect(self._transit_attached)
+        self.transit_dialog = dialog
+        open_dialog(dialog)
+        return dialog
+
+    def _transit_attached(self, said: str) -> None:
+        self.ws.changed(said)
+        self.transit_message.show_success(said)
 
     def set_packing_list(self, expected: list[ExpectedLine]) -> None:
         self.expected = list(expected)
