@@ -18,8 +18,8 @@ from ids_app.inventory.kit_register import (
     KitsShown,
     kit_register_page,
 )
-from ids_app.inventory.models import Kit, Location, Lot, StockState
-from ids_app.inventory.quarantine import HoldReason, quarantine_stock
+from ids_app.inventory.models import HoldReason, Kit, Location, Lot, StockState
+from ids_app.inventory.quarantine import quarantine_stock
 from ids_app.inventory.transfers import transfer_stock
 from ids_app.studies.kit_import import KitListMapping, import_kit_list
 from ids_app.studies.models import Product, Study

@@ -504,15 +504,17 @@ class LedgerWalk(RuleBasedStateMachine):
         with self.db.read_session() as session:
             open_ids = [d.id for d in open_discrepancies(session, example.study.id)]
         for discrepancy_id in open_ids:
-            self._attempt(
-                lambda session, d=discrepancy_id: resolve_discrepancy(
+
+            def resolve(session: Session, d: int = discrepancy_id) -> object:
+                return resolve_discrepancy(
                     session,
                     example.people.pharm,
                     session.get_one(Discrepancy, d),
                     "recounted",
                     PASSWORD,
                 )
-            )
+
+            self._attempt(resolve)
 
     @rule(pick=st.integers(min_value=0))
     def reverse_an_entry(self, pick: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from fractions import Fraction
 from functools import partial
 
@@ -420,7 +421,7 @@ def test_compliance_of_a_recorded_return_uses_its_dates_and_kit_size(
     with db.read_session() as session:
         result = compliance(session, session.get_one(SubjectReturn, returned.id))
     assert (result.days, result.units_dispensed, result.units_returned) == (14, 30, 16)
-    assert (result.units_taken, result.percent) == (14, 100)
+    assert (result.units_taken, result.percent) == (14, Decimal(100))
 
 
 # -- the monitor's verification ------------------------------------------------------------
