@@ -117,11 +117,12 @@ def _enter(
         raise InvalidInput(f"There is no subject {row.subject_code.strip()} in this study.")
     if not row.prepared_by.strip() or not row.verified_by.strip():
         raise InvalidInput("Type who prepared and who verified it, as the paper log says.")
-    when = EventTime(
-        row.dispensed_at,
-        f"{reason}; on paper prepared by {row.prepared_by.strip()}, verified by "
-        f"{row.verified_by.strip()}",
+    on_paper = (
+        f"on paper prepared by {row.prepared_by.strip()}, verified by {row.verified_by.strip()}"
     )
+    when = EventTime(row.dispensed_at, f"{reason}; {on_paper}")
+    # Kept on the order whether or not the entry turns out late: who really did it.
+    identified = Typed(row.item_code, f"{FROM_PAPER}; {on_paper}")
     order = create_order(
         session,
         entering,
@@ -137,7 +138,7 @@ def _enter(
         entering,
         order,
         password=password,
-        item=Typed(row.item_code, FROM_PAPER),
+        item=identified,
         location=session.get_one(Location, row.location_id),
         when=when,
     )
@@ -146,7 +147,7 @@ def _enter(
         order,
         username=pharmacist_username,
         password=pharmacist_password,
-        item=Typed(row.item_code, FROM_PAPER),
+        item=identified,
         when=when,
     )
 

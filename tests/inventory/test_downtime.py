@@ -85,3 +85,20 @@ def test_a_refused_row_says_why_and_nothing_of_the_batch_is_written(
         enter(db, example, rows)
     with db.read_session() as session:
         assert session.scalar(select(DispenseOrder.id)) is None
+
+
+def test_a_paper_row_entered_within_the_delay_still_names_the_papers_people(
+    db: Database, example: Example
+) -> None:
+    with simulated_clock(at(10, 8, 30)):  # 25 minutes after: not a late entry
+        (order_id,) = enter(db, example, [paper_row(example, "1007", at(10, 8, 5))])
+    with db.read_session() as session:
+        order = session.get_one(DispenseOrder, order_id)
+        entry = session.scalars(
+            select(LedgerEntry).where(LedgerEntry.dispense_order_id == order_id)
+        ).one()
+    assert entry.late_reason is None
+    for typed in (order.prepared_typed_reason, order.verified_typed_reason):
+        assert typed is not None
+        assert "prepared by J. Tech" in typed
+        assert "verified by P. Pharm" in typed
