@@ -132,6 +132,14 @@ def _checked(kind: ImportKind, name: str, mapping: PresetMapping) -> tuple[str, 
             f"Choose the {', '.join(missing)} column{'s' if len(missing) > 1 else ''} "
             "before saving the mapping as a preset."
         )
+    chosen = [column.casefold() for column in columns.values() if column]
+    twice = next(
+        (column for column in columns.values() if chosen.count(column.casefold()) > 1), None
+    )
+    if twice:
+        raise InvalidInput(
+            f"The column '{twice}' is chosen for two fields; each field reads its own column."
+        )
     if mapping.header_line is not None and mapping.header_line < 1:
         raise InvalidInput("The header row is a row of the file, counted from 1.")
     stored = {field: column for field, column in columns.items() if column}

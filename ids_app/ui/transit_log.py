@@ -8,6 +8,8 @@ product's range by ``storage.transit``; an excursion holds the stock it exposed.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
@@ -23,7 +25,12 @@ from ids_app.storage.readings import (
     preview_logger_file,
 )
 from ids_app.storage.transit import attach_transit_log
-from ids_app.studies.import_presets import PresetMapping, PresetRow, fitting_preset
+from ids_app.studies.import_presets import (
+    PresetMapping,
+    PresetRow,
+    fitting_preset,
+    spelled_as_in,
+)
 from ids_app.studies.models import ImportKind
 from ids_app.studies.tables import guess_header
 from ids_app.studies.views import StudyRow
@@ -142,6 +149,17 @@ class TransitLogDialog(FormDialog):
         self.form.addRow("", preview_row)
         self.form.addRow(self.result_label)
         self.setMinimumWidth(640)
+        for field in (
+            self.time_column,
+            self.temperature_column,
+            self.date_column,
+            self.device_column,
+            self.time_zone,
+            self.time_format,
+            self.device,
+        ):
+            field.textEdited.connect(lambda _text: self._edited())
+        self.unit.currentIndexChanged.connect(lambda _index: self._edited())
         self._offer_presets(GUESSED)
         # The sponsor's preset whose columns a row near the top names (below device lines).
         fitting = guess_header(
@@ -184,13 +202,23 @@ class TransitLogDialog(FormDialog):
             self._fill(self.guessed)
         self.read()
 
-    @staticmethod
-    def _from_preset(preset: PresetRow) -> LoggerMapping:
+    def _from_preset(self, preset: PresetRow) -> LoggerMapping:
+        """The preset's mapping, its columns spelled as this file spells them (a preset
+        fits a header whatever its case and spacing)."""
+        found = guess_header(
+            self.export.table, lambda names: preset if preset.fits(names) else None
+        )
+        headers = found[0].headers if found else []
+
+        def column(field: str) -> str | None:
+            saved = preset.column(field)
+            return spelled_as_in(headers, saved) or saved
+
         return LoggerMapping(
-            time=preset.column("time") or "",
-            temperature=preset.column("temperature") or "",
-            date=preset.column("date"),
-            device_id=preset.column("device_id"),
+            time=column("time") or "",
+            temperature=column("temperature") or "",
+            date=column("date"),
+            device_id=column("device_id"),
             time_format=preset.mapping.date_format,
             layout=f"{preset.sponsor}'s preset '{preset.name}'",
         )
@@ -204,10 +232,15 @@ class TransitLogDialog(FormDialog):
         self.unit.setCurrentIndex(max(self.unit.findData(unit), 0))
         self.time_format.setText((mapping.time_format or "") if mapping else "")
 
+    def _edited(self) -> None:
+        """What was previewed is no longer what would be attached: preview again first."""
+        self.preview = None
+        self.accept_button.setEnabled(False)
+        self.result_label.setText("Changed since the preview: press Preview to check the file.")
+
     def mapping(self) -> LoggerMapping:
         unit = self.unit.currentData()
-        saved = chosen_preset(self.preset, self.saved_presets)
-        return LoggerMapping(
+        mapping = LoggerMapping(
             time=self.time_column.text().strip(),
             temperature=self.temperature_column.text().strip(),
             unit=TemperatureUnit(unit) if unit else None,
@@ -215,8 +248,19 @@ class TransitLogDialog(FormDialog):
             time_format=self.time_format.text().strip() or None,
             date=self.date_column.text().strip() or None,
             device_id=self.device_column.text().strip() or None,
-            layout=self._from_preset(saved).layout if saved else "column mapping",
         )
+        saved = chosen_preset(self.preset, self.saved_presets)
+        # The file's record names the preset only when its columns were used as saved.
+        if saved is not None and self._same_columns(mapping, self._from_preset(saved)):
+            return replace(mapping, layout=self._from_preset(saved).layout)
+        return mapping
+
+    @staticmethod
+    def _same_columns(first: LoggerMapping, second: LoggerMapping) -> bool:
+        def columns(mapping: LoggerMapping) -> tuple[str | None, ...]:
+            return (mapping.time, mapping.temperature, mapping.date, mapping.device_id)
+
+        return columns(first) == columns(second) and first.time_format == second.time_format
 
     # preview and attach -----------------------------------------------------------------------
 
@@ -269,6 +313,9 @@ class TransitLogDialog(FormDialog):
 
     def accept(self) -> None:
         self.clear_error()
+        if self.preview is None or not self.preview.ok:
+            self.show_error("Preview the file as it is mapped now before attaching it.")
+            return
         export, mapping, device = self.export, self.mapping(), self._device()
         db, user, shipment_id = self.db, self.ws.user, self.shipment_id
 

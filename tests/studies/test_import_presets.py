@@ -220,3 +220,12 @@ def test_a_shipments_logger_layout_is_saved_for_the_sponsor_with_its_own_columns
             PresetMapping({**logger.columns, "kit_number": "Kit"}),
             ImportKind.LOGGER_FILE,
         )
+
+
+def test_a_preset_reading_one_column_for_two_fields_is_refused(
+    db: Database, example: Example
+) -> None:
+    same = PresetMapping({"time": "Probe (°C)", "temperature": "probe (°C)"})
+    with pytest.raises(InvalidInput, match=r"'Probe \(°C\)' is chosen for two fields"):
+        _save(db, example.people.tech, example.study.id, "Bad", same, ImportKind.LOGGER_FILE)
+    assert _presets(db, example.people.tech, example.study.id, ImportKind.LOGGER_FILE) == []

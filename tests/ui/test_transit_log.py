@@ -8,10 +8,13 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
 from ids_app.inventory.models import Shipment
 from ids_app.storage.models import Excursion, TemperatureLogFile
+from ids_app.studies.import_presets import PresetMapping, save_import_preset
+from ids_app.studies.models import ImportKind, Study
 from ids_app.ui.preset_dialog import SavePresetDialog
 from ids_app.ui.receiving import ReceivingTab
 from ids_app.ui.transit_log import TransitLogDialog
@@ -119,3 +122,58 @@ def test_a_shipper_logger_is_mapped_saved_as_a_preset_and_the_next_one_maps_itse
 def test_a_monitor_is_not_offered_to_attach_a_logger_file(open_window: WindowOpener) -> None:
     tab = receiving_tab(open_window("monitor"), "ABC-123")
     assert not tab.transit_button.isVisibleTo(tab)
+
+
+def test_attaching_waits_for_a_preview_of_the_mapping_as_it_now_stands(
+    qtbot: QtBot, open_window: WindowOpener, tmp_path: Path
+) -> None:
+    window = open_window("tech")
+    tab = receiving_tab(window, "XYZ-789")
+    path = _shipper_log(tmp_path / "shipper.csv", _received_on(tab, "ZB-0001"), [4.5, 5.0])
+    dialog = _open(tab, "ZB-0001", path)
+    dialog.time_column.setText("Logged at")
+    dialog.temperature_column.setText("Probe (°C)")
+    dialog.device.setText("TT-4-00172")
+    dialog.read()
+    assert dialog.accept_button.isEnabled()
+    qtbot.keyClicks(dialog.time_zone, "x")  # typed after the preview: not what was checked
+    assert not dialog.accept_button.isEnabled()
+    dialog.accept()
+    assert dialog.error_label.text() == "Preview the file as it is mapped now before attaching it."
+    with window.db.read_session() as session:
+        assert (
+            session.scalars(
+                select(TemperatureLogFile).where(TemperatureLogFile.shipment_id.is_not(None))
+            ).all()
+            == []
+        )
+
+
+def test_a_preset_maps_a_file_that_spells_its_columns_in_capitals(
+    open_window: WindowOpener, tmp_path: Path
+) -> None:
+    window = open_window("tech")
+    with window.db.unit_of_work() as session:
+        study = session.scalars(select(Study).where(Study.protocol_number == "XYZ-789")).one()
+        save_import_preset(
+            session,
+            window.ws.user,
+            study,
+            ImportKind.LOGGER_FILE,
+            "ShipSafe shipper logger",
+            PresetMapping({"time": "Logged at", "temperature": "Probe (°C)"}),
+        )
+    tab = receiving_tab(window, "XYZ-789")
+    path = _shipper_log(tmp_path / "SHOUTY.csv", _received_on(tab, "ZB-0001"), [4.5, 5.0])
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("Logged at,Probe (°C)", "LOGGED AT,PROBE (°C)"),
+        encoding="utf-8",
+    )
+    dialog = _open(tab, "ZB-0001", path)
+    dialog.device.setText("TT-4-00172")
+    dialog.read()
+    assert dialog.time_column.text() == "LOGGED AT"
+    assert dialog.result_label.text().startswith(
+        "Mapped by Zenith Bio's preset 'ShipSafe shipper logger'. Header found on row 4."
+    )
+    assert dialog.accept_button.isEnabled()
