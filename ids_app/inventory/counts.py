@@ -193,8 +193,10 @@ def resolve_discrepancy(
     ``when`` is the time it was resolved, for a resolution entered late from a paper log.
 
     A shortage takes the missing quantity off the record; a surplus adds what was found.
-    The pharmacist signs the adjustment with the password (21 CFR 11.50, 11.200): a
-    correction of the record is never anonymous.
+    What a late entry of an earlier event has explained since the count is not adjusted
+    again: when it explains all of it, nothing is. The pharmacist signs the adjustment (or,
+    with none, the resolution) with the password (21 CFR 11.50, 11.200): a correction of
+    the record is never anonymous.
     """
     require(session, pharmacist, Action.RESOLVE_DISCREPANCIES, discrepancy)
     why = reason.strip()
@@ -206,8 +208,6 @@ def resolve_discrepancy(
     if discrepancy.status is not DiscrepancyState.OPEN:
         raise InvalidInput("This discrepancy is already resolved.")
     count = session.get_one(PhysicalCount, discrepancy.count_id)
-    place = Place(discrepancy.state, count.location_id)
-    shortage = discrepancy.difference < 0
     judged = when_it_happened(
         session,
         session.get_one(Study, count.study_id),
@@ -217,25 +217,56 @@ def resolve_discrepancy(
         not_before=count.counted_at,
         what="the resolution",
     )
-    adjustment = move(
-        session,
-        pharmacist,
-        kind=EntryKind.ADJUST,
-        study_id=count.study_id,
-        lot_id=discrepancy.lot_id,
-        kit_id=discrepancy.kit_id,
-        quantity=abs(discrepancy.difference),
-        source=place if shortage else None,
-        target=None if shortage else place,
-        reason=why,
-        links=Links(discrepancy_id=discrepancy.id),
-        occurred_at=judged.occurred_at,
-        late_reason=judged.late_reason,
+    # A late entry of something that happened before the count (a paper dispense typed in
+    # after the downtime) may have explained the difference, wholly or in part.
+    unexplained = discrepancy.counted_quantity - _on_record_when_counted(
+        session, count, discrepancy
     )
-    sign_record(session, pharmacist.username, password, SignatureMeaning.APPROVED, adjustment)
+    adjustment = None
+    if unexplained:
+        place = Place(discrepancy.state, count.location_id)
+        adjustment = move(
+            session,
+            pharmacist,
+            kind=EntryKind.ADJUST,
+            study_id=count.study_id,
+            lot_id=discrepancy.lot_id,
+            kit_id=discrepancy.kit_id,
+            quantity=abs(unexplained),
+            source=place if unexplained < 0 else None,
+            target=None if unexplained < 0 else place,
+            reason=why,
+            links=Links(discrepancy_id=discrepancy.id),
+            occurred_at=judged.occurred_at,
+            late_reason=judged.late_reason,
+        )
+        sign_record(session, pharmacist.username, password, SignatureMeaning.APPROVED, adjustment)
     attribute_changes(session, pharmacist, reason=why)
     discrepancy.status = DiscrepancyState.RESOLVED
     discrepancy.resolved_by_id = pharmacist.id
     discrepancy.resolved_at = judged.occurred_at
     discrepancy.resolution = why
+    if adjustment is None:
+        # Nothing to adjust: the pharmacist signs the resolution itself.
+        sign_record(session, pharmacist.username, password, SignatureMeaning.APPROVED, discrepancy)
     return discrepancy
+
+
+def _on_record_when_counted(
+    session: Session, count: PhysicalCount, discrepancy: Discrepancy
+) -> int:
+    """The balance at the counted place as the record now says it stood when counted:
+    late entries of earlier events count, movements after the count do not."""
+    e = LedgerEntry
+    rows = balances(
+        session,
+        e.study_id == count.study_id,
+        e.lot_id == discrepancy.lot_id,
+        e.kit_id == discrepancy.kit_id if discrepancy.kit_id is not None else e.kit_id.is_(None),
+        e.occurred_at <= count.counted_at,
+    )
+    return sum(
+        row.quantity
+        for row in rows
+        if row.location_id == count.location_id and row.state is discrepancy.state
+    )

@@ -12,7 +12,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from ids_app.audit.trail import attribute_changes
@@ -38,6 +38,7 @@ from ids_app.users.models import Role, Signature, SignatureMeaning, User
 from ids_app.users.permissions import PERMISSIONS, Action, require
 from ids_app.users.services import SignInRefused, find_user
 from ids_app.users.signatures import manifestation, sign_record, signature_holds, signatures_of
+from ids_app.wording import local_time
 
 DISPOSAL_ROLES = PERMISSIONS[Action.DESTROY].roles
 DISPOSABLE_STATES = SHELF_STATES | {StockState.RETURNED, StockState.CONDEMNED}
@@ -91,8 +92,9 @@ class DestructionCertificate:
     lines: tuple[CertificateLine, ...]
 
 
-def _kit_return_verified(session: Session, kit_id: int) -> bool:
-    """A returned kit goes only once the monitor has verified its latest return."""
+def _kit_return_verified(session: Session, kit_id: int, by: dt.datetime | None = None) -> bool:
+    """A returned kit goes only once the monitor has verified its latest return (by the
+    time it goes, for a disposal entered late)."""
     latest = session.scalar(
         select(SubjectReturn)
         .join(LedgerEntry, LedgerEntry.subject_return_id == SubjectReturn.id)
@@ -100,10 +102,13 @@ def _kit_return_verified(session: Session, kit_id: int) -> bool:
         .order_by(LedgerEntry.id.desc())
         .limit(1)
     )
-    return latest is not None and latest.monitor_verified_at is not None
+    verified = latest.monitor_verified_at if latest is not None else None
+    return verified is not None and (by is None or verified <= by)
 
 
-def _verified_bulk(session: Session, lot_id: int, location_id: int) -> int:
+def _verified_bulk(
+    session: Session, lot_id: int, location_id: int, by: dt.datetime | None = None
+) -> int:
     """Returned units of a bulk lot at one location that may go: verified and still there.
 
     Returned units are not told apart once they share a shelf, so this counts the units
@@ -123,6 +128,7 @@ def _verified_bulk(session: Session, lot_id: int, location_id: int) -> int:
             e.to_state == StockState.RETURNED,
             e.to_location_id == location_id,
             SubjectReturn.monitor_verified_at.is_not(None),
+            SubjectReturn.monitor_verified_at <= by if by is not None else true(),
         )
     )
     gone = session.scalar(
@@ -137,9 +143,14 @@ def _verified_bulk(session: Session, lot_id: int, location_id: int) -> int:
 
 
 def _refusal(
-    session: Session, study: Study, item: DisposalItem, on: dt.date, verb: str
+    session: Session,
+    study: Study,
+    item: DisposalItem,
+    on: dt.date,
+    verb: str,
+    at: dt.datetime | None = None,
 ) -> str | None:
-    """Why this item may not go, or None when it may."""
+    """Why this item may not go (at ``at``, for a disposal entered late), or None when it may."""
     lot = session.get(Lot, item.lot_id)
     product = product_of(session, lot.id) if lot is not None else None
     if lot is None or product is None or product.study_id != study.id:
@@ -159,14 +170,19 @@ def _refusal(
     if item.state is StockState.CONDEMNED:
         return None
     if item.state is StockState.RETURNED and kit is not None:
-        if _kit_return_verified(session, kit.id):
+        if _kit_return_verified(session, kit.id, at):
             return None
+        if at is not None and _kit_return_verified(session, kit.id):
+            return (
+                f"{what}'s return was verified by the monitor only after {local_time(at)}; "
+                f"a return is {verb} only once verified. Check the time on the paper record."
+            )
         return (
             f"{what} was returned by the subject, but the monitor has not verified the "
             f"return yet; unverified returns are not {verb}."
         )
     if item.state is StockState.RETURNED:
-        verified = _verified_bulk(session, lot.id, location.id)
+        verified = _verified_bulk(session, lot.id, location.id, at)
         if item.quantity <= verified:
             return None
         return (
@@ -258,8 +274,10 @@ def dispose(
             what="the disposal",
         )
     verb = "returned to the sponsor" if to_sponsor else "destroyed"
+    # A time given is held against the monitor's verification; a date alone, as before.
+    timed = judged.occurred_at if when is not None and when.at is not None else None
     for item in merged:
-        refusal = _refusal(session, study, item, performed_on, verb)
+        refusal = _refusal(session, study, item, performed_on, verb, timed)
         if refusal is not None:
             raise DisposalRefused(refusal)
     if not to_sponsor:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ids_app.audit.trail import attribute_changes
-from ids_app.db import moment_of, utc_now
+from ids_app.db import today, utc_now
 from ids_app.errors import IdsError, InvalidInput
 from ids_app.inventory.models import Kit, LedgerEntry, Lot
 from ids_app.studies.models import Study
@@ -154,11 +154,17 @@ def happened_on(
     what: str = "this",
 ) -> Judged:
     """The time of an event whose record also keeps its date (a shipment's date received, a
-    destruction's date performed): without a time given it is the date's usual moment and
-    never marked late (as before there were late entries); with one, it is judged as any
-    event time, and must fall on that date, so the record never says two different days."""
+    destruction's date performed). Dated today without a time, it happens now. Dated
+    earlier, it is an entry made after its day: it needs the time it happened (from the
+    paper record), is judged as any event time (a reason when late, never before the kit's
+    or lot's later records) and must fall on that date, so the record never says two days."""
     if when is None or when.at is None:
-        return Judged(moment_of(day), None)
+        if day < today():
+            raise LateEntryRefused(
+                f"{what.capitalize()} is dated {day:%Y-%m-%d}, before today: give the time it "
+                "happened, from the paper record, and the reason it is entered late."
+            )
+        return Judged(utc_now(), None)
     judged = when_it_happened(session, study, when, kit=kit, lot=lot, what=what)
     if judged.day != day:
         raise LateEntryRefused(

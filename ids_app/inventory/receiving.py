@@ -383,16 +383,17 @@ def _put_away(
             if product.is_kit_tracked
             else None
         )
-        if kit is None:
-            # More of a bulk lot already on site: a late receipt may not go before its records.
-            happened_on(
-                session,
-                study,
-                receipt.received_on,
-                receipt.received_at,
-                lot=lot,
-                what="the receipt",
-            )
+        # A late receipt may not go before the records of its kit (a receipt reversed
+        # since, say) or of its bulk lot already on site.
+        happened_on(
+            session,
+            study,
+            receipt.received_on,
+            receipt.received_at,
+            kit=kit,
+            lot=lot if kit is None else None,
+            what="the receipt",
+        )
         hold = (
             excursion_hold
             or (damage_hold if (damaged_box or line.damaged) else None)

@@ -34,6 +34,7 @@ from ids_app.ui.forms import (
     open_dialog,
     primary_button,
 )
+from ids_app.ui.late_entry_fields import LateEntryFields
 from ids_app.ui.receiving import date_field, pydate, qdate
 from ids_app.ui.signature import SignatureDialog, WitnessDialog
 from ids_app.ui.study_tab import StudyTab
@@ -109,6 +110,8 @@ class DestructionTab(StudyTab):
         self.authorization = QLineEdit()
         self.authorization.setObjectName("sponsorAuthorization")
         self.performed_on = date_field("performedOn", today())
+        self.late = LateEntryFields("performed")
+        self.performed_on.dateChanged.connect(lambda day: self.late.set_day(pydate(day)))
         self.courier = QLineEdit()
         self.courier.setObjectName("disposalCourier")
         self.tracking = QLineEdit()
@@ -133,6 +136,8 @@ class DestructionTab(StudyTab):
         form.addRow("&Method", self.method)
         form.addRow("Sponsor's &authorization", self.authorization)
         form.addRow("&Performed on", self.performed_on)
+        form.addRow("T&ime performed", self.late.time)
+        form.addRow("Late-entry reason", self.late.reason)
         form.addRow("&Courier", self.courier)
         form.addRow("&Tracking no.", self.tracking)
         self.warn_as_typed(form, self.method, self.authorization)
@@ -259,6 +264,7 @@ class DestructionTab(StudyTab):
         number, method = self.number.text(), self.method.text()
         authorization = self.authorization.text()
         performed_on = pydate(self.performed_on.date())
+        when = self.late.event_time(performed_on)
         courier, tracking = self.courier.text(), self.tracking.text()
         user, db, study_id = self.ws.user, self.ws.db, self.study.id
 
@@ -279,6 +285,7 @@ class DestructionTab(StudyTab):
                     witness_password=password,
                     courier=courier or None,
                     tracking_number=tracking or None,
+                    when=when,
                 )
                 return _witness_line(session, disposal)
 
@@ -304,6 +311,7 @@ class DestructionTab(StudyTab):
         for field in (self.number, self.method, self.authorization, self.courier, self.tracking):
             field.clear()
         self.performed_on.setDate(qdate(today()))
+        self.late.clear()
         self.ws.changed(message)
         if not self.isVisible():
             self.refresh()

@@ -83,6 +83,7 @@ from ids_app.ui.forms import (
 )
 from ids_app.ui.guard import attempt
 from ids_app.ui.kit_list_dialog import DATE_ORDERS, chosen_order
+from ids_app.ui.late_entry_fields import LateEntryFields
 from ids_app.ui.preset_dialog import (
     SAVED,
     ArchivePresetDialog,
@@ -584,6 +585,7 @@ class ReceivingTab(StudyTab):
             self.temperature.addItem(monitor.value, monitor)
         self.notes = QLineEdit()
         self.notes.setObjectName("shipmentNotes")
+        self.late = LateEntryFields("received")
         header = QGroupBox("Shipment")
         header.setObjectName("shipmentBox")
         self.header_fields = FieldGrid(
@@ -597,6 +599,8 @@ class ReceivingTab(StudyTab):
                 ("C&ondition", self.condition),
                 ("T&emperature monitor", self.temperature),
                 ("Not&es", self.notes),
+                ("Time rece&ived", self.late.time),
+                ("Late-entry reason", self.late.reason),
             )
         )
         self.notice_button = QPushButton("Shipment notice…")
@@ -797,6 +801,7 @@ class ReceivingTab(StudyTab):
         layout.addWidget(split)
         self.editable = editable
         self.received_on.dateChanged.connect(lambda _day: self._update_reconciliation())
+        self.received_on.dateChanged.connect(lambda day: self.late.set_day(pydate(day)))
         self._update_reconciliation()
 
     # reading ----------------------------------------------------------------------------------
@@ -1038,6 +1043,7 @@ class ReceivingTab(StudyTab):
             condition=ShipmentCondition(self.condition.currentData()),
             temperature_monitor=TemperatureMonitor(self.temperature.currentData()),
             notes=self.notes.text().strip() or None,
+            received_at=self.late.event_time(pydate(self.received_on.date())),
         )
 
     def receive(self) -> None:
@@ -1087,6 +1093,7 @@ class ReceivingTab(StudyTab):
         ):
             field.clear()
         self.received_on.setDate(qdate(today()))
+        self.late.clear()
         self.condition.setCurrentIndex(0)
         self.temperature.setCurrentIndex(0)
         self.damaged.setChecked(False)

@@ -114,14 +114,21 @@ def _dispense(
 
 
 def _return(
-    db: Database, example: Example, order_id: int, quantity: int, units: int, *, verify: bool
+    db: Database,
+    example: Example,
+    order_id: int,
+    quantity: int,
+    units: int,
+    *,
+    verify: bool,
+    returned_on: dt.date = TODAY,
 ) -> SubjectReturn:
     with db.unit_of_work() as session:
         subject_return = record_return(
             session,
             example.people.tech,
             session.get_one(DispenseOrder, order_id),
-            returned_on=TODAY,
+            returned_on=returned_on,
             quantity=quantity,
             units_counted=units,
             condition="opened",
@@ -574,3 +581,42 @@ def test_only_a_monitor_verifies_a_destruction(db: Database, example: Example) -
             session.get_one(Disposal, disposal.id),
             password=PASSWORD,
         )
+
+
+def test_a_late_destruction_cannot_come_before_the_monitor_verified_the_return(
+    db: Database, example: Example
+) -> None:
+    tomorrow = TODAY + dt.timedelta(days=1)
+    with simulated_clock(_on(tomorrow, 10)):
+        order_id = _dispense(db, example, example.product, kit="1007")
+        counted = _return(db, example, order_id, 1, 3, verify=False, returned_on=tomorrow)
+    with simulated_clock(_on(tomorrow, 14)), db.unit_of_work() as session:
+        verify_return(
+            session,
+            example.people.monitor,
+            session.get_one(SubjectReturn, counted.id),
+            password=PASSWORD,
+        )
+    item = _kit_item(db, "1007", example.returns, RETURNED)
+    before = _count(db, LedgerEntry)
+    paper = EventTime(_on(tomorrow, 12), "downtime, from the destruction log")
+    with (
+        simulated_clock(_on(tomorrow, 16)),
+        pytest.raises(DisposalRefused, match="verified by the monitor only after"),
+    ):
+        _dispose(db, example, [item], performed_on=tomorrow, when=paper)
+    assert _nothing_written(db, before)
+
+
+def test_a_destruction_dated_an_earlier_day_needs_the_time_it_was_done(
+    db: Database, example: Example
+) -> None:
+    _returned_kit(db, example, "1007", verify=True)
+    item = _kit_item(db, "1007", example.returns, RETURNED)
+    before = _count(db, LedgerEntry)
+    with (
+        simulated_clock(_on(TODAY + dt.timedelta(days=2), 9)),
+        pytest.raises(LateEntryRefused, match=r"is dated .*, before today: give the time"),
+    ):
+        _dispose(db, example, [item], performed_on=TODAY)
+    assert _nothing_written(db, before)

@@ -25,7 +25,9 @@ from ids_app.inventory.dispensing import (
     verify_order,
 )
 from ids_app.inventory.late_entries import EventTime, LateEntryRefused, set_late_entry_delay
+from ids_app.inventory.ledger import reverse_entry
 from ids_app.inventory.models import (
+    DiscrepancyState,
     DispenseOrder,
     EntryKind,
     HoldReason,
@@ -43,6 +45,7 @@ from ids_app.inventory.returns import record_return, verify_return
 from ids_app.inventory.transfers import transfer_stock
 from ids_app.studies.models import Arm, Prescriber, Product, Study, Subject, SubjectStatus
 from ids_app.studies.services import add_subject, set_subject_status
+from ids_app.users.models import Signature
 from tests.factories import (
     PASSWORD,
     TODAY,
@@ -502,3 +505,61 @@ def test_a_dispense_on_paper_before_the_subject_was_enrolled_is_refused(
         ):
             enter_dispense(db, late, "1007", *paper_morning(2))
         assert enter_dispense(db, late, "1007").state is OrderState.DISPENSED
+
+
+def test_a_receipt_dated_an_earlier_day_without_its_time_is_refused(
+    db: Database, example: Example
+) -> None:
+    with simulated_clock(at(2, 10)), pytest.raises(LateEntryRefused, match="before today: give"):
+        _receive(db, example, _paper_receipt(example, 1, None))
+    with db.read_session() as session:
+        assert session.scalar(select(Kit.id).where(Kit.kit_number == "1021")) is None
+
+
+def test_a_late_receipt_of_a_kit_cannot_go_before_its_reversed_receipt(
+    db: Database, example: Example
+) -> None:
+    with simulated_clock(at(1, 10)):
+        _receive(db, example, _paper_receipt(example, 1, None))
+    with simulated_clock(at(1, 11)), db.unit_of_work() as session:
+        kit = session.scalars(select(Kit).where(Kit.kit_number == "1021")).one()
+        received = session.scalars(select(LedgerEntry).where(LedgerEntry.kit_id == kit.id)).one()
+        reverse_entry(session, example.people.pharm, received.id, "wrong shipper", PASSWORD)
+    again = dataclasses.replace(
+        _paper_receipt(example, 1, EventTime(at(1, 9), DOWNTIME)),
+        shipment_number="SHP-0003",
+        lines=kit_lines(example, range(1021, 1022), expiry=EXPIRES),
+    )
+    with (
+        simulated_clock(at(1, 12)),
+        pytest.raises(LateEntryRefused, match="Kit 1021 already has a later record"),
+    ):
+        _receive(db, example, again)
+
+
+def test_a_discrepancy_a_late_dispense_explains_is_resolved_without_an_adjustment(
+    db: Database, example: Example
+) -> None:
+    # 10:00 the count finds kit 1007 missing; 11:30 the paper log says it went at 09:00.
+    with simulated_clock(at(1, 10)):
+        count = count_on_paper(db, example, EventTime(at(1, 10)), missing="1007")
+    with simulated_clock(at(1, 11, 30)):
+        enter_dispense(db, example, "1007", *paper_morning(1))
+    with simulated_clock(at(1, 12)), db.unit_of_work() as session:
+        (missing,) = discrepancies_of(session, session.get_one(PhysicalCount, count.id))
+        resolve_discrepancy(
+            session, example.people.pharm, missing, "dispensed at 09:00 on paper", PASSWORD
+        )
+    with db.read_session() as session:
+        (resolved,) = discrepancies_of(session, session.get_one(PhysicalCount, count.id))
+        adjustments = session.scalars(
+            select(LedgerEntry).where(LedgerEntry.kind == EntryKind.ADJUST)
+        ).all()
+        signed = session.scalars(
+            select(Signature).where(Signature.record_table == "discrepancy")
+        ).all()
+    assert resolved.status is DiscrepancyState.RESOLVED
+    assert adjustments == []
+    assert [(s.record_id, s.user_id) for s in signed] == [
+        (str(resolved.id), example.people.pharm.id)
+    ]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QDate, Qt, QTime
 from pytestqt.qtbot import QtBot
 from sqlalchemy import func, select
 
@@ -170,3 +171,33 @@ def test_a_packing_list_with_a_depot_title_is_read_from_its_header_row(
     assert dialog.result_label.text() == "Header found on row 4. 2 lines read.", problems
     dialog.accept_button.click()
     assert [line.kit_number for line in tab.expected] == ["1031", "1032"]
+
+
+def test_a_shipment_dated_yesterday_is_entered_with_its_time_and_reason(
+    qtbot: QtBot, open_window: WindowOpener
+) -> None:
+    window = open_window("tech")
+    import_kits(window.db, "ABC-123", ["1031"], "L2301")
+    expiry = lot_expiry(window.db, "L2301")
+    tab = receiving_tab(window, "ABC-123")
+    assert not tab.late.time.isEnabled()  # today's receipt asks for nothing more
+    window.trigger("work.scan")
+    scanner_types(qtbot, tab.scan.field, gs1_kit_scan("1031", "L2301", expiry))
+    fill_header(qtbot, tab, "ACME-SHP-0031")
+    tab.location.setCurrentIndex(tab.location.findText("IDS Shelf A", Qt.MatchFlag.MatchStartsWith))
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    tab.received_on.setDate(QDate(yesterday.year, yesterday.month, yesterday.day))
+    assert tab.late.time.isEnabled()
+    assert tab.late.reason.isEnabled()
+    tab.late.time.setTime(QTime(16, 40))
+    tab.receive_button.click()
+    assert "Give the reason it is entered late" in tab.message.error_text
+    qtbot.keyClicks(tab.late.reason, "received during the downtime, from the paper log")
+    tab.receive_button.click()
+    assert tab.message.kind == "success", tab.message.text()
+    with window.db.read_session() as session:
+        kit = session.scalars(select(Kit).where(Kit.kit_number == "1031")).one()
+        entry = session.scalars(select(LedgerEntry).where(LedgerEntry.kit_id == kit.id)).one()
+    assert entry.occurred_at == dt.datetime.combine(yesterday, dt.time(16, 40)).astimezone()
+    assert entry.late_reason == "received during the downtime, from the paper log"
+    assert not tab.late.time.isEnabled()  # the form is back to today

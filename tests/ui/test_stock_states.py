@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from ids_app.db import Database, today
+from ids_app.inventory.late_entries import EventTime
 from ids_app.inventory.ledger import study_balances
 from ids_app.inventory.locations import find_location
 from ids_app.inventory.models import StockState
@@ -51,6 +52,10 @@ def receive_expired_kit(db: Database, kit: str) -> None:
                 ReceivedLine(
                     study.products[0].id, "L-OLD", today() - dt.timedelta(days=1), kit_number=kit
                 ),
+            ),
+            received_at=EventTime(
+                dt.datetime.combine(today() - dt.timedelta(days=30), dt.time(10)).astimezone(),
+                "received a month ago, entered from the paper receiving log",
             ),
         )
         receive_shipment(session, tech, study, receipt)
