@@ -3,8 +3,9 @@
 The subject row keeps only its current status and the day it took effect; every earlier
 status and date is in the audit trail (each change is written there with its old value,
 hash-chained, never edited). A dispense typed in from a downtime's paper log is judged on
-the day it happened (inventory.late_entries): a subject discontinued this afternoon was
-still enrolled this morning, and one enrolled today was not yet enrolled yesterday.
+the day it happened (inventory.late_entries): a subject discontinued today was still
+enrolled yesterday, and one enrolled today was not yet enrolled yesterday. Statuses are
+dated by day, as the investigator dates them, so a status holds for the whole of its day.
 """
 
 from __future__ import annotations
