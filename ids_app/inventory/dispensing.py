@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ids_app.audit.history import value_at
 from ids_app.audit.trail import attribute_changes
 from ids_app.db import today, utc_now
 from ids_app.errors import IdsError, InvalidInput
@@ -175,7 +176,7 @@ def create_order(
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
         raise InvalidInput("The quantity ordered is a whole number greater than zero.")
     judged = when_it_happened(session, study, when, what="the order")
-    _check_parties(session, study, subject, prescriber, product, judged.day)
+    _check_parties(session, study, subject, prescriber, product, judged.day, _given(when, judged))
     assigned = optional_identifier(assigned_kit_number, "assigned kit number")
     if product.is_kit_tracked:
         if quantity != 1:
@@ -240,7 +241,7 @@ def prepare_order(
         not_before=order.ordered_at,
         what="the preparation",
     )
-    _check_parties(session, study, subject, prescriber, product, judged.day)
+    _check_parties(session, study, subject, prescriber, product, judged.day, _given(when, judged))
     _check_stock(session, order, subject, product, pick, judged.day)
     attribute_changes(session, actor, reason=_audit_reason("dispense prepared", judged))
     order.prepared_by_id = actor.id
@@ -391,7 +392,7 @@ def verify_order(
         not_before=order.prepared_at,
         what="the verification",
     )
-    pick = _check_verify(session, pharmacist, order, day=judged.day)
+    pick = _check_verify(session, pharmacist, order, day=judged.day, at=_given(when, judged))
     try:
         result = identify_scan(session, study, item.code)
     except UnknownScan as refusal:
@@ -569,6 +570,7 @@ def _check_verify(
     *,
     stock: bool = True,
     day: dt.date | None = None,
+    at: dt.datetime | None = None,
 ) -> Pick:
     """Every check of a verification, in one place for the service, :func:`can_verify` and
     :func:`check_for_verifying` (which marks the stock rules per row itself)."""
@@ -577,20 +579,25 @@ def _check_verify(
         raise DispenseRefused(
             f"{user.full_name} prepared this order; another pharmacist must verify it."
         )
-    return _check_order_verifiable(session, order, stock=stock, day=day)
+    return _check_order_verifiable(session, order, stock=stock, day=day, at=at)
 
 
 def _check_order_verifiable(
-    session: Session, order: DispenseOrder, *, stock: bool = True, day: dt.date | None = None
+    session: Session,
+    order: DispenseOrder,
+    *,
+    stock: bool = True,
+    day: dt.date | None = None,
+    at: dt.datetime | None = None,
 ) -> Pick:
     """The checks of a verification that do not depend on who verifies, on ``day`` (the
-    day it happened, for a late entry; today otherwise)."""
+    day it happened, for a late entry; today otherwise) and, for a time given, ``at``."""
     if order.state is not OrderState.PREPARED:
         raise DispenseRefused(
             f"Order {order.id} is {order.state.value}; only a prepared order is verified."
         )
     study, subject, prescriber, product = _parties(session, order)
-    _check_parties(session, study, subject, prescriber, product, day)
+    _check_parties(session, study, subject, prescriber, product, day, at)
     pick = _prepared_pick(session, order)
     if stock:
         _check_stock(session, order, subject, product, pick, day)
@@ -606,6 +613,11 @@ def _parties(session: Session, order: DispenseOrder) -> tuple[Study, Subject, Pr
     )
 
 
+def _given(when: EventTime | None, judged: Judged) -> dt.datetime | None:
+    """The moment a person gave for the event, or None for an event happening now."""
+    return judged.occurred_at if when is not None and when.at is not None else None
+
+
 def _check_parties(
     session: Session,
     study: Study,
@@ -613,15 +625,22 @@ def _check_parties(
     prescriber: Prescriber,
     product: Product,
     day: dt.date | None = None,
+    at: dt.datetime | None = None,
 ) -> None:
     """Study drug goes only to enrolled subjects of an open study under a current IRB
     approval, on an authorized prescriber's order, used only per the protocol (ICH E6,
     investigational product). The IRB approval and the subject's enrolment are judged on
-    ``day``, the day the dispense happened (a late entry's), today by default."""
+    ``day``, the day the dispense happened (a late entry's), today by default; the study's
+    status and the prescriber's authorization as they stood ``at`` the time given for a
+    late entry (read back from the audit trail), as they are now otherwise."""
     protocol = study.protocol_number
-    if study.status not in DISPENSING_STATUSES:
+    study_status = study.status
+    if at is not None:
+        then = value_at(session, Study.__tablename__, study.id, "status", at)
+        study_status = StudyStatus(then.text) if then is not None and then.text else study_status
+    if study_status not in DISPENSING_STATUSES:
         raise DispenseRefused(
-            f"Study {protocol} is {study.status.value}; study drug is dispensed only while it "
+            f"Study {protocol} is {study_status.value}; study drug is dispensed only while it "
             "is open (or closed to accrual, for subjects already enrolled)."
         )
     on = day or today()
@@ -643,7 +662,11 @@ def _check_parties(
         )
     if prescriber.study_id != study.id:
         raise DispenseRefused(f"{prescriber.name} is not a prescriber for study {protocol}.")
-    if not prescriber.authorized:
+    authorized = prescriber.authorized
+    if at is not None:
+        then = value_at(session, Prescriber.__tablename__, prescriber.id, "authorized", at)
+        authorized = then.text == "true" if then is not None else authorized
+    if not authorized:
         raise DispenseRefused(
             f"{prescriber.name} is no longer authorized to prescribe for study {protocol}; "
             "the order needs an authorized prescriber."

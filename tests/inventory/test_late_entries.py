@@ -43,8 +43,21 @@ from ids_app.inventory.quarantine import quarantine_stock
 from ids_app.inventory.receiving import ShipmentReceipt, receive_shipment
 from ids_app.inventory.returns import record_return, verify_return
 from ids_app.inventory.transfers import transfer_stock
-from ids_app.studies.models import Arm, Prescriber, Product, Study, Subject, SubjectStatus
-from ids_app.studies.services import add_subject, set_subject_status
+from ids_app.studies.models import (
+    Arm,
+    Prescriber,
+    Product,
+    Study,
+    StudyStatus,
+    Subject,
+    SubjectStatus,
+)
+from ids_app.studies.services import (
+    add_subject,
+    change_study_status,
+    set_subject_status,
+    withdraw_prescriber,
+)
 from ids_app.users.models import Signature
 from tests.factories import (
     PASSWORD,
@@ -563,3 +576,42 @@ def test_a_discrepancy_a_late_dispense_explains_is_resolved_without_an_adjustmen
     assert [(s.record_id, s.user_id) for s in signed] == [
         (str(resolved.id), example.people.pharm.id)
     ]
+
+
+def test_a_paper_dispense_before_the_prescriber_was_withdrawn_is_entered(
+    db: Database, example: Example
+) -> None:
+    with simulated_clock(at(2, 12)):
+        with db.unit_of_work() as session:
+            withdraw_prescriber(
+                session,
+                example.people.pharm,
+                session.get_one(Prescriber, example.prescriber.id),
+                "left the site",
+            )
+        with pytest.raises(DispenseRefused, match="no longer authorized"):
+            enter_dispense(db, example, "1007")
+        order = enter_dispense(db, example, "1007", *paper_morning(2))
+    assert order.state is OrderState.DISPENSED
+
+
+def test_a_paper_dispense_before_the_study_was_put_on_hold_is_entered(
+    db: Database, example: Example
+) -> None:
+    with simulated_clock(at(2, 10)), db.unit_of_work() as session:
+        change_study_status(
+            session,
+            example.people.pharm,
+            session.get_one(Study, example.study.id),
+            StudyStatus.ON_HOLD,
+            "sponsor's safety hold",
+        )
+    with simulated_clock(at(2, 12)):
+        with pytest.raises(DispenseRefused, match="is on hold"):
+            enter_dispense(db, example, "1007")
+        order = enter_dispense(db, example, "1007", *paper_morning(2))
+        # A paper dispense after the hold began is refused, as it would have been then.
+        after_hold = [EventTime(at(2, 10, minute), DOWNTIME) for minute in (30, 40, 50)]
+        with pytest.raises(DispenseRefused, match="is on hold"):
+            enter_dispense(db, example, "1008", *after_hold)
+    assert order.state is OrderState.DISPENSED
