@@ -13,7 +13,7 @@ import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session, aliased
 
 from ids_app.inventory.ledger import Balance, balances
@@ -105,11 +105,19 @@ def check_shipment(session: Session, actor: User, shipment: Shipment) -> list[Ex
     judged against its own storage range, with the site's default minimum duration."""
     lock_location(session, shipment.location_id)  # one check at a time per receipt place
     r = TemperatureReading
+    # Transit ends when the shipment was received: a logger left running on the bench
+    # afterwards records the room, not the journey.
+    arrived = session.scalar(
+        select(func.max(LedgerEntry.occurred_at)).where(
+            LedgerEntry.shipment_id == shipment.id, LedgerEntry.kind == EntryKind.RECEIVE
+        )
+    )
     points = [
         (taken_at, celsius)
         for taken_at, celsius in session.execute(
             select(r.taken_at, r.temperature_c)
             .where(r.shipment_id == shipment.id)
+            .where(r.taken_at <= arrived if arrived is not None else true())
             .order_by(r.taken_at, r.id)
         )
     ]

@@ -157,3 +157,19 @@ def test_a_spike_shorter_than_the_minimum_in_transit_is_not_an_excursion(
     path = _log(tmp_path, "spike.csv", [(0, 5.0), (10, 9.0), (25, 5.0)])
     assert _attach(db, example, fridge.shipment, path).excursions == []
     assert states(db, fridge.study.id) == {(StockState.AVAILABLE, example.fridge.id): 10}
+
+
+def test_readings_after_the_shipment_was_received_are_not_judged_as_transit(
+    db: Database, example: Example, tmp_path: Path
+) -> None:
+    fridge = add_fridge_study(db, example)
+    # In range on the road; the logger then left running on the bench at room temperature.
+    path = write_log(
+        tmp_path,
+        "left-running.csv",
+        [(IN_TRANSIT, 4.0), (IN_TRANSIT + 60, 5.0), (0, 21.0), (60, 22.0), (120, 22.0)],
+    )
+    outcome = _attach(db, example, fridge.shipment, path)
+    assert outcome.excursions == []
+    assert outcome.log_file.reading_count == 5  # kept whole, judged up to the receipt
+    assert states(db, fridge.study.id) == {(StockState.AVAILABLE, example.fridge.id): 10}
