@@ -323,6 +323,12 @@ def set_subject_status(
         raise InvalidInput("The status date is in the future; give the day it took effect.")
     if status is subject.status:
         raise InvalidInput(f"Subject {subject.subject_code} is already {status.value}.")
+    if subject.status_on is not None and day < subject.status_on:
+        # The trail reads a subject's statuses back in order (studies.subject_history).
+        raise InvalidInput(
+            f"Subject {subject.subject_code} has been {subject.status.value} since "
+            f"{subject.status_on:%Y-%m-%d}; a change cannot take effect before that."
+        )
     attribute_changes(session, actor, reason=_required(reason, "reason"))
     subject.status = status
     subject.status_on = day

@@ -308,3 +308,31 @@ def test_a_discontinued_subject_keeps_the_day_and_is_dispensed_nothing_more(
             "again",
         )
     assert_record_verifies(db)
+
+
+def test_a_status_change_cannot_take_effect_before_the_current_status(
+    db: Database, example: Example
+) -> None:
+    with db.unit_of_work() as session:
+        set_subject_status(
+            session,
+            example.people.tech,
+            session.get_one(Subject, example.subject.id),
+            SubjectStatus.DISCONTINUED,
+            "withdrew consent",
+            on=today() - dt.timedelta(days=3),
+        )
+    with (
+        pytest.raises(InvalidInput, match=r"has been discontinued since .*; a change cannot"),
+        db.unit_of_work() as session,
+    ):
+        set_subject_status(
+            session,
+            example.people.tech,
+            session.get_one(Subject, example.subject.id),
+            SubjectStatus.COMPLETED,
+            "completed the study",
+            on=today() - dt.timedelta(days=5),
+        )
+    with db.read_session() as session:
+        assert session.get_one(Subject, example.subject.id).status is SubjectStatus.DISCONTINUED
