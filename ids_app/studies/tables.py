@@ -152,6 +152,11 @@ def headed_by(table: Table, columns: tuple[str, ...]) -> Table | RowError:
     is where the mapped columns are, not the first line with text. When no row holds
     them all, one error names what was looked for.
     """
+    if not all(column.strip() for column in columns):
+        return RowError(
+            table.header_line,
+            "A column of the mapping is not chosen; name each column as the file heads it.",
+        )
     for line, names in table.candidate_headers():
         if all(column in names for column in columns):
             return table if line == table.header_line else table.headed_at(line)

@@ -297,7 +297,10 @@ class TransitLogDialog(FormDialog):
         if preview.header_line:
             lines.append(f"Header found on row {preview.header_line}.")
         if preview.duplicate_of is not None:
-            lines.append(f"{preview.file_name} was already attached; a file is attached once.")
+            lines.append(
+                f"This file was already recorded as {preview.duplicate_of.file_name}; "
+                "a file is recorded once."
+            )
         lines.extend(str(error) for error in preview.errors[:5])
         if len(preview.errors) > 5:
             lines.append(f"… and {len(preview.errors) - 5} more lines that stop it.")

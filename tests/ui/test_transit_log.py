@@ -72,6 +72,7 @@ def test_a_shipper_logger_is_mapped_saved_as_a_preset_and_the_next_one_maps_itse
     dialog = _open(tab, "ZB-0001", first)
     # No built-in layout names these columns: nothing can be attached until they are chosen.
     assert not dialog.accept_button.isEnabled()
+    assert "A column of the mapping is not chosen" in dialog.result_label.text()
     dialog.time_column.setText("Logged at")
     dialog.temperature_column.setText("Probe (°C)")
     dialog.device.setText("TT-4-00172")
