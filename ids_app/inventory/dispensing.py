@@ -176,7 +176,7 @@ def create_order(
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
         raise InvalidInput("The quantity ordered is a whole number greater than zero.")
     judged = when_it_happened(session, study, when, what="the order")
-    _check_parties(session, study, subject, prescriber, product, judged.day, _given(when, judged))
+    _check_parties(session, study, subject, prescriber, product, judged.day, judged.given_at)
     assigned = optional_identifier(assigned_kit_number, "assigned kit number")
     if product.is_kit_tracked:
         if quantity != 1:
@@ -241,7 +241,7 @@ def prepare_order(
         not_before=order.ordered_at,
         what="the preparation",
     )
-    _check_parties(session, study, subject, prescriber, product, judged.day, _given(when, judged))
+    _check_parties(session, study, subject, prescriber, product, judged.day, judged.given_at)
     _check_stock(session, order, subject, product, pick, judged.day)
     attribute_changes(session, actor, reason=_audit_reason("dispense prepared", judged))
     order.prepared_by_id = actor.id
@@ -392,7 +392,7 @@ def verify_order(
         not_before=order.prepared_at,
         what="the verification",
     )
-    pick = _check_verify(session, pharmacist, order, day=judged.day, at=_given(when, judged))
+    pick = _check_verify(session, pharmacist, order, day=judged.day, at=judged.given_at)
     try:
         result = identify_scan(session, study, item.code)
     except UnknownScan as refusal:
@@ -611,11 +611,6 @@ def _parties(session: Session, order: DispenseOrder) -> tuple[Study, Subject, Pr
         session.get_one(Prescriber, order.prescriber_id),
         session.get_one(Product, order.product_id),
     )
-
-
-def _given(when: EventTime | None, judged: Judged) -> dt.datetime | None:
-    """The moment a person gave for the event, or None for an event happening now."""
-    return judged.occurred_at if when is not None and when.at is not None else None
 
 
 def _check_parties(

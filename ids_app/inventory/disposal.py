@@ -20,7 +20,7 @@ from ids_app.db import today
 from ids_app.errors import IdsError, InvalidInput
 from ids_app.inventory.authorizations import authorization_refusal
 from ids_app.inventory.expiry import SHELF_STATES, is_expired
-from ids_app.inventory.late_entries import EventTime, happened_on
+from ids_app.inventory.late_entries import EventTime, after_last_record, happened_on
 from ids_app.inventory.ledger import Links, Place, balances, move, product_of
 from ids_app.inventory.models import (
     Disposal,
@@ -264,20 +264,16 @@ def dispose(
     merged = _merged(items)
     judged = happened_on(session, study, performed_on, when, what="the disposal")
     for item in merged:
-        happened_on(
+        after_last_record(
             session,
-            study,
-            performed_on,
-            when,
+            judged,
             kit=session.get(Kit, item.kit_id) if item.kit_id is not None else None,
             lot=session.get(Lot, item.lot_id) if item.kit_id is None else None,
-            what="the disposal",
         )
     verb = "returned to the sponsor" if to_sponsor else "destroyed"
-    # A time given is held against the monitor's verification; a date alone, as before.
-    timed = judged.occurred_at if when is not None and when.at is not None else None
     for item in merged:
-        refusal = _refusal(session, study, item, performed_on, verb, timed)
+        # A time given is held against the monitor's verification; today's, as now.
+        refusal = _refusal(session, study, item, performed_on, verb, judged.given_at)
         if refusal is not None:
             raise DisposalRefused(refusal)
     if not to_sponsor:

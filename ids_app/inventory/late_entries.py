@@ -58,11 +58,18 @@ class Judged:
 
     occurred_at: dt.datetime
     late_reason: str | None
+    given: bool = False  # a person gave the time, rather than the event happening now
 
     @property
     def day(self) -> dt.date:
         """The pharmacy's (local) date of the event: the day its rules are judged on."""
         return self.occurred_at.astimezone().date()
+
+    @property
+    def given_at(self) -> dt.datetime | None:
+        """The time a person gave for the event, or None for an event happening now: the
+        rules that read the trail "as things stood then" need only the former."""
+        return self.occurred_at if self.given else None
 
 
 def late_after(study: Study) -> dt.timedelta:
@@ -134,13 +141,26 @@ def when_it_happened(
             f"{what.capitalize()} cannot have happened at {_local(at)}, before the step "
             f"recorded before it ({_local(not_before)})."
         )
+    judged = Judged(at, reason, given=True)
+    after_last_record(session, judged, kit=kit, lot=lot)
+    return judged
+
+
+def after_last_record(
+    session: Session, judged: Judged, *, kit: Kit | None = None, lot: Lot | None = None
+) -> None:
+    """Refuse a time given that goes before the kit's (or bulk lot's) last record, so the
+    ledger's order stays the order things happened in; an event happening now never does.
+    A record of several kits or lots (a receipt, a disposal) asks it for each."""
+    if not judged.given:
+        return
     last, named = _last_event(session, kit, lot)
-    if last is not None and at < last:
+    if last is not None and judged.occurred_at < last:
         raise LateEntryRefused(
-            f"{named} already has a later record ({_local(last)}); an entry at {_local(at)} "
-            "cannot go before it. Enter the paper log in the order things happened."
+            f"{named} already has a later record ({_local(last)}); an entry at "
+            f"{_local(judged.occurred_at)} cannot go before it. Enter the paper log in the "
+            "order things happened."
         )
-    return Judged(at, reason)
 
 
 def happened_on(

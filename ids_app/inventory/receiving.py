@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from ids_app.audit.trail import attribute_changes
 from ids_app.db import today
 from ids_app.errors import InvalidInput, NotFound
-from ids_app.inventory.late_entries import EventTime, Judged, happened_on
+from ids_app.inventory.late_entries import EventTime, Judged, after_last_record, happened_on
 from ids_app.inventory.ledger import Links, Place, move
 from ids_app.inventory.locations import check_storage_fits, get_location
 from ids_app.inventory.models import (
@@ -385,15 +385,7 @@ def _put_away(
         )
         # A late receipt may not go before the records of its kit (a receipt reversed
         # since, say) or of its bulk lot already on site.
-        happened_on(
-            session,
-            study,
-            receipt.received_on,
-            receipt.received_at,
-            kit=kit,
-            lot=lot if kit is None else None,
-            what="the receipt",
-        )
+        after_last_record(session, judged, kit=kit, lot=lot if kit is None else None)
         hold = (
             excursion_hold
             or (damage_hold if (damaged_box or line.damaged) else None)
