@@ -251,8 +251,11 @@ class TransitLogDialog(FormDialog):
         )
         saved = chosen_preset(self.preset, self.saved_presets)
         # The file's record names the preset only when its columns were used as saved.
-        if saved is not None and self._same_columns(mapping, self._from_preset(saved)):
-            return replace(mapping, layout=self._from_preset(saved).layout)
+        if saved is None:
+            return mapping
+        as_saved = self._from_preset(saved)
+        if self._same_columns(mapping, as_saved):
+            return replace(mapping, layout=as_saved.layout)
         return mapping
 
     @staticmethod
